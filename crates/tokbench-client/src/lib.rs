@@ -1,0 +1,1 @@
+//! Streaming client and load engine (being built).

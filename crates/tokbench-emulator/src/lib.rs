@@ -1,0 +1,1 @@
+//! Emulated OpenAI-compatible backend (placeholder; being built).

@@ -1,0 +1,2 @@
+//! tokbench command-line entry point.
+fn main() {}
