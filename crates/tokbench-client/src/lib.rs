@@ -1,1 +1,19 @@
-//! Streaming client and load engine (being built).
+//! Streaming OpenAI-compatible client, SSE timing path and load engine.
+//!
+//! Data flow: [`prompt::RequestTemplate`] makes unique request bodies →
+//! [`engine::run_load`] decides when each is sent → [`client::Client`]
+//! streams the response → [`recorder::StreamRecorder`] frames SSE
+//! ([`sse`]), decodes chunks ([`openai`]) and stamps token events into a
+//! [`tokbench_stats::RequestSample`]. Metrics are computed afterwards by
+//! `tokbench-stats`.
+
+pub mod client;
+pub mod engine;
+pub mod openai;
+pub mod prompt;
+pub mod recorder;
+pub mod sse;
+
+pub use client::{Client, ClientConfig, ClientError, Endpoint, RequestSpec};
+pub use engine::{run_load, Cancel, ConfigError, LoadConfig, LoadResult, Progress, RequestSource, StopReason};
+pub use prompt::RequestTemplate;

@@ -1,0 +1,190 @@
+//! Synthesised, unique request bodies.
+//!
+//! Prompts are made by tokbench (no copied corpora): a unique header naming
+//! the request and run nonce, then words drawn from a small built-in
+//! vocabulary of common English words with a seeded RNG. The header comes
+//! first so that no two prompts share a prefix beyond a few tokens, which
+//! keeps server-side prefix caches from flattering prefill figures.
+//!
+//! Token counts are approximate here: the builder aims at
+//! `prompt_tokens × words_per_token` words. Callers that can tokenize
+//! (llama.cpp's `/tokenize`) calibrate `words_per_token`; the emulator
+//! counts one token per word, so `1.0` is exact there.
+
+use bytes::Bytes;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Map, Value};
+
+use crate::client::{Endpoint, RequestSpec};
+
+const VOCAB: &[&str] = &[
+    "the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "was", "with", "be", "by",
+    "on", "not", "he", "this", "are", "or", "his", "from", "at", "which", "but", "have", "an",
+    "had", "they", "you", "were", "their", "one", "all", "we", "can", "her", "has", "there",
+    "been", "if", "more", "when", "will", "would", "who", "so", "no", "time", "people", "year",
+    "way", "day", "man", "thing", "woman", "life", "child", "world", "school", "state", "family",
+    "student", "group", "country", "problem", "hand", "part", "place", "case", "week", "company",
+    "system", "program", "question", "work", "government", "number", "night", "point", "home",
+    "water", "room", "mother", "area", "money", "story", "fact", "month", "lot", "right",
+    "study", "book", "eye", "job", "word", "business", "issue", "side", "kind", "head", "house",
+    "service", "friend", "father", "power", "hour", "game", "line", "end", "member", "law",
+    "car", "city", "name", "team", "minute", "idea", "kid", "body", "information", "back",
+    "parent", "face", "others", "level", "office", "door", "health", "person", "art", "war",
+    "history", "party", "result", "change", "morning", "reason", "research", "girl", "guy",
+    "moment", "air", "teacher", "force", "education", "good", "new", "first", "last", "long",
+    "great", "little", "own", "other", "old", "big", "high", "different", "small", "large",
+    "next", "early", "young", "important", "few", "public", "bad", "same", "able", "river",
+    "garden", "window", "music", "paper", "table", "light", "market", "road", "stone",
+];
+
+/// Settings that turn a request number into a unique request body.
+#[derive(Debug, Clone)]
+pub struct RequestTemplate {
+    /// Endpoint to use.
+    pub endpoint: Endpoint,
+    /// `model` field of the body.
+    pub model: String,
+    /// Target prompt length, tokens.
+    pub prompt_tokens: u64,
+    /// Output length forced with `max_tokens` (and `min_tokens`/`ignore_eos`
+    /// when `force_length`).
+    pub output_tokens: u64,
+    /// Words emitted per target token (calibration factor, default 1.0).
+    pub words_per_token: f64,
+    /// Send `ignore_eos: true` and `min_tokens` so servers that accept them
+    /// (llama.cpp, vLLM, SGLang) always produce `output_tokens`.
+    pub force_length: bool,
+    /// Optional system prompt (chat only), e.g. a tool schema.
+    pub system_prompt: Option<String>,
+    /// Extra top-level JSON fields merged into every body.
+    pub extra: Map<String, Value>,
+    /// Run nonce mixed into headers and the word RNG.
+    pub seed: u64,
+}
+
+impl RequestTemplate {
+    /// A chat template with defaults (`words_per_token` 1.0, forced length).
+    pub fn chat(model: impl Into<String>, prompt_tokens: u64, output_tokens: u64) -> Self {
+        Self {
+            endpoint: Endpoint::Chat,
+            model: model.into(),
+            prompt_tokens,
+            output_tokens,
+            words_per_token: 1.0,
+            force_length: true,
+            system_prompt: None,
+            extra: Map::new(),
+            seed: 0x746f_6b62,
+        }
+    }
+
+    /// The prompt text of request `id`.
+    pub fn prompt_text(&self, id: u64) -> String {
+        let words = ((self.prompt_tokens as f64) * self.words_per_token).round() as u64;
+        let header = format!("Request {id:x}-{:x}:", self.seed & 0xffff_ffff);
+        // The header is two whitespace-separated words.
+        let body_words = words.saturating_sub(2);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ id.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut text = String::with_capacity(header.len() + body_words as usize * 7);
+        text.push_str(&header);
+        for _ in 0..body_words {
+            text.push(' ');
+            text.push_str(VOCAB[rng.random_range(0..VOCAB.len())]);
+        }
+        text
+    }
+
+    /// The JSON body of request `id` (`stream: true`, usage requested).
+    pub fn body(&self, id: u64) -> Value {
+        let prompt = self.prompt_text(id);
+        let mut body = Map::new();
+        body.insert("model".into(), json!(self.model));
+        match self.endpoint {
+            Endpoint::Chat => {
+                let mut messages = Vec::new();
+                if let Some(sys) = &self.system_prompt {
+                    messages.push(json!({"role": "system", "content": sys}));
+                }
+                messages.push(json!({"role": "user", "content": prompt}));
+                body.insert("messages".into(), Value::Array(messages));
+            }
+            Endpoint::Completions => {
+                body.insert("prompt".into(), json!(prompt));
+            }
+        }
+        body.insert("max_tokens".into(), json!(self.output_tokens));
+        if self.force_length {
+            body.insert("ignore_eos".into(), json!(true));
+            body.insert("min_tokens".into(), json!(self.output_tokens));
+        }
+        body.insert("stream".into(), json!(true));
+        body.insert("stream_options".into(), json!({"include_usage": true}));
+        for (k, v) in &self.extra {
+            body.insert(k.clone(), v.clone());
+        }
+        Value::Object(body)
+    }
+
+    /// The ready-to-send request `id`.
+    pub fn spec(&self, id: u64) -> RequestSpec {
+        let body = serde_json::to_vec(&self.body(id)).unwrap_or_default();
+        RequestSpec {
+            endpoint: self.endpoint,
+            body: Bytes::from(body),
+            prompt_tokens_hint: Some(self.prompt_tokens),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompts_are_unique_and_sized() {
+        let t = RequestTemplate::chat("m", 200, 16);
+        let a = t.prompt_text(1);
+        let b = t.prompt_text(2);
+        assert_ne!(a, b);
+        let head = |s: &str| s.split(' ').take(2).collect::<Vec<_>>().join(" ");
+        assert_ne!(head(&a), head(&b), "headers differ");
+        // Two header words + 198 body words: exactly 200 for a word tokenizer.
+        assert_eq!(a.split_whitespace().count(), 200);
+    }
+
+    #[test]
+    fn prompts_are_deterministic_per_seed() {
+        let t = RequestTemplate::chat("m", 50, 16);
+        assert_eq!(t.prompt_text(7), t.prompt_text(7));
+        let mut u = t.clone();
+        u.seed = 1;
+        assert_ne!(t.prompt_text(7), u.prompt_text(7));
+    }
+
+    #[test]
+    fn body_forces_length_and_requests_usage() {
+        let mut t = RequestTemplate::chat("m", 10, 64);
+        t.system_prompt = Some("tools".into());
+        t.extra.insert("temperature".into(), json!(0));
+        let b = t.body(0);
+        assert_eq!(b["max_tokens"], 64);
+        assert_eq!(b["min_tokens"], 64);
+        assert_eq!(b["ignore_eos"], true);
+        assert_eq!(b["stream"], true);
+        assert_eq!(b["stream_options"]["include_usage"], true);
+        assert_eq!(b["messages"][0]["role"], "system");
+        assert_eq!(b["temperature"], 0);
+        t.force_length = false;
+        assert!(t.body(0).get("ignore_eos").is_none());
+    }
+
+    #[test]
+    fn completions_body_uses_prompt() {
+        let mut t = RequestTemplate::chat("m", 10, 8);
+        t.endpoint = Endpoint::Completions;
+        let b = t.body(3);
+        assert!(b["prompt"].as_str().unwrap().starts_with("Request 3-"));
+        assert!(b.get("messages").is_none());
+    }
+}
