@@ -1,2 +1,24 @@
-//! tokbench command-line entry point.
-fn main() {}
+//! `tokbench`: benchmark LLM inference servers.
+//!
+//! The binary is thin: argument parsing lives in [`cli`], each subcommand in
+//! its own module under [`cmd`]. Exit codes: 0 success, 1 runtime failure,
+//! 2 usage error (clap), 3 run completed but incomplete (see `--help`).
+
+mod cli;
+mod cmd;
+mod export;
+mod progress;
+mod report;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::dispatch(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 use tokbench_client::StopReason;
-use tokbench_stats::metrics::CellMetrics;
+use tokbench_stats::CellMetrics;
 use tokbench_stats::Summary;
 
 /// The result of one `tokbench run` invocation.
@@ -107,8 +107,8 @@ pub fn columns() -> Vec<Column> {
         Column { header: "TPOT ms", value: |c| fmt1(med(&c.metrics.tpot_ms)) },
         Column { header: "ITL ms p99", value: |c| fmt1(c.metrics.itl_ms.as_ref().map(|s| s.p99)) },
         Column { header: "E2E ms p50", value: |c| fmt1(med(&c.metrics.e2e_ms)) },
-        Column { header: "Agg tok/s", value: |c| format!("{:.1}", c.metrics.aggregate_output_tok_s) },
-        Column { header: "Req/s", value: |c| format!("{:.2}", c.metrics.request_throughput_rps) },
+        Column { header: "Agg tok/s", value: |c| fmt1(c.metrics.aggregate_output_tok_s) },
+        Column { header: "Req/s", value: |c| c.metrics.request_throughput_rps.map_or_else(|| "-".into(), |r| format!("{r:.2}")) },
         Column { header: "Errors", value: errors },
     ]
 }

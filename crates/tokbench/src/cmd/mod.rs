@@ -1,0 +1,22 @@
+//! One module per subcommand.
+
+pub mod emulate;
+pub mod inspect;
+pub mod probe;
+pub mod run;
+pub mod selftest;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the chosen subcommand and maps its result to an exit code.
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Emulate(args) => emulate::run(args),
+        Command::Selftest(args) => selftest::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Probe(args) => probe::run(args),
+    }
+}

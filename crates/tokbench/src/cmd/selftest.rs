@@ -1,0 +1,263 @@
+//! `tokbench selftest`: the client's own fidelity and ceiling on this host.
+//!
+//! Starts the built-in emulator in-process (so the figures include the
+//! emulator's own cost, as a worst case) and:
+//!
+//! 1. **Fidelity**: at each concurrency level, runs requests against a known
+//!    schedule (fixed prefill, fixed decode rate, a slot per stream) and
+//!    compares the measured median TTFT and decode tok/s with the truth.
+//! 2. **Ceiling**: at a fixed number of streams, doubles the per-stream
+//!    decode rate until the median decode-rate error exceeds 1%, and reports
+//!    the highest aggregate streamed tok/s that stayed within it.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::Serialize;
+use tokbench_client::{run_load, Cancel, Client, ClientConfig, LoadConfig, Progress, RequestTemplate};
+use tokbench_emulator::{EmulatorConfig, Prefill};
+use tokbench_stats::CellMetrics;
+use tokbench_stats::SummaryOptions;
+
+/// Arguments of `tokbench selftest`.
+#[derive(Debug, clap::Args)]
+pub struct SelftestArgs {
+    /// Emulated per-stream decode rate, tok/s.
+    #[arg(long, default_value_t = 50.0)]
+    pub decode_tok_s: f64,
+    /// Emulated fixed prefill time, ms.
+    #[arg(long, default_value_t = 200.0)]
+    pub prefill_ms: f64,
+    /// Output tokens per request.
+    #[arg(long, default_value_t = 64)]
+    pub output_tokens: u64,
+    /// Concurrency levels of the fidelity check.
+    #[arg(long, value_delimiter = ',', default_value = "1,64,256")]
+    pub concurrency: Vec<usize>,
+    /// Streams used by the ceiling search (0 skips it).
+    #[arg(long, default_value_t = 256)]
+    pub ceiling_streams: usize,
+    /// Highest per-stream decode rate the ceiling search tries, tok/s.
+    #[arg(long, default_value_t = 3200.0)]
+    pub ceiling_max_tok_s: f64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One fidelity measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct FidelityRow {
+    /// Concurrent streams.
+    pub concurrency: usize,
+    /// Configured decode rate, tok/s.
+    pub decode_true_tok_s: f64,
+    /// Measured median decode rate, tok/s.
+    pub decode_median_tok_s: f64,
+    /// Relative error of the median, percent.
+    pub decode_error_pct: f64,
+    /// Configured prefill (= TTFT truth), ms.
+    pub ttft_true_ms: f64,
+    /// Measured median TTFT, ms.
+    pub ttft_median_ms: f64,
+    /// Measured median TTFT minus truth, ms.
+    pub ttft_error_ms: f64,
+    /// Requests measured / succeeded.
+    pub requests: u64,
+    /// Requests that succeeded.
+    pub ok: u64,
+}
+
+/// Result of the ceiling search.
+#[derive(Debug, Clone, Serialize)]
+pub struct CeilingRow {
+    /// Streams in flight.
+    pub streams: usize,
+    /// Per-stream rate tried, tok/s.
+    pub per_stream_tok_s: f64,
+    /// Aggregate offered rate, tok/s.
+    pub aggregate_tok_s: f64,
+    /// Median decode-rate error, percent.
+    pub decode_error_pct: f64,
+    /// Within 1%?
+    pub pass: bool,
+}
+
+/// Full selftest output.
+#[derive(Debug, Clone, Serialize)]
+pub struct SelftestReport {
+    /// Fidelity rows.
+    pub fidelity: Vec<FidelityRow>,
+    /// Ceiling steps, in order tried.
+    pub ceiling: Vec<CeilingRow>,
+    /// Highest aggregate tok/s within 1% median decode error.
+    pub ceiling_tok_s: Option<f64>,
+    /// Peak resident set of this process, bytes (Linux VmHWM).
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// Runs `tokbench selftest`.
+pub fn run(args: SelftestArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.decode_tok_s > 0.0, "--decode-tok-s must be positive");
+    anyhow::ensure!(args.output_tokens >= 2, "--output-tokens must be at least 2");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    let report = rt.block_on(selftest(&args))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
+    let mut fidelity = Vec::new();
+    for &c in &args.concurrency {
+        anyhow::ensure!(c >= 1, "concurrency levels must be at least 1");
+        eprintln!("[selftest] fidelity at concurrency {c} …");
+        let n = (2 * c as u64).max(5);
+        let m = measure(args.decode_tok_s, args.prefill_ms, args.output_tokens, c, n).await?;
+        let decode = m.decode_tok_s.as_ref().map_or(f64::NAN, |s| s.median);
+        let ttft = m.ttft_ms.as_ref().map_or(f64::NAN, |s| s.median);
+        fidelity.push(FidelityRow {
+            concurrency: c,
+            decode_true_tok_s: args.decode_tok_s,
+            decode_median_tok_s: decode,
+            decode_error_pct: 100.0 * (decode - args.decode_tok_s) / args.decode_tok_s,
+            ttft_true_ms: args.prefill_ms,
+            ttft_median_ms: ttft,
+            ttft_error_ms: ttft - args.prefill_ms,
+            requests: m.requests,
+            ok: m.ok,
+        });
+    }
+    let ceiling = ceiling_search(args).await?;
+    let ceiling_tok_s = ceiling
+        .iter()
+        .take_while(|r| r.pass)
+        .map(|r| r.aggregate_tok_s)
+        .last();
+    Ok(SelftestReport {
+        fidelity,
+        ceiling,
+        ceiling_tok_s,
+        peak_rss_bytes: peak_rss_bytes(),
+    })
+}
+
+async fn ceiling_search(args: &SelftestArgs) -> anyhow::Result<Vec<CeilingRow>> {
+    let mut rows = Vec::new();
+    let streams = args.ceiling_streams;
+    let mut rate = args.decode_tok_s;
+    while streams > 0 && rate <= args.ceiling_max_tok_s {
+        eprintln!("[selftest] ceiling: {streams} streams × {rate} tok/s …");
+        // About two seconds of decode per request, at least 64 tokens.
+        let tokens = ((rate * 2.0) as u64).max(64);
+        let m = measure(rate, 0.0, tokens, streams, streams as u64).await?;
+        let decode = m.decode_tok_s.as_ref().map_or(f64::NAN, |s| s.median);
+        let err = 100.0 * (decode - rate) / rate;
+        let pass = err.abs() <= 1.0 && m.ok == m.requests;
+        rows.push(CeilingRow {
+            streams,
+            per_stream_tok_s: rate,
+            aggregate_tok_s: rate * streams as f64,
+            decode_error_pct: err,
+            pass,
+        });
+        if !pass {
+            break;
+        }
+        rate *= 2.0;
+    }
+    Ok(rows)
+}
+
+/// Runs `n` requests at concurrency `c` against a fresh emulator.
+async fn measure(
+    decode_tok_s: f64,
+    prefill_ms: f64,
+    output_tokens: u64,
+    c: usize,
+    n: u64,
+) -> anyhow::Result<CellMetrics> {
+    let cfg = EmulatorConfig::default()
+        .with_decode_tok_s(decode_tok_s)
+        .with_prefill(Prefill::Fixed { ms: prefill_ms })
+        .with_slots(c)
+        .with_emit_timings(false);
+    let emu = tokbench_emulator::spawn(([127, 0, 0, 1], 0).into(), cfg)
+        .await
+        .context("could not start the emulator")?;
+    let client = Client::new(&ClientConfig::new(emu.base_url()))?;
+    let template = Arc::new(RequestTemplate::chat("tokbench-emulator", 32, output_tokens));
+    let load = LoadConfig {
+        concurrency: c,
+        rate: None,
+        requests: Some(n),
+        duration: None,
+        warmup: c as u64,
+        seed: 1,
+    };
+    let result = run_load(client, template, &load, Cancel::new(), Arc::new(Progress::default())).await;
+    emu.shutdown().await;
+    let result = result?;
+    Ok(CellMetrics::compute(&result.samples, &SummaryOptions::default().without_bootstrap()))
+}
+
+/// Peak resident set size of this process (VmHWM), Linux only.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn render(r: &SelftestReport) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_header([
+        "Conc.",
+        "Decode true tok/s",
+        "Decode median tok/s",
+        "Error %",
+        "TTFT true ms",
+        "TTFT median ms",
+        "TTFT error ms",
+        "ok/total",
+    ]);
+    for f in &r.fidelity {
+        t.add_row([
+            f.concurrency.to_string(),
+            format!("{:.1}", f.decode_true_tok_s),
+            format!("{:.2}", f.decode_median_tok_s),
+            format!("{:+.2}", f.decode_error_pct),
+            format!("{:.1}", f.ttft_true_ms),
+            format!("{:.2}", f.ttft_median_ms),
+            format!("{:+.2}", f.ttft_error_ms),
+            format!("{}/{}", f.ok, f.requests),
+        ]);
+    }
+    let mut out = format!("Client fidelity against the built-in emulator\n{t}\n");
+    for c in &r.ceiling {
+        out.push_str(&format!(
+            "ceiling step: {} streams × {} tok/s = {} tok/s → median decode error {:+.2}% {}\n",
+            c.streams,
+            c.per_stream_tok_s,
+            c.aggregate_tok_s,
+            c.decode_error_pct,
+            if c.pass { "ok" } else { "over 1%" }
+        ));
+    }
+    match r.ceiling_tok_s {
+        Some(v) => out.push_str(&format!("ceiling: {v:.0} streamed tok/s within 1% median decode error\n")),
+        None => out.push_str("ceiling: not established\n"),
+    }
+    if let Some(rss) = r.peak_rss_bytes {
+        out.push_str(&format!("peak RSS: {:.1} MiB\n", rss as f64 / 1048576.0));
+    }
+    out
+}
