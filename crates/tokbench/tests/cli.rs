@@ -1,0 +1,201 @@
+//! The `tokbench` binary end to end: argument errors, output formats and
+//! exit codes, against an emulator started as a child process on port 0.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use assert_cmd::cargo::CommandCargoExt;
+use predicates::prelude::*;
+
+/// A `tokbench emulate` child process, killed on drop.
+struct Emu {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Emu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn emulate(args: &[&str]) -> Emu {
+    let mut child = Command::cargo_bin("tokbench")
+        .unwrap()
+        .args(["emulate", "--port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_owned();
+    Emu { child, url }
+}
+
+fn tokbench() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("tokbench").unwrap();
+    c.env_remove("OPENAI_API_KEY");
+    c
+}
+
+#[test]
+fn zero_concurrency_is_rejected() {
+    tokbench()
+        .args(["run", "--url", "http://127.0.0.1:9", "-c", "0"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("concurrency must be at least 1"));
+}
+
+#[test]
+fn negative_rate_is_rejected() {
+    tokbench()
+        .args(["run", "--url", "http://127.0.0.1:9", "--rate", "-1"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("request rate must be a positive number"));
+}
+
+#[test]
+fn url_without_scheme_is_rejected() {
+    tokbench()
+        .args(["run", "--url", "localhost:8080", "--model", "m"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("expected http:// or https://"));
+}
+
+#[test]
+fn unreachable_url_is_named_with_its_cause() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    tokbench()
+        .args(["run", "--url", &url])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!("could not connect to {url}/v1/models")))
+        .stderr(predicate::str::contains("refused").or(predicate::str::contains("Refused")));
+}
+
+#[test]
+fn bad_extra_body_is_rejected() {
+    let emu = emulate(&[]);
+    tokbench()
+        .args(["run", "--url", &emu.url, "--extra-body", "[1]", "-n", "1"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--extra-body must be a JSON object"));
+}
+
+#[test]
+fn json_report_has_one_cell_per_level() {
+    let emu = emulate(&["--decode-tok-s", "400", "--prefill-ms", "10", "--slots", "4"]);
+    let out = tokbench()
+        .args(["run", "--url", &emu.url, "-c", "1,2", "-n", "4", "--warmup", "1"])
+        .args(["--prompt-tokens", "20", "--output-tokens", "12", "--format", "json", "--no-progress"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["target"]["model"], "tokbench-emulator", "model resolved from /v1/models");
+    let cells = v["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2);
+    assert_eq!(cells[0]["concurrency"], 1);
+    assert_eq!(cells[1]["concurrency"], 2);
+    for c in cells {
+        let m = &c["metrics"];
+        assert_eq!(m["requests"], 4);
+        assert_eq!(m["ok"], 4);
+        assert_eq!(m["warmup_excluded"], 1);
+        assert_eq!(m["total_output_tokens"], 48);
+        let decode = m["decode_tok_s"]["median"].as_f64().unwrap();
+        assert!(decode > 200.0 && decode < 440.0, "decode {decode}");
+        assert!(m["decode_tok_s"]["ci95_median"]["lo"].is_number());
+        let prompt = m["prompt_tokens"]["median"].as_f64().unwrap();
+        assert!((prompt - 20.0).abs() < 1e-9, "exact prompt tokens on the emulator");
+    }
+}
+
+#[test]
+fn markdown_and_csv_share_the_columns() {
+    let emu = emulate(&["--decode-tok-s", "500", "--prefill-ms", "0"]);
+    let run = |fmt: &str| {
+        let out = tokbench()
+            .args(["run", "--url", &emu.url, "-n", "2", "--warmup", "0", "--output-tokens", "8"])
+            .args(["--format", fmt, "--no-progress"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let md = run("md");
+    let header = md.lines().find(|l| l.starts_with("| Shape")).unwrap();
+    let md_cols: Vec<&str> = header.trim_matches('|').split(" | ").map(str::trim).collect();
+    let csv = run("csv");
+    let csv_header = csv.lines().next().unwrap();
+    let csv_cols: Vec<&str> = csv_header.split(',').collect();
+    assert_eq!(&csv_cols[..2], ["model", "url"]);
+    assert_eq!(csv_cols[2..], md_cols[..]);
+    assert_eq!(csv.lines().count(), 2, "header + one row");
+    insta::assert_snapshot!("run_columns", md_cols.join("\n"));
+}
+
+#[test]
+fn failed_requests_give_exit_code_4_and_are_counted_by_kind() {
+    let emu = emulate(&["--fault", "http500"]);
+    let out = tokbench()
+        .args(["run", "--url", &emu.url, "-n", "3", "--warmup", "0", "--format", "json", "--no-progress"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["cells"][0]["metrics"]["errors_by_kind"]["http_status"], 3);
+    assert_eq!(v["cells"][0]["metrics"]["ok"], 0);
+}
+
+#[test]
+fn samples_file_has_one_line_per_request() {
+    let emu = emulate(&["--decode-tok-s", "500", "--prefill-ms", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.jsonl");
+    tokbench()
+        .args(["run", "--url", &emu.url, "-n", "3", "--warmup", "1", "--output-tokens", "5", "--no-progress"])
+        .arg("--save-samples")
+        .arg(&path)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines.iter().filter(|l| l["warmup"] == true).count(), 1);
+    assert_eq!(lines[1]["events"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn api_key_is_never_printed() {
+    let emu = emulate(&["--decode-tok-s", "500", "--prefill-ms", "0"]);
+    let secret = "sk-test-DO-NOT-PRINT-1234";
+    let out = tokbench()
+        .env("OPENAI_API_KEY", secret)
+        .args(["run", "--url", &emu.url, "-n", "1", "--output-tokens", "4", "--format", "json", "--no-progress"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!all.contains(secret));
+    let help = tokbench().args(["run", "--help"]).env("OPENAI_API_KEY", secret).output().unwrap();
+    assert!(!String::from_utf8_lossy(&help.stdout).contains(secret));
+}
