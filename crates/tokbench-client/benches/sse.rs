@@ -13,14 +13,27 @@ use tokbench_client::recorder::StreamRecorder;
 use tokbench_client::sse::DEFAULT_MAX_LINE_BYTES;
 use tokbench_stats::RequestSample;
 
-const WORDS: &[&str] = &[" the", " model", " runs", " fast", " on", " this", " 日本", " é", "\\n", " \\\"quoted\\\""];
+const WORDS: &[&str] = &[
+    " the",
+    " model",
+    " runs",
+    " fast",
+    " on",
+    " this",
+    " 日本",
+    " é",
+    "\\n",
+    " \\\"quoted\\\"",
+];
 
 /// Builds the network chunks of one llama-server chat stream of `n` tokens.
 fn llama_server_stream(n: usize) -> Vec<Vec<u8>> {
     let head = r#"{"choices":[{"finish_reason":null,"index":0,"delta":{"#;
     let tail = r#"}}],"created":1763800000,"id":"chatcmpl-5Xq2lXbqS2Zb1Yt6kJm3","model":"smollm2-135m-instruct-q4_1.gguf","system_fingerprint":"b7100-0a1b2c3d","object":"chat.completion.chunk"}"#;
     let mut chunks = Vec::with_capacity(n + 4);
-    chunks.push(format!("data: {head}\"role\":\"assistant\",\"content\":null{tail}\n\n").into_bytes());
+    chunks.push(
+        format!("data: {head}\"role\":\"assistant\",\"content\":null{tail}\n\n").into_bytes(),
+    );
     for i in 0..n {
         let w = WORDS[i % WORDS.len()];
         chunks.push(format!("data: {head}\"content\":\"{w}\"{tail}\n\n").into_bytes());

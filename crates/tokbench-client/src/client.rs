@@ -290,7 +290,11 @@ impl Client {
         })
     }
 
-    async fn wait<T>(&self, url: &str, fut: impl std::future::Future<Output = T>) -> Result<T, ClientError> {
+    async fn wait<T>(
+        &self,
+        url: &str,
+        fut: impl std::future::Future<Output = T>,
+    ) -> Result<T, ClientError> {
         tokio::time::timeout(self.stall, fut)
             .await
             .map_err(|_| ClientError::Stall {
@@ -393,7 +397,10 @@ mod tests {
     fn base_url_normalisation() {
         assert_eq!(normalise_base("http://h:1/").unwrap(), "http://h:1");
         assert_eq!(normalise_base("http://h:1/v1").unwrap(), "http://h:1");
-        assert_eq!(normalise_base("https://h/api/v1/").unwrap(), "https://h/api");
+        assert_eq!(
+            normalise_base("https://h/api/v1/").unwrap(),
+            "https://h/api"
+        );
         assert!(normalise_base("h:1").is_err());
         assert!(normalise_base("http://").is_err());
     }

@@ -45,8 +45,52 @@ impl RequestSource for crate::prompt::RequestTemplate {
     }
 }
 
+/// Decides, from the measured requests completed so far, that the answer is
+/// known and issuing can stop early (e.g. "the 95% CI of the median decode
+/// tok/s is within ±3%"). Called from a monitor task a few times a second,
+/// never on the request path, and only once `min_requests` measured requests
+/// have completed.
+pub trait StopRule: Send + Sync + std::fmt::Debug {
+    /// `true` when measurement may stop. `completed` holds the measured
+    /// (non-warm-up) samples finished so far.
+    fn converged(&self, completed: &[RequestSample]) -> bool;
+}
+
+/// An adaptive stop: at least `min_requests` measured requests, then stop as
+/// soon as `rule` is satisfied. `LoadConfig::requests` / `duration` remain
+/// the caps.
+#[derive(Debug, Clone)]
+pub struct AdaptiveStop {
+    /// Measured requests before the rule is consulted.
+    pub min_requests: u64,
+    /// The convergence rule.
+    pub rule: Arc<dyn StopRule>,
+}
+
+/// The standard rule: the bootstrap CI of the median per-request decode
+/// tok/s (docs/methodology.md) lies within `±rel` of the median.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeCiRule {
+    /// Allowed relative half-width, e.g. 0.03 for ±3%.
+    pub rel: f64,
+    /// Bootstrap settings.
+    pub options: tokbench_stats::SummaryOptions,
+}
+
+impl StopRule for DecodeCiRule {
+    fn converged(&self, completed: &[RequestSample]) -> bool {
+        let rates: Vec<f64> = completed
+            .iter()
+            .filter(|s| s.is_ok())
+            .filter_map(|s| tokbench_stats::RequestMetrics::from_sample(s).decode_tok_s)
+            .collect();
+        tokbench_stats::Summary::from_vec(rates, &self.options)
+            .is_some_and(|s| s.converged(self.rel))
+    }
+}
+
 /// Settings of one load run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct LoadConfig {
     /// Requests in flight (closed loop), or the in-flight cap (open loop).
     pub concurrency: usize,
@@ -60,6 +104,8 @@ pub struct LoadConfig {
     pub warmup: u64,
     /// Seed of the arrival schedule.
     pub seed: u64,
+    /// Optional early stop once the answer is known.
+    pub adaptive: Option<AdaptiveStop>,
 }
 
 /// Errors of [`LoadConfig::validate`].
@@ -125,6 +171,8 @@ pub enum StopReason {
     Duration,
     /// Cancelled (Ctrl-C or caller).
     Cancelled,
+    /// The adaptive stop rule was satisfied.
+    Converged,
 }
 
 /// What a run produced.
@@ -182,6 +230,7 @@ struct Shared {
     progress: Arc<Progress>,
     samples: Mutex<Vec<RequestSample>>,
     stopped_by_cancel: AtomicBool,
+    converged: AtomicBool,
 }
 
 fn us_since(start: Instant, t: Instant) -> u64 {
@@ -248,6 +297,7 @@ pub async fn run_load(
         progress,
         samples: Mutex::new(Vec::new()),
         stopped_by_cancel: AtomicBool::new(false),
+        converged: AtomicBool::new(false),
     });
     if cfg.warmup > 0 {
         let warm = Phase {
@@ -302,6 +352,9 @@ impl Phase {
             shared.stopped_by_cancel.store(true, Ordering::Relaxed);
             return Err(StopReason::Cancelled);
         }
+        if !self.warmup && shared.converged.load(Ordering::Relaxed) {
+            return Err(StopReason::Converged);
+        }
         if self.count.is_some_and(|c| n >= c) {
             return Err(StopReason::Requests);
         }
@@ -313,9 +366,39 @@ impl Phase {
 }
 
 async fn run_phase(shared: &Arc<Shared>, cfg: &LoadConfig, phase: &Phase) -> StopReason {
-    match cfg.rate {
+    let monitor = match (&cfg.adaptive, phase.warmup) {
+        (Some(adaptive), false) => Some(tokio::spawn(monitor(shared.clone(), adaptive.clone()))),
+        _ => None,
+    };
+    let reason = match cfg.rate {
         None => closed_loop(shared, cfg.concurrency, phase).await,
         Some(rate) => open_loop(shared, cfg, rate, phase).await,
+    };
+    if let Some(m) = monitor {
+        m.abort();
+    }
+    reason
+}
+
+/// Consults the stop rule four times a second until it is satisfied.
+async fn monitor(shared: Arc<Shared>, adaptive: AdaptiveStop) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        let done = match shared.samples.lock() {
+            Ok(all) => {
+                let measured: Vec<&RequestSample> = all.iter().filter(|s| !s.warmup).collect();
+                measured.len() as u64 >= adaptive.min_requests && {
+                    let owned: Vec<RequestSample> = measured.into_iter().cloned().collect();
+                    adaptive.rule.converged(&owned)
+                }
+            }
+            Err(_) => false,
+        };
+        if done {
+            shared.converged.store(true, Ordering::Relaxed);
+            return;
+        }
     }
 }
 
@@ -396,6 +479,7 @@ mod tests {
             duration: None,
             warmup: 0,
             seed: 0,
+            adaptive: None,
         }
     }
 

@@ -15,5 +15,8 @@ pub mod recorder;
 pub mod sse;
 
 pub use client::{Client, ClientConfig, ClientError, Endpoint, RequestSpec};
-pub use engine::{run_load, Cancel, ConfigError, LoadConfig, LoadResult, Progress, RequestSource, StopReason};
+pub use engine::{
+    run_load, AdaptiveStop, Cancel, ConfigError, DecodeCiRule, LoadConfig, LoadResult, Progress,
+    RequestSource, StopReason, StopRule,
+};
 pub use prompt::RequestTemplate;

@@ -236,7 +236,10 @@ mod tests {
 
     #[test]
     fn completions_text_field() {
-        let c = decode_chunk(br#"{"object":"text_completion","choices":[{"text":" hi","finish_reason":"length"}]}"#).unwrap();
+        let c = decode_chunk(
+            br#"{"object":"text_completion","choices":[{"text":" hi","finish_reason":"length"}]}"#,
+        )
+        .unwrap();
         assert_eq!(c.content_bytes, 3);
         assert_eq!(c.finish_reason.as_deref(), Some("length"));
     }

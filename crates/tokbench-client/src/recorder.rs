@@ -203,10 +203,7 @@ data: [DONE]\n\n";
     fn events_take_the_time_of_the_chunk_that_completes_them() {
         let mut r = StreamRecorder::new(DEFAULT_MAX_LINE_BYTES);
         let mut s = sample();
-        let split = STREAM
-            .windows(2)
-            .position(|w| w == b"Hi")
-            .unwrap();
+        let split = STREAM.windows(2).position(|w| w == b"Hi").unwrap();
         r.on_chunk(10, &STREAM[..split], &mut s).unwrap();
         r.on_chunk(20, &STREAM[split..], &mut s).unwrap();
         let times: Vec<u32> = s.events.iter().map(|e| e.t_us).collect();
@@ -217,7 +214,8 @@ data: [DONE]\n\n";
     fn bytes_after_done_are_ignored() {
         let mut r = StreamRecorder::new(DEFAULT_MAX_LINE_BYTES);
         let mut s = sample();
-        r.on_chunk(1, b"data: [DONE]\n\ndata: garbage\n\n", &mut s).unwrap();
+        r.on_chunk(1, b"data: [DONE]\n\ndata: garbage\n\n", &mut s)
+            .unwrap();
         r.on_chunk(2, b"more garbage", &mut s).unwrap();
         assert!(r.is_done());
         assert!(s.events.is_empty());
@@ -235,7 +233,9 @@ data: [DONE]\n\n";
             )
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::MalformedEvent);
-        assert!(err.to_string().contains("{\"choices\":[{\"delta\":{\"content\":"));
+        assert!(err
+            .to_string()
+            .contains("{\"choices\":[{\"delta\":{\"content\":"));
         assert_eq!(s.events.len(), 1);
     }
 
@@ -244,7 +244,11 @@ data: [DONE]\n\n";
         let mut r = StreamRecorder::new(DEFAULT_MAX_LINE_BYTES);
         let mut s = sample();
         let err = r
-            .on_chunk(5, b"data: {\"error\":{\"message\":\"slot unavailable\"}}\n\n", &mut s)
+            .on_chunk(
+                5,
+                b"data: {\"error\":{\"message\":\"slot unavailable\"}}\n\n",
+                &mut s,
+            )
             .unwrap_err();
         assert_eq!(err, StreamError::InStream("slot unavailable".into()));
     }

@@ -8,11 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokbench_client::{
-    run_load, Cancel, Client, ClientConfig, Endpoint, LoadConfig, Progress, RequestTemplate,
-    StopReason,
+    run_load, AdaptiveStop, Cancel, Client, ClientConfig, DecodeCiRule, Endpoint, LoadConfig,
+    Progress, RequestTemplate, StopReason,
 };
 use tokbench_emulator::{EmulatorConfig, EmulatorHandle, FaultConfig, FaultMode, Prefill};
-use tokbench_stats::{Channel, CellMetrics, ErrorKind, Outcome, RequestSample, SummaryOptions, TokenSource};
+use tokbench_stats::{
+    CellMetrics, Channel, ErrorKind, Outcome, RequestSample, SummaryOptions, TokenSource,
+};
 
 async fn emulator(cfg: EmulatorConfig) -> EmulatorHandle {
     tokbench_emulator::spawn(([127, 0, 0, 1], 0).into(), cfg)
@@ -35,14 +37,25 @@ fn closed(c: usize, n: u64) -> LoadConfig {
         duration: None,
         warmup: 0,
         seed: 7,
+        adaptive: None,
     }
 }
 
-async fn run(emu: &EmulatorHandle, template: RequestTemplate, load: LoadConfig) -> Vec<RequestSample> {
+async fn run(
+    emu: &EmulatorHandle,
+    template: RequestTemplate,
+    load: LoadConfig,
+) -> Vec<RequestSample> {
     let client = Client::new(&ClientConfig::new(emu.base_url())).expect("client");
-    let result = run_load(client, Arc::new(template), &load, Cancel::new(), Arc::new(Progress::default()))
-        .await
-        .expect("valid config");
+    let result = run_load(
+        client,
+        Arc::new(template),
+        &load,
+        Cancel::new(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .expect("valid config");
     result.samples
 }
 
@@ -81,8 +94,16 @@ async fn clean_stream_counts_tokens_and_timings() {
 #[tokio::test]
 async fn reasoning_tokens_are_a_separate_channel() {
     let s = one(base(500.0, 0.0, 1).with_reasoning_tokens(5), 12).await;
-    let reasoning = s.events.iter().filter(|e| e.channel == Channel::Reasoning).count();
-    let content = s.events.iter().filter(|e| e.channel == Channel::Content).count();
+    let reasoning = s
+        .events
+        .iter()
+        .filter(|e| e.channel == Channel::Reasoning)
+        .count();
+    let content = s
+        .events
+        .iter()
+        .filter(|e| e.channel == Channel::Content)
+        .count();
     assert_eq!((reasoning, content), (5, 7));
     let m = CellMetrics::compute(&[s], &SummaryOptions::default().without_bootstrap());
     assert_eq!(m.total_reasoning_tokens, 5);
@@ -114,9 +135,15 @@ async fn completions_endpoint() {
 
 #[tokio::test]
 async fn fault_http500_is_an_http_status_error_with_body() {
-    let s = one(base(500.0, 0.0, 1).with_fault(Some(FaultConfig::always(FaultMode::Http500))), 8).await;
+    let s = one(
+        base(500.0, 0.0, 1).with_fault(Some(FaultConfig::always(FaultMode::Http500))),
+        8,
+    )
+    .await;
     assert_eq!(kind(&s), Some(ErrorKind::HttpStatus));
-    let Outcome::Error { message, .. } = &s.outcome else { unreachable!() };
+    let Outcome::Error { message, .. } = &s.outcome else {
+        unreachable!()
+    };
     assert!(message.contains("500"), "{message}");
     assert!(message.contains("emulated internal error"), "{message}");
 }
@@ -126,8 +153,13 @@ async fn fault_http429_reports_retry_after() {
     let fault = FaultConfig::always(FaultMode::Http429 { retry_after_s: 7 });
     let s = one(base(500.0, 0.0, 1).with_fault(Some(fault)), 8).await;
     assert_eq!(kind(&s), Some(ErrorKind::HttpStatus));
-    let Outcome::Error { message, .. } = &s.outcome else { unreachable!() };
-    assert!(message.contains("429") && message.contains("Retry-After: 7"), "{message}");
+    let Outcome::Error { message, .. } = &s.outcome else {
+        unreachable!()
+    };
+    assert!(
+        message.contains("429") && message.contains("Retry-After: 7"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -143,7 +175,9 @@ async fn fault_malformed_chunk_names_the_bytes() {
     let fault = FaultConfig::always(FaultMode::MalformedChunk { after_tokens: 3 });
     let s = one(base(500.0, 0.0, 1).with_fault(Some(fault)), 10).await;
     assert_eq!(kind(&s), Some(ErrorKind::MalformedEvent), "{:?}", s.outcome);
-    let Outcome::Error { message, .. } = &s.outcome else { unreachable!() };
+    let Outcome::Error { message, .. } = &s.outcome else {
+        unreachable!()
+    };
     assert!(message.contains("{\"choices\""), "{message}");
     assert_eq!(s.events.len(), 3);
 }
@@ -155,7 +189,10 @@ async fn fault_no_usage_falls_back_to_counted_events() {
     assert_eq!(kind(&s), None);
     assert!(s.usage.is_none());
     let m = tokbench_stats::RequestMetrics::from_sample(&s);
-    assert_eq!((m.output_tokens, m.output_tokens_source), (10, TokenSource::StreamEvents));
+    assert_eq!(
+        (m.output_tokens, m.output_tokens_source),
+        (10, TokenSource::StreamEvents)
+    );
 }
 
 #[tokio::test]
@@ -202,7 +239,11 @@ async fn stall_shorter_than_timeout_is_a_slow_success() {
 #[tokio::test]
 async fn unreachable_server_is_a_connect_error_naming_the_url() {
     // Bind then drop a listener to get a port with nothing behind it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let client = Client::new(&ClientConfig::new(format!("http://127.0.0.1:{port}"))).unwrap();
     let err = client.get_json("/v1/models").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connect);
@@ -236,7 +277,10 @@ async fn closed_loop_keeps_concurrency_and_excludes_warmup() {
         .map(|s| s.actual_send_us + u64::from(s.end_us.unwrap()))
         .max()
         .unwrap();
-    assert!(samples.iter().filter(|s| !s.warmup).all(|s| s.actual_send_us >= warm_end));
+    assert!(samples
+        .iter()
+        .filter(|s| !s.warmup)
+        .all(|s| s.actual_send_us >= warm_end));
 }
 
 #[tokio::test]
@@ -295,7 +339,11 @@ async fn duration_bound_stops_issuing() {
     emu.shutdown().await;
     assert_eq!(result.stop, StopReason::Duration);
     // ~45 ms per request, 2 in flight, 400 ms: about 16; never hundreds.
-    assert!((4..40).contains(&result.samples.len()), "{}", result.samples.len());
+    assert!(
+        (4..40).contains(&result.samples.len()),
+        "{}",
+        result.samples.len()
+    );
 }
 
 #[tokio::test]
@@ -329,4 +377,63 @@ async fn cancel_keeps_completed_and_marks_in_flight() {
     assert!(ok >= 2, "completed requests kept: {ok}");
     assert!(cancelled >= 1, "in-flight requests recorded as cancelled");
     assert!(result.samples.len() < 10);
+}
+
+#[derive(Debug)]
+struct Never;
+
+impl tokbench_client::StopRule for Never {
+    fn converged(&self, _: &[RequestSample]) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn adaptive_stop_ends_early_when_the_ci_is_tight() {
+    let emu = emulator(base(400.0, 0.0, 2)).await;
+    let rule = DecodeCiRule {
+        rel: 0.03,
+        options: SummaryOptions::default(),
+    };
+    let load = LoadConfig {
+        adaptive: Some(AdaptiveStop {
+            min_requests: 6,
+            rule: Arc::new(rule),
+        }),
+        ..closed(2, 400)
+    };
+    let client = Client::new(&ClientConfig::new(emu.base_url())).unwrap();
+    let result = run_load(
+        client,
+        Arc::new(RequestTemplate::chat("m", 8, 20)),
+        &load,
+        Cancel::new(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
+    emu.shutdown().await;
+    assert_eq!(result.stop, StopReason::Converged);
+    // An exact schedule converges at the first check after 6 requests; 400
+    // would take ~20 s.
+    assert!(
+        (6..200).contains(&result.samples.len()),
+        "{}",
+        result.samples.len()
+    );
+}
+
+#[tokio::test]
+async fn adaptive_stop_respects_the_request_cap() {
+    let emu = emulator(base(400.0, 0.0, 2)).await;
+    let load = LoadConfig {
+        adaptive: Some(AdaptiveStop {
+            min_requests: 2,
+            rule: Arc::new(Never),
+        }),
+        ..closed(2, 6)
+    };
+    let samples = run(&emu, RequestTemplate::chat("m", 8, 5), load).await;
+    emu.shutdown().await;
+    assert_eq!(samples.len(), 6);
 }

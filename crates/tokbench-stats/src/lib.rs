@@ -2,9 +2,44 @@
 //!
 //! This crate never depends on an async runtime: it turns raw per-request
 //! measurements ([`sample`]) into the metrics defined in
-//! `docs/methodology.md` ([`metrics`]) and summarises them with documented
-//! estimators (quantiles, bootstrap confidence intervals).
+//! `docs/methodology.md` ([`metrics`], [`cell`]) and summarises them with
+//! documented estimators.
+//!
+//! | Module | Concept |
+//! |---|---|
+//! | [`sample`] | Raw per-request contract filled by the client |
+//! | [`metrics`] | Per-request metrics: TTFT, TTFC, E2E, prefill/decode tok/s, TPOT, queue delay |
+//! | [`tokens`] | Token counting (usage first, else stream events), reasoning split, per-event apportionment |
+//! | [`itl`] | Inter-token latency normalised per token |
+//! | [`cell`] | Cell aggregation: counts, errors, window, throughput, summaries |
+//! | [`goodput`](mod@goodput) | Requests meeting latency SLOs per second |
+//! | [`quantile`] | Hyndman & Fan type 7 quantiles |
+//! | [`summary`] | Mean, sample stddev, percentiles, CI of the median |
+//! | [`bootstrap`] | Seeded percentile-bootstrap CI (Efron & Tibshirani 1993) |
+//! | [`error`] | Typed errors |
+//!
+//! Typical use: `CellMetrics::compute(&samples, &SummaryOptions::default())`,
+//! then `cell.decode_converged(0.03)` to decide whether an adaptive
+//! repetition loop may stop.
 
+pub mod bootstrap;
+pub mod cell;
+pub mod error;
+pub mod goodput;
+pub mod itl;
+pub mod metrics;
+pub mod quantile;
 pub mod sample;
+pub mod summary;
+pub mod tokens;
 
+pub use bootstrap::{bootstrap_median_ci, Ci};
+pub use cell::{measurement_window_s, CellMetrics};
+pub use error::StatsError;
+pub use goodput::{goodput, Goodput, Slo};
+pub use itl::{append_itl_ms, itl_ms};
+pub use metrics::RequestMetrics;
+pub use quantile::quantile_sorted;
 pub use sample::{Channel, ErrorKind, Outcome, RequestSample, ServerTimings, TokenEvent, Usage};
+pub use summary::{Summary, SummaryOptions, DEFAULT_SEED};
+pub use tokens::{apportion_tokens, output_tokens, TokenCounts, TokenSource};

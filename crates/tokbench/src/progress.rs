@@ -21,13 +21,20 @@ pub struct ProgressDisplay {
 impl ProgressDisplay {
     /// Starts drawing `label` with a total of `total` requests (unknown when
     /// the run is bounded by duration only). `enabled: false` draws nothing.
-    pub fn start(label: String, total: Option<u64>, progress: Arc<Progress>, enabled: bool) -> Self {
+    pub fn start(
+        label: String,
+        total: Option<u64>,
+        progress: Arc<Progress>,
+        enabled: bool,
+    ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         if !enabled {
             return Self { stop, thread: None };
         }
         let bar = match total {
-            Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr_with_hz(4)),
+            Some(n) => {
+                ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr_with_hz(4))
+            }
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4)),
         };
         let style = ProgressStyle::with_template(

@@ -74,7 +74,12 @@ fn gen_cell(c: &CellReport) -> String {
 }
 
 fn gen_ci(c: &CellReport) -> String {
-    match c.metrics.decode_tok_s.as_ref().and_then(|s| s.ci95_median.as_ref()) {
+    match c
+        .metrics
+        .decode_tok_s
+        .as_ref()
+        .and_then(|s| s.ci95_median.as_ref())
+    {
         None => "-".into(),
         Some(ci) => format!("{:.1}–{:.1}", ci.lo, ci.hi),
     }
@@ -87,7 +92,15 @@ fn errors(c: &CellReport) -> String {
     }
     m.errors_by_kind
         .iter()
-        .map(|(k, n)| format!("{n} {}", serde_json::to_value(k).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()))
+        .map(|(k, n)| {
+            format!(
+                "{n} {}",
+                serde_json::to_value(k)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -95,20 +108,69 @@ fn errors(c: &CellReport) -> String {
 /// The columns of `tokbench run` output, in order.
 pub fn columns() -> Vec<Column> {
     vec![
-        Column { header: "Shape", value: |c| c.shape.clone() },
-        Column { header: "Conc.", value: |c| c.concurrency.to_string() },
-        Column { header: "Rate req/s", value: |c| c.rate_rps.map_or_else(|| "-".into(), |r| format!("{r:.2}")) },
-        Column { header: "Requests ok/total", value: |c| format!("{}/{}", c.metrics.ok, c.metrics.requests) },
-        Column { header: "Gen tok/s median (min–max)", value: gen_cell },
-        Column { header: "Gen tok/s 95% CI", value: gen_ci },
-        Column { header: "TTFT ms p50", value: |c| fmt1(med(&c.metrics.ttft_ms)) },
-        Column { header: "TTFT ms p99", value: |c| fmt1(c.metrics.ttft_ms.as_ref().map(|s| s.p99)) },
-        Column { header: "Prefill tok/s", value: |c| fmt1(med(&c.metrics.prefill_tok_s)) },
-        Column { header: "TPOT ms", value: |c| fmt1(med(&c.metrics.tpot_ms)) },
-        Column { header: "ITL ms p99", value: |c| fmt1(c.metrics.itl_ms.as_ref().map(|s| s.p99)) },
-        Column { header: "E2E ms p50", value: |c| fmt1(med(&c.metrics.e2e_ms)) },
-        Column { header: "Agg tok/s", value: |c| fmt1(c.metrics.aggregate_output_tok_s) },
-        Column { header: "Req/s", value: |c| c.metrics.request_throughput_rps.map_or_else(|| "-".into(), |r| format!("{r:.2}")) },
-        Column { header: "Errors", value: errors },
+        Column {
+            header: "Shape",
+            value: |c| c.shape.clone(),
+        },
+        Column {
+            header: "Conc.",
+            value: |c| c.concurrency.to_string(),
+        },
+        Column {
+            header: "Rate req/s",
+            value: |c| c.rate_rps.map_or_else(|| "-".into(), |r| format!("{r:.2}")),
+        },
+        Column {
+            header: "Requests ok/total",
+            value: |c| format!("{}/{}", c.metrics.ok, c.metrics.requests),
+        },
+        Column {
+            header: "Gen tok/s median (min–max)",
+            value: gen_cell,
+        },
+        Column {
+            header: "Gen tok/s 95% CI",
+            value: gen_ci,
+        },
+        Column {
+            header: "TTFT ms p50",
+            value: |c| fmt1(med(&c.metrics.ttft_ms)),
+        },
+        Column {
+            header: "TTFT ms p99",
+            value: |c| fmt1(c.metrics.ttft_ms.as_ref().map(|s| s.p99)),
+        },
+        Column {
+            header: "Prefill tok/s",
+            value: |c| fmt1(med(&c.metrics.prefill_tok_s)),
+        },
+        Column {
+            header: "TPOT ms",
+            value: |c| fmt1(med(&c.metrics.tpot_ms)),
+        },
+        Column {
+            header: "ITL ms p99",
+            value: |c| fmt1(c.metrics.itl_ms.as_ref().map(|s| s.p99)),
+        },
+        Column {
+            header: "E2E ms p50",
+            value: |c| fmt1(med(&c.metrics.e2e_ms)),
+        },
+        Column {
+            header: "Agg tok/s",
+            value: |c| fmt1(c.metrics.aggregate_output_tok_s),
+        },
+        Column {
+            header: "Req/s",
+            value: |c| {
+                c.metrics
+                    .request_throughput_rps
+                    .map_or_else(|| "-".into(), |r| format!("{r:.2}"))
+            },
+        },
+        Column {
+            header: "Errors",
+            value: errors,
+        },
     ]
 }

@@ -124,6 +124,7 @@ impl RunArgs {
             duration: self.duration,
             warmup: self.warmup,
             seed: self.seed,
+            adaptive: None,
         }
     }
 
@@ -169,12 +170,20 @@ async fn resolve_model(client: &Client, model: Option<String>) -> anyhow::Result
         return Ok(m);
     }
     let models = client.get_json("/v1/models").await.with_context(|| {
-        format!("could not list models at {} (pass --model to skip this)", client.base_url())
+        format!(
+            "could not list models at {} (pass --model to skip this)",
+            client.base_url()
+        )
     })?;
     models["data"][0]["id"]
         .as_str()
         .map(str::to_owned)
-        .with_context(|| format!("{}/v1/models lists no model; pass --model", client.base_url()))
+        .with_context(|| {
+            format!(
+                "{}/v1/models lists no model; pass --model",
+                client.base_url()
+            )
+        })
 }
 
 async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -203,7 +212,14 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
             progress.clone(),
             !args.no_progress,
         );
-        let result = run_load(client.clone(), template.clone(), &load, cancel.clone(), progress).await?;
+        let result = run_load(
+            client.clone(),
+            template.clone(),
+            &load,
+            cancel.clone(),
+            progress,
+        )
+        .await?;
         display.finish();
         let metrics = CellMetrics::compute(&result.samples, &SummaryOptions::default());
         cells.push(CellReport {
@@ -240,7 +256,11 @@ fn exit_code(report: &RunReport) -> ExitCode {
     if report.cells.iter().any(|c| c.stop == StopReason::Cancelled) {
         return ExitCode::from(EXIT_INTERRUPTED);
     }
-    if report.cells.iter().any(|c| c.metrics.ok < c.metrics.requests) {
+    if report
+        .cells
+        .iter()
+        .any(|c| c.metrics.ok < c.metrics.requests)
+    {
         return ExitCode::from(EXIT_REQUEST_ERRORS);
     }
     ExitCode::SUCCESS
@@ -259,6 +279,7 @@ fn write_samples(path: &PathBuf, cells: &[(usize, Vec<RequestSample>)]) -> anyho
     }
     let tmp = path.with_extension("jsonl.tmp");
     std::fs::write(&tmp, out).with_context(|| format!("could not write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("could not move {} into place", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("could not move {} into place", tmp.display()))?;
     Ok(())
 }

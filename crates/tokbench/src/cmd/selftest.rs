@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde::Serialize;
-use tokbench_client::{run_load, Cancel, Client, ClientConfig, LoadConfig, Progress, RequestTemplate};
+use tokbench_client::{
+    run_load, Cancel, Client, ClientConfig, LoadConfig, Progress, RequestTemplate,
+};
 use tokbench_emulator::{EmulatorConfig, Prefill};
 use tokbench_stats::CellMetrics;
 use tokbench_stats::SummaryOptions;
@@ -100,7 +102,10 @@ pub struct SelftestReport {
 /// Runs `tokbench selftest`.
 pub fn run(args: SelftestArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.decode_tok_s > 0.0, "--decode-tok-s must be positive");
-    anyhow::ensure!(args.output_tokens >= 2, "--output-tokens must be at least 2");
+    anyhow::ensure!(
+        args.output_tokens >= 2,
+        "--output-tokens must be at least 2"
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -193,7 +198,11 @@ async fn measure(
         .await
         .context("could not start the emulator")?;
     let client = Client::new(&ClientConfig::new(emu.base_url()))?;
-    let template = Arc::new(RequestTemplate::chat("tokbench-emulator", 32, output_tokens));
+    let template = Arc::new(RequestTemplate::chat(
+        "tokbench-emulator",
+        32,
+        output_tokens,
+    ));
     let load = LoadConfig {
         concurrency: c,
         rate: None,
@@ -201,11 +210,22 @@ async fn measure(
         duration: None,
         warmup: c as u64,
         seed: 1,
+        adaptive: None,
     };
-    let result = run_load(client, template, &load, Cancel::new(), Arc::new(Progress::default())).await;
+    let result = run_load(
+        client,
+        template,
+        &load,
+        Cancel::new(),
+        Arc::new(Progress::default()),
+    )
+    .await;
     emu.shutdown().await;
     let result = result?;
-    Ok(CellMetrics::compute(&result.samples, &SummaryOptions::default().without_bootstrap()))
+    Ok(CellMetrics::compute(
+        &result.samples,
+        &SummaryOptions::default().without_bootstrap(),
+    ))
 }
 
 /// Peak resident set size of this process (VmHWM), Linux only.
@@ -253,7 +273,9 @@ fn render(r: &SelftestReport) -> String {
         ));
     }
     match r.ceiling_tok_s {
-        Some(v) => out.push_str(&format!("ceiling: {v:.0} streamed tok/s within 1% median decode error\n")),
+        Some(v) => out.push_str(&format!(
+            "ceiling: {v:.0} streamed tok/s within 1% median decode error\n"
+        )),
         None => out.push_str("ceiling: not established\n"),
     }
     if let Some(rss) = r.peak_rss_bytes {

@@ -18,7 +18,10 @@ impl Exporter for MarkdownExporter {
             escape(&report.target.model),
             report.target.url,
             report.target.endpoint,
-            cols.iter().map(|c| c.header).collect::<Vec<_>>().join(" | "),
+            cols.iter()
+                .map(|c| c.header)
+                .collect::<Vec<_>>()
+                .join(" | "),
             "---|".repeat(cols.len())
         );
         for cell in &report.cells {
