@@ -59,7 +59,7 @@ impl Default for HostLoadConfig {
 }
 
 /// One sampling interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HostLoadSample {
     /// End of the interval, seconds since the sampler started.
     pub elapsed_s: f64,
@@ -74,7 +74,7 @@ pub struct HostLoadSample {
 }
 
 /// Summary of a sampled period, with the noise verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HostLoadSummary {
     /// Sampling interval, milliseconds.
     pub interval_ms: u64,

@@ -13,7 +13,7 @@ use crate::sample::{Channel, ErrorKind, Outcome, RequestSample};
 use crate::tokens::{TokenCounts, TokenSource};
 
 /// Metrics of one request. Times are relative to the request's actual send.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RequestMetrics {
     /// [`RequestSample::id`].
     pub id: u64,

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::sample::{Channel, RequestSample, TokenEvent, Usage};
 
 /// Where a request's output-token count came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenSource {
     /// `usage.completion_tokens` reported by the server.
@@ -35,7 +35,7 @@ pub enum TokenSource {
 
 /// Token counts of one request, derived by the rules in the
 /// [module docs](self). All counts are tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenCounts {
     /// Output (completion) tokens, reasoning included.
     pub output_tokens: u64,

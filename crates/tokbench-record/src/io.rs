@@ -1,0 +1,213 @@
+//! Reading and writing records: YAML via serde-saphyr, atomic replacement,
+//! file naming, and loading a whole runs folder.
+
+use std::path::{Path, PathBuf};
+
+use crate::schema::{Record, SCHEMA_VERSION};
+use crate::validate::{validate_value, Problem};
+
+/// Errors of record I/O. Each names the file; parse errors also the line.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML or not shaped like a record.
+    #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, when the parser knows it.
+        line: Option<u64>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The record parsed but breaks the schema.
+    #[error("{path}: {} schema problem(s): {}", problems.len(), problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Every problem, with its field.
+        problems: Vec<Problem>,
+    },
+    /// Serialising a record failed.
+    #[error("could not serialise record {id}: {message}")]
+    Serialize {
+        /// The record id.
+        id: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// Renders a record as YAML, with a header comment naming the schema.
+///
+/// # Errors
+/// [`RecordError::Serialize`] when a value cannot be represented.
+pub fn to_yaml(record: &Record) -> Result<String, RecordError> {
+    let body = serde_saphyr::to_string(record).map_err(|e| RecordError::Serialize {
+        id: record.run.id.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(format!(
+        "# tokbench run record (schema_version {SCHEMA_VERSION}); format: docs/record-format.md\n{body}"
+    ))
+}
+
+/// Parses a record from YAML text. `path` is only used in errors.
+///
+/// # Errors
+/// [`RecordError::Parse`] naming the file and line; [`RecordError::Invalid`]
+/// when the document breaks the JSON Schema (every problem named).
+pub fn from_yaml(text: &str, path: &Path) -> Result<Record, RecordError> {
+    let parse_err = |e: serde_saphyr::Error| RecordError::Parse {
+        path: path.to_owned(),
+        line: e.location().map(|l| l.line()),
+        message: e.to_string(),
+    };
+    let value: serde_json::Value = serde_saphyr::from_str(text).map_err(parse_err)?;
+    let problems = validate_value(&value);
+    if !problems.is_empty() {
+        return Err(RecordError::Invalid {
+            path: path.to_owned(),
+            problems,
+        });
+    }
+    serde_saphyr::from_str(text).map_err(parse_err)
+}
+
+/// Reads and parses one record file.
+///
+/// # Errors
+/// As [`from_yaml`], plus [`RecordError::Io`].
+pub fn read_record(path: &Path) -> Result<Record, RecordError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RecordError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    from_yaml(&text, path)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same
+/// directory, fsync, then rename, so a half-written file never replaces a
+/// good one.
+///
+/// # Errors
+/// [`RecordError::Io`] naming the file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RecordError> {
+    use std::io::Write;
+    let io = |source| RecordError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("record");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+/// Writes a record as `<dir>/<run.id>.yaml`, atomically. Returns the path.
+///
+/// # Errors
+/// Serialisation or I/O failures.
+pub fn write_record(dir: &Path, record: &Record) -> Result<PathBuf, RecordError> {
+    std::fs::create_dir_all(dir).map_err(|source| RecordError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let path = dir.join(format!("{}.yaml", record.run.id));
+    write_atomic(&path, to_yaml(record)?.as_bytes())?;
+    Ok(path)
+}
+
+/// Lower-case ASCII slug: letters, digits and `.` kept, runs of anything
+/// else become one `-` (`SmolLM2 135M Instruct` → `smollm2-135m-instruct`).
+pub fn slug(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || c == '.' {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
+
+/// The record id / file stem: `YYYY-MM-DD-<model>-<backend>-<short id>`.
+/// `date` is `YYYY-MM-DD`; `short_id` a few hex digits unique to the run.
+pub fn record_id(date: &str, model: &str, backend: &str, short_id: &str) -> String {
+    format!(
+        "{date}-{}-{}-{}",
+        slug(model),
+        slug(backend),
+        slug(short_id)
+    )
+}
+
+/// Every `*.yaml` / `*.yml` record below `dir` (recursively), sorted.
+///
+/// # Errors
+/// [`RecordError::Io`] when `dir` cannot be listed.
+pub fn record_paths(dir: &Path) -> Result<Vec<PathBuf>, RecordError> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|source| RecordError::Io {
+            path: d.clone(),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Loads every record below `dirs`: the good ones, and one error per bad
+/// file (a bad file never hides the good ones).
+///
+/// # Errors
+/// [`RecordError::Io`] when a directory itself cannot be listed.
+pub fn load_dirs(
+    dirs: &[PathBuf],
+) -> Result<(Vec<(PathBuf, Record)>, Vec<RecordError>), RecordError> {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for dir in dirs {
+        for path in record_paths(dir)? {
+            match read_record(&path) {
+                Ok(r) => good.push((path, r)),
+                Err(e) => bad.push(e),
+            }
+        }
+    }
+    Ok((good, bad))
+}

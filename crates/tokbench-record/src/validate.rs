@@ -1,0 +1,85 @@
+//! Validation of records against the JSON Schema generated from the Rust
+//! types (schemars), plus the checks a schema cannot express.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use crate::schema::{Record, SCHEMA_VERSION};
+
+/// One problem found in a record: the field (a JSON Pointer such as
+/// `/cells/0/metrics/ttft_ms`) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// JSON Pointer to the offending field (`""` = the whole record).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = if self.field.is_empty() {
+            "/"
+        } else {
+            &self.field
+        };
+        write!(f, "field {field}: {}", self.message)
+    }
+}
+
+/// The JSON Schema (draft 2020-12) of [`Record`], as shipped in
+/// `docs/record.schema.json`.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Record)).unwrap_or_default()
+}
+
+fn validator() -> Option<&'static jsonschema::Validator> {
+    static V: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
+    V.get_or_init(|| jsonschema::validator_for(&json_schema()).ok())
+        .as_ref()
+}
+
+/// Every problem of a parsed document (empty when valid).
+pub fn validate_value(value: &serde_json::Value) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    match value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64)
+    {
+        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) => problems.push(Problem {
+            field: "/schema_version".into(),
+            message: format!("version {v} is not supported (this tokbench reads {SCHEMA_VERSION})"),
+        }),
+        None => problems.push(Problem {
+            field: "/schema_version".into(),
+            message: "missing or not an integer".into(),
+        }),
+    }
+    if !problems.is_empty() {
+        return problems;
+    }
+    match validator() {
+        Some(v) => problems.extend(v.iter_errors(value).map(|e| Problem {
+            field: e.instance_path().to_string(),
+            message: e.to_string(),
+        })),
+        None => problems.push(Problem {
+            field: String::new(),
+            message: "internal error: the record schema does not compile".into(),
+        }),
+    }
+    problems
+}
+
+/// Validates a record value that is about to be written (tests use this on
+/// every record they produce).
+pub fn validate_record(record: &Record) -> Vec<Problem> {
+    match serde_json::to_value(record) {
+        Ok(v) => validate_value(&v),
+        Err(e) => vec![Problem {
+            field: String::new(),
+            message: format!("not serialisable: {e}"),
+        }],
+    }
+}
