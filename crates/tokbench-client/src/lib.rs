@@ -12,6 +12,7 @@ pub mod engine;
 pub mod openai;
 pub mod prompt;
 pub mod recorder;
+pub mod shapes;
 pub mod sse;
 
 pub use client::{Client, ClientConfig, ClientError, Endpoint, RequestSpec};
@@ -20,3 +21,4 @@ pub use engine::{
     RequestSource, StopReason, StopRule,
 };
 pub use prompt::RequestTemplate;
+pub use shapes::{Shape, ShapeError, ShapeSet, Stresses};

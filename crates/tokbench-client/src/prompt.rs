@@ -201,6 +201,40 @@ const VOCAB: &[&str] = &[
     "stone",
 ];
 
+/// A function-calling style system prompt: a JSON catalogue of synthetic
+/// tools of roughly `tokens` tokens (about 60 tokens per tool for common
+/// BPE tokenizers; the record stores the count actually processed).
+pub fn tool_schema_prompt(tokens: u64) -> String {
+    let tools = (tokens / 60).max(1);
+    let mut rng = ChaCha8Rng::seed_from_u64(0x7001);
+    let word = |rng: &mut ChaCha8Rng| VOCAB[rng.random_range(0..VOCAB.len())];
+    let mut list = Vec::with_capacity(tools as usize);
+    for i in 0..tools {
+        let name = format!("{}_{}_{i}", word(&mut rng), word(&mut rng));
+        let desc: Vec<&str> = (0..8).map(|_| word(&mut rng)).collect();
+        let mut props = Map::new();
+        for _ in 0..2 {
+            let pdesc: Vec<&str> = (0..4).map(|_| word(&mut rng)).collect();
+            props.insert(
+                word(&mut rng).to_owned(),
+                json!({"type": "string", "description": pdesc.join(" ")}),
+            );
+        }
+        list.push(json!({
+            "type": "function",
+            "function": {
+                "name": name,
+                "description": desc.join(" "),
+                "parameters": {"type": "object", "properties": props},
+            }
+        }));
+    }
+    format!(
+        "You are an agent. Call one of these tools by answering with a JSON object naming it and its arguments.\nTools: {}",
+        Value::Array(list)
+    )
+}
+
 /// Settings that turn a request number into a unique request body.
 #[derive(Debug, Clone)]
 pub struct RequestTemplate {
