@@ -322,6 +322,46 @@ impl Client {
         }
     }
 
+    /// `POST` a JSON body to a path below the base URL and parse the JSON
+    /// answer (used for `/tokenize`, never on the timing path).
+    ///
+    /// # Errors
+    /// Connect, status, stall or a body that is not JSON.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let mut req = self.http.post(&url).json(body);
+        if let Some(auth) = &self.auth {
+            req = req.header(reqwest::header::AUTHORIZATION, auth.clone());
+        }
+        let resp = self
+            .wait(&url, req.send())
+            .await?
+            .map_err(|e| transport_error(&url, &e))?;
+        self.json_body(&url, resp).await
+    }
+
+    async fn json_body(
+        &self,
+        url: &str,
+        resp: reqwest::Response,
+    ) -> Result<serde_json::Value, ClientError> {
+        if !resp.status().is_success() {
+            return Err(self.status_error(url, resp).await);
+        }
+        let bytes = self
+            .wait(url, resp.bytes())
+            .await?
+            .map_err(|e| transport_error(url, &e))?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Other {
+            url: url.to_owned(),
+            cause: format!("response is not JSON ({e}): {}", excerpt(&bytes)),
+        })
+    }
+
     /// `GET` a JSON document below the base URL (e.g. `/v1/models`,
     /// `/health`, `/props`).
     ///
@@ -337,17 +377,7 @@ impl Client {
             .wait(&url, req.send())
             .await?
             .map_err(|e| transport_error(&url, &e))?;
-        if !resp.status().is_success() {
-            return Err(self.status_error(&url, resp).await);
-        }
-        let bytes = self
-            .wait(&url, resp.bytes())
-            .await?
-            .map_err(|e| transport_error(&url, &e))?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Other {
-            url,
-            cause: format!("response is not JSON ({e}): {}", excerpt(&bytes)),
-        })
+        self.json_body(&url, resp).await
     }
 }
 

@@ -7,6 +7,7 @@
 //! [`tokbench_stats::RequestSample`]. Metrics are computed afterwards by
 //! `tokbench-stats`.
 
+pub mod calibrate;
 pub mod client;
 pub mod engine;
 pub mod openai;

@@ -437,3 +437,15 @@ async fn adaptive_stop_respects_the_request_cap() {
     emu.shutdown().await;
     assert_eq!(samples.len(), 6);
 }
+
+#[tokio::test]
+async fn tokenizer_calibration_is_exact_on_the_emulator() {
+    let emu = emulator(base(500.0, 0.0, 1)).await;
+    let client = Client::new(&ClientConfig::new(emu.base_url())).unwrap();
+    let n = tokbench_client::calibrate::tokenize_count(&client, "m", "one two  three\nfour").await;
+    let c = tokbench_client::calibrate::calibrate_with_tokenizer(&client, "m").await;
+    emu.shutdown().await;
+    assert_eq!(n, Some(4));
+    let c = c.expect("the emulator serves /tokenize");
+    assert!((c.words_per_token - 1.0).abs() < 1e-9, "{c:?}");
+}
