@@ -184,8 +184,8 @@ pub enum CellStop {
     RequestCap,
     /// The time cap was hit first.
     TimeCap,
-    /// A fixed request count was asked for and done.
-    Requests,
+    /// A fixed plan (`-n` requests or `--duration`) was asked for and done.
+    Fixed,
     /// Interrupted (Ctrl-C) or the server died.
     Interrupted,
     /// Not measured (see `skipped`).

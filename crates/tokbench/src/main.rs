@@ -4,6 +4,7 @@
 //! its own module under [`cmd`]. Exit codes: 0 success, 1 runtime failure,
 //! 2 usage error (clap), 3 run completed but incomplete (see `--help`).
 
+mod bench;
 mod cli;
 mod cmd;
 mod export;

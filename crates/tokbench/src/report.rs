@@ -1,83 +1,79 @@
-//! Exported result types: what `tokbench run` prints and serialises.
+//! Human-readable columns over run records.
 //!
-//! These are deliberately separate from the measurement types of
-//! `tokbench-stats` (as in hyperfine): exporters read a [`RunReport`], and
-//! the table columns are defined once, in [`columns`].
+//! Records (`tokbench-record`) are the exported type of a run: the same
+//! values are written as YAML, printed as a table, and published by the
+//! site. The columns are defined once here; every text exporter uses them.
 
-use serde::Serialize;
-use tokbench_client::StopReason;
-use tokbench_stats::CellMetrics;
-use tokbench_stats::Summary;
-
-/// The result of one `tokbench run` invocation.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
-    /// tokbench version that produced the report.
-    pub tokbench_version: String,
-    /// Server and model measured.
-    pub target: Target,
-    /// One entry per concurrency level, in the order run.
-    pub cells: Vec<CellReport>,
-}
-
-/// Server and model measured.
-#[derive(Debug, Clone, Serialize)]
-pub struct Target {
-    /// Base URL of the server.
-    pub url: String,
-    /// Model id sent in requests.
-    pub model: String,
-    /// `chat` or `completions`.
-    pub endpoint: String,
-}
-
-/// One measured cell: a workload at one concurrency level.
-#[derive(Debug, Clone, Serialize)]
-pub struct CellReport {
-    /// Workload shape name (`custom` for --prompt-tokens/--output-tokens).
-    pub shape: String,
-    /// Requests in flight (closed loop) or in-flight cap (open loop).
-    pub concurrency: usize,
-    /// Open-loop arrival rate, requests/s.
-    pub rate_rps: Option<f64>,
-    /// Target prompt length, tokens.
-    pub prompt_tokens_target: u64,
-    /// Target output length, tokens.
-    pub output_tokens_target: u64,
-    /// Why issuing stopped.
-    pub stop: StopReason,
-    /// Every metric, summarised (see docs/methodology.md).
-    pub metrics: CellMetrics,
-}
+use tokbench_record::{Cell, Record};
 
 /// One column of the human-readable outputs (table, Markdown, CSV).
 pub struct Column {
     /// Header text (units included).
     pub header: &'static str,
-    /// Renders the cell's value.
-    pub value: fn(&CellReport) -> String,
+    /// Renders the value for one cell of one record.
+    pub value: fn(&Record, &Cell) -> String,
 }
 
 fn fmt1(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.1}"))
 }
 
-fn med(s: &Option<Summary>) -> Option<f64> {
-    s.as_ref().map(|s| s.median)
-}
-
-fn gen_cell(c: &CellReport) -> String {
-    match &c.metrics.decode_tok_s {
-        None => "-".into(),
-        Some(s) => format!("{:.1} ({:.1}–{:.1})", s.median, s.min, s.max),
+/// `family variant`, or the model id when no identity is known.
+pub fn model_label(r: &Record) -> String {
+    let m = &r.model;
+    if m.variant.is_empty() {
+        m.family.clone()
+    } else {
+        format!("{} {}", m.family, m.variant)
     }
 }
 
-fn gen_ci(c: &CellReport) -> String {
+/// `rig · GPU (VRAM)` or `rig · CPU model`.
+pub fn hardware_label(r: &Record) -> String {
+    let s = &r.system;
+    match s.gpus.first() {
+        Some(g) => {
+            let vram = g
+                .vram_total_bytes
+                .map(|b| format!(" · {:.0} GiB", b as f64 / f64::from(1u32 << 30)))
+                .unwrap_or_default();
+            format!("{} · {}{vram}", s.rig_name, g.name)
+        }
+        None => {
+            let cpu = s.host.cpu.model_name.as_deref().unwrap_or("CPU");
+            format!(
+                "{} · {cpu} ({} threads)",
+                s.rig_name, s.host.cpu.logical_threads
+            )
+        }
+    }
+}
+
+/// `name version (device)`.
+pub fn backend_label(r: &Record) -> String {
+    let b = &r.backend;
+    match &b.version {
+        Some(v) => format!("{} {v} ({})", b.name, b.device),
+        None => format!("{} ({})", b.name, b.device),
+    }
+}
+
+fn gen_cell(_: &Record, c: &Cell) -> String {
+    let Some(s) = c.metrics.as_ref().and_then(|m| m.decode_tok_s.as_ref()) else {
+        return c
+            .skipped
+            .as_ref()
+            .map_or_else(|| "-".into(), |_| "skipped".into());
+    };
+    let mark = if c.noisy { " *" } else { "" };
+    format!("{:.1} ({:.1}–{:.1}){mark}", s.median, s.min, s.max)
+}
+
+fn gen_ci(_: &Record, c: &Cell) -> String {
     match c
         .metrics
-        .decode_tok_s
         .as_ref()
+        .and_then(|m| m.decode_tok_s.as_ref())
         .and_then(|s| s.ci95_median.as_ref())
     {
         None => "-".into(),
@@ -85,44 +81,58 @@ fn gen_ci(c: &CellReport) -> String {
     }
 }
 
-fn errors(c: &CellReport) -> String {
-    let m = &c.metrics;
+fn errors(_: &Record, c: &Cell) -> String {
+    let Some(m) = &c.metrics else {
+        return "-".into();
+    };
     if m.errors_by_kind.is_empty() {
         return "0".into();
     }
     m.errors_by_kind
         .iter()
         .map(|(k, n)| {
-            format!(
-                "{n} {}",
-                serde_json::to_value(k)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            )
+            let name = serde_json::to_value(k)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            format!("{n} {name}")
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+macro_rules! metric {
+    ($field:ident, $how:expr) => {
+        |_: &Record, c: &Cell| fmt1(c.metrics.as_ref().and_then(|m| m.$field.as_ref()).map($how))
+    };
 }
 
 /// The columns of `tokbench run` output, in order.
 pub fn columns() -> Vec<Column> {
     vec![
         Column {
+            header: "Model",
+            value: |r, _| model_label(r),
+        },
+        Column {
+            header: "Quant",
+            value: |r, _| r.model.quant.clone().unwrap_or_else(|| "-".into()),
+        },
+        Column {
+            header: "Hardware",
+            value: |r, _| hardware_label(r),
+        },
+        Column {
+            header: "Backend",
+            value: |r, _| backend_label(r),
+        },
+        Column {
             header: "Shape",
-            value: |c| c.shape.clone(),
+            value: |_, c| c.shape.clone(),
         },
         Column {
             header: "Conc.",
-            value: |c| c.concurrency.to_string(),
-        },
-        Column {
-            header: "Rate req/s",
-            value: |c| c.rate_rps.map_or_else(|| "-".into(), |r| format!("{r:.2}")),
-        },
-        Column {
-            header: "Requests ok/total",
-            value: |c| format!("{}/{}", c.metrics.ok, c.metrics.requests),
+            value: |_, c| c.concurrency.to_string(),
         },
         Column {
             header: "Gen tok/s median (min–max)",
@@ -134,38 +144,34 @@ pub fn columns() -> Vec<Column> {
         },
         Column {
             header: "TTFT ms p50",
-            value: |c| fmt1(med(&c.metrics.ttft_ms)),
-        },
-        Column {
-            header: "TTFT ms p99",
-            value: |c| fmt1(c.metrics.ttft_ms.as_ref().map(|s| s.p99)),
+            value: metric!(ttft_ms, |s| s.median),
         },
         Column {
             header: "Prefill tok/s",
-            value: |c| fmt1(med(&c.metrics.prefill_tok_s)),
+            value: metric!(prefill_tok_s, |s| s.median),
         },
         Column {
             header: "TPOT ms",
-            value: |c| fmt1(med(&c.metrics.tpot_ms)),
+            value: metric!(tpot_ms, |s| s.median),
         },
         Column {
             header: "ITL ms p99",
-            value: |c| fmt1(c.metrics.itl_ms.as_ref().map(|s| s.p99)),
+            value: metric!(itl_ms, |s| s.p99),
         },
         Column {
             header: "E2E ms p50",
-            value: |c| fmt1(med(&c.metrics.e2e_ms)),
+            value: metric!(e2e_ms, |s| s.median),
         },
         Column {
             header: "Agg tok/s",
-            value: |c| fmt1(c.metrics.aggregate_output_tok_s),
+            value: |_, c| fmt1(c.metrics.as_ref().and_then(|m| m.aggregate_output_tok_s)),
         },
         Column {
-            header: "Req/s",
-            value: |c| {
+            header: "Requests ok/total",
+            value: |_, c| {
                 c.metrics
-                    .request_throughput_rps
-                    .map_or_else(|| "-".into(), |r| format!("{r:.2}"))
+                    .as_ref()
+                    .map_or_else(|| "-".into(), |m| format!("{}/{}", m.ok, m.requests))
             },
         },
         Column {
@@ -173,4 +179,39 @@ pub fn columns() -> Vec<Column> {
             value: errors,
         },
     ]
+}
+
+/// Rows of every record, in order.
+pub fn rows(records: &[Record]) -> impl Iterator<Item = (&Record, &Cell)> {
+    records
+        .iter()
+        .flat_map(|r| r.cells.iter().map(move |c| (r, c)))
+}
+
+/// Footnotes for flags present in `records` (noisy cells, incomplete runs,
+/// VRAM spill).
+pub fn footnotes(records: &[Record]) -> Vec<String> {
+    let mut notes = Vec::new();
+    if rows(records).any(|(_, c)| c.noisy) {
+        notes.push("* noisy: other processes loaded the host during this cell (see host_load in the record)".into());
+    }
+    for r in records {
+        if r.run.flags.incomplete {
+            notes.push(format!(
+                "{}: INCOMPLETE — {}",
+                r.run.id,
+                r.run
+                    .incomplete_reason
+                    .as_deref()
+                    .unwrap_or("stopped early")
+            ));
+        }
+        if r.run.flags.spill {
+            notes.push(format!(
+                "{}: model spilled out of VRAM (recorded with --allow-spill)",
+                r.run.id
+            ));
+        }
+    }
+    notes
 }

@@ -62,7 +62,9 @@ fn negative_rate_is_rejected() {
         .args(["run", "--url", "http://127.0.0.1:9", "--rate", "-1"])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("request rate must be a positive number"));
+        .stderr(predicate::str::contains(
+            "request rate must be a positive number",
+        ));
 }
 
 #[test]
@@ -86,7 +88,9 @@ fn unreachable_url_is_named_with_its_cause() {
         .args(["run", "--url", &url])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains(format!("could not connect to {url}/v1/models")))
+        .stderr(predicate::str::contains(format!(
+            "could not connect to {url}/v1/models"
+        )))
         .stderr(predicate::str::contains("refused").or(predicate::str::contains("Refused")));
 }
 
@@ -97,21 +101,42 @@ fn bad_extra_body_is_rejected() {
         .args(["run", "--url", &emu.url, "--extra-body", "[1]", "-n", "1"])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("--extra-body must be a JSON object"));
+        .stderr(predicate::str::contains(
+            "--extra-body must be a JSON object",
+        ));
 }
 
 #[test]
 fn json_report_has_one_cell_per_level() {
-    let emu = emulate(&["--decode-tok-s", "400", "--prefill-ms", "10", "--slots", "4"]);
+    let emu = emulate(&[
+        "--decode-tok-s",
+        "400",
+        "--prefill-ms",
+        "10",
+        "--slots",
+        "4",
+    ]);
     let out = tokbench()
-        .args(["run", "--url", &emu.url, "-c", "1,2", "-n", "4", "--warmup", "1"])
-        .args(["--prompt-tokens", "20", "--output-tokens", "12", "--format", "json", "--no-progress"])
+        .args([
+            "run", "--url", &emu.url, "-c", "1,2", "-n", "4", "--warmup", "1",
+        ])
+        .args(["--prompt-tokens", "20", "--output-tokens", "12"])
+        .args(["--format", "json", "--no-progress"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["target"]["model"], "tokbench-emulator", "model resolved from /v1/models");
-    let cells = v["cells"].as_array().unwrap();
+    let record = &v["records"][0];
+    assert_eq!(
+        record["model"]["id"], "tokbench-emulator",
+        "model resolved from /v1/models"
+    );
+    assert_eq!(record["backend"]["name"], "tokbench-emulator");
+    let cells = record["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 2);
     assert_eq!(cells[0]["concurrency"], 1);
     assert_eq!(cells[1]["concurrency"], 2);
@@ -125,7 +150,10 @@ fn json_report_has_one_cell_per_level() {
         assert!(decode > 200.0 && decode < 440.0, "decode {decode}");
         assert!(m["decode_tok_s"]["ci95_median"]["lo"].is_number());
         let prompt = m["prompt_tokens"]["median"].as_f64().unwrap();
-        assert!((prompt - 20.0).abs() < 1e-9, "exact prompt tokens on the emulator");
+        assert!(
+            (prompt - 20.0).abs() < 1e-9,
+            "exact prompt tokens on the emulator"
+        );
     }
 }
 
@@ -134,21 +162,25 @@ fn markdown_and_csv_share_the_columns() {
     let emu = emulate(&["--decode-tok-s", "500", "--prefill-ms", "0"]);
     let run = |fmt: &str| {
         let out = tokbench()
-            .args(["run", "--url", &emu.url, "-n", "2", "--warmup", "0", "--output-tokens", "8"])
-            .args(["--format", fmt, "--no-progress"])
+            .args(["run", "--url", &emu.url, "-n", "2", "--warmup", "0"])
+            .args(["--output-tokens", "8", "--format", fmt, "--no-progress"])
             .output()
             .unwrap();
         assert!(out.status.success());
         String::from_utf8(out.stdout).unwrap()
     };
     let md = run("md");
-    let header = md.lines().find(|l| l.starts_with("| Shape")).unwrap();
-    let md_cols: Vec<&str> = header.trim_matches('|').split(" | ").map(str::trim).collect();
+    let header = md.lines().find(|l| l.starts_with("| Model")).unwrap();
+    let md_cols: Vec<&str> = header
+        .trim_matches('|')
+        .split(" | ")
+        .map(str::trim)
+        .collect();
     let csv = run("csv");
     let csv_header = csv.lines().next().unwrap();
     let csv_cols: Vec<&str> = csv_header.split(',').collect();
-    assert_eq!(&csv_cols[..2], ["model", "url"]);
-    assert_eq!(csv_cols[2..], md_cols[..]);
+    assert_eq!(csv_cols[0], "record_id");
+    assert_eq!(csv_cols[1..], md_cols[..]);
     assert_eq!(csv.lines().count(), 2, "header + one row");
     insta::assert_snapshot!("run_columns", md_cols.join("\n"));
 }
@@ -157,31 +189,49 @@ fn markdown_and_csv_share_the_columns() {
 fn failed_requests_give_exit_code_4_and_are_counted_by_kind() {
     let emu = emulate(&["--fault", "http500"]);
     let out = tokbench()
-        .args(["run", "--url", &emu.url, "-n", "3", "--warmup", "0", "--format", "json", "--no-progress"])
+        .args(["run", "--url", &emu.url, "-n", "3", "--warmup", "0"])
+        .args(["--format", "json", "--no-progress"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["cells"][0]["metrics"]["errors_by_kind"]["http_status"], 3);
-    assert_eq!(v["cells"][0]["metrics"]["ok"], 0);
+    let m = &v["records"][0]["cells"][0]["metrics"];
+    assert_eq!(m["errors_by_kind"]["http_status"], 3);
+    assert_eq!(m["ok"], 0);
 }
 
 #[test]
-fn samples_file_has_one_line_per_request() {
+fn record_and_samples_sidecar_are_written_in_attach_mode() {
     let emu = emulate(&["--decode-tok-s", "500", "--prefill-ms", "0"]);
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.jsonl");
     tokbench()
-        .args(["run", "--url", &emu.url, "-n", "3", "--warmup", "1", "--output-tokens", "5", "--no-progress"])
-        .arg("--save-samples")
-        .arg(&path)
+        .args(["run", "--url", &emu.url, "-n", "3", "--warmup", "1"])
+        .args(["--output-tokens", "5", "--no-progress", "--runs-dir"])
+        .arg(dir.path())
         .assert()
         .success();
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let yaml = files
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .expect("a record");
+    let record = tokbench_record::read_record(yaml).expect("valid record");
+    assert!(tokbench_record::validate_record(&record).is_empty());
+    assert_eq!(record.cells.len(), 1);
+    assert!(!record.run.flags.incomplete);
+    let path = dir.path().join(record.run.samples_file.as_ref().unwrap());
     let text = std::fs::read_to_string(&path).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 4);
     assert_eq!(lines.iter().filter(|l| l["warmup"] == true).count(), 1);
     assert_eq!(lines[1]["events"].as_array().unwrap().len(), 5);
+    assert_eq!(lines[1]["shape"], "custom");
 }
 
 #[test]
@@ -190,12 +240,31 @@ fn api_key_is_never_printed() {
     let secret = "sk-test-DO-NOT-PRINT-1234";
     let out = tokbench()
         .env("OPENAI_API_KEY", secret)
-        .args(["run", "--url", &emu.url, "-n", "1", "--output-tokens", "4", "--format", "json", "--no-progress"])
+        .args([
+            "run",
+            "--url",
+            &emu.url,
+            "-n",
+            "1",
+            "--output-tokens",
+            "4",
+            "--format",
+            "json",
+            "--no-progress",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!all.contains(secret));
-    let help = tokbench().args(["run", "--help"]).env("OPENAI_API_KEY", secret).output().unwrap();
+    let help = tokbench()
+        .args(["run", "--help"])
+        .env("OPENAI_API_KEY", secret)
+        .output()
+        .unwrap();
     assert!(!String::from_utf8_lossy(&help.stdout).contains(secret));
 }

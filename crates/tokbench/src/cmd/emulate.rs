@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use anyhow::{ensure, Context};
 use tokbench_emulator::{EmulatorConfig, FaultConfig, FaultMode, Prefill};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 /// Default of `--fault-after-tokens`.
@@ -45,7 +44,7 @@ pub enum FaultKind {
 /// Arguments of `tokbench emulate`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EmulateArgs {
-    /// Address to listen on.
+    /// IP address to listen on (0.0.0.0 for all interfaces).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
     /// Port to listen on (0 = any free port; the bound address is printed).
@@ -223,7 +222,7 @@ pub fn run(args: EmulateArgs) -> anyhow::Result<ExitCode> {
 /// Binds, prints the banner, and serves until Ctrl-C (graceful) or a second
 /// Ctrl-C (immediate).
 async fn serve_until_ctrl_c(addr: SocketAddr, cfg: EmulatorConfig) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(addr)
+    let listener = tokbench_emulator::bind(addr)
         .await
         .with_context(|| format!("could not listen on {addr}"))?;
     let bound = listener

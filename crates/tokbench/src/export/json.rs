@@ -1,13 +1,14 @@
-//! JSON with every summary (serde_json, pretty).
+//! JSON: the full records (serde_json, pretty).
+
+use tokbench_record::Record;
 
 use super::Exporter;
-use crate::report::RunReport;
 
-/// Renders the whole report as pretty JSON.
+/// Renders `{"records": [...]}` with every field of every record.
 pub struct JsonExporter;
 
 impl Exporter for JsonExporter {
-    fn render(&self, report: &RunReport) -> anyhow::Result<String> {
-        Ok(serde_json::to_string_pretty(report)? + "\n")
+    fn render(&self, records: &[Record]) -> anyhow::Result<String> {
+        Ok(serde_json::to_string_pretty(&serde_json::json!({ "records": records }))? + "\n")
     }
 }

@@ -1,7 +1,9 @@
 //! Markdown table.
 
+use tokbench_record::Record;
+
 use super::Exporter;
-use crate::report::{columns, RunReport};
+use crate::report::{columns, footnotes, rows};
 
 /// Renders a GitHub-flavoured Markdown table, one row per cell.
 pub struct MarkdownExporter;
@@ -11,22 +13,22 @@ fn escape(s: &str) -> String {
 }
 
 impl Exporter for MarkdownExporter {
-    fn render(&self, report: &RunReport) -> anyhow::Result<String> {
+    fn render(&self, records: &[Record]) -> anyhow::Result<String> {
         let cols = columns();
         let mut out = format!(
-            "**{}** @ `{}` ({})\n\n| {} |\n|{}\n",
-            escape(&report.target.model),
-            report.target.url,
-            report.target.endpoint,
+            "| {} |\n|{}\n",
             cols.iter()
                 .map(|c| c.header)
                 .collect::<Vec<_>>()
                 .join(" | "),
             "---|".repeat(cols.len())
         );
-        for cell in &report.cells {
-            let vals: Vec<String> = cols.iter().map(|c| escape(&(c.value)(cell))).collect();
+        for (r, cell) in rows(records) {
+            let vals: Vec<String> = cols.iter().map(|c| escape(&(c.value)(r, cell))).collect();
             out.push_str(&format!("| {} |\n", vals.join(" | ")));
+        }
+        for note in footnotes(records) {
+            out.push_str(&format!("\n{}", escape(&note)));
         }
         Ok(out)
     }

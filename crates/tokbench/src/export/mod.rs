@@ -5,14 +5,14 @@ mod json;
 mod markdown;
 mod table;
 
-use crate::report::RunReport;
+use tokbench_record::Record;
 
 /// Output formats of `tokbench run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// A terminal table.
     Table,
-    /// Machine-readable JSON with every summary.
+    /// Machine-readable JSON: the full records, every summary included.
     Json,
     /// A Markdown table.
     Md,
@@ -20,13 +20,13 @@ pub enum Format {
     Csv,
 }
 
-/// Renders a report in one format.
+/// Renders records in one format.
 pub trait Exporter {
     /// The rendered text.
     ///
     /// # Errors
     /// Serialisation failures.
-    fn render(&self, report: &RunReport) -> anyhow::Result<String>;
+    fn render(&self, records: &[Record]) -> anyhow::Result<String>;
 }
 
 /// The exporter of a format.

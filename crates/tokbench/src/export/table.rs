@@ -1,27 +1,30 @@
 //! Terminal table (comfy-table).
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use tokbench_record::Record;
 
 use super::Exporter;
-use crate::report::{columns, RunReport};
+use crate::report::{columns, footnotes, rows};
 
-/// Renders a terminal table, one row per cell.
+/// Renders a terminal table, one row per cell, then flag footnotes.
 pub struct TableExporter;
 
 impl Exporter for TableExporter {
-    fn render(&self, report: &RunReport) -> anyhow::Result<String> {
+    fn render(&self, records: &[Record]) -> anyhow::Result<String> {
         let cols = columns();
         let mut table = Table::new();
         table
             .load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_header(cols.iter().map(|c| c.header));
-        for cell in &report.cells {
-            table.add_row(cols.iter().map(|c| (c.value)(cell)));
+        for (r, cell) in rows(records) {
+            table.add_row(cols.iter().map(|c| (c.value)(r, cell)));
         }
-        Ok(format!(
-            "{} @ {} ({})\n{table}\n",
-            report.target.model, report.target.url, report.target.endpoint
-        ))
+        let mut out = format!("{table}\n");
+        for note in footnotes(records) {
+            out.push_str(&note);
+            out.push('\n');
+        }
+        Ok(out)
     }
 }

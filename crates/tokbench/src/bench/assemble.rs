@@ -1,0 +1,140 @@
+//! Building the non-measured parts of a record: ids, times, the redacted
+//! command line, the system section.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokbench_probe::Rig;
+use tokbench_record::{record_id, Flags, Provenance, RunInfo, SystemSection};
+
+/// Git commit of this build (set by build.rs when built from a checkout).
+pub const GIT_COMMIT: Option<&str> = option_env!("TOKBENCH_GIT_COMMIT");
+
+/// Current UTC time, RFC 3339 to the second.
+pub fn now_utc() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// A short hex id unique enough per invocation and target.
+pub fn short_id(salt: u64) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mixed =
+        (nanos ^ (u64::from(std::process::id()) << 20) ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .wrapping_mul(0xff51_afd7_ed55_8ccd);
+    format!("{:06x}", mixed >> 40)
+}
+
+/// The command line of this process with secrets redacted.
+pub fn redacted_command_line() -> Vec<String> {
+    let args: Vec<String> = std::env::args().collect();
+    tokbench_backend::redact::redact_args(&args)
+}
+
+/// A shell-quoted command from argv.
+pub fn shell_join(args: &[String]) -> String {
+    args.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The run section at the start of a run (flags set as the run goes).
+pub fn run_info(model_name: &str, backend: &str, mode: &str, salt: u64) -> RunInfo {
+    let started = now_utc();
+    let id = record_id(
+        &started[..10.min(started.len())],
+        model_name,
+        backend,
+        &short_id(salt),
+    );
+    RunInfo {
+        samples_file: Some(format!("{id}.samples.jsonl")),
+        id,
+        started_utc: started,
+        ended_utc: None,
+        tokbench_version: env!("CARGO_PKG_VERSION").to_owned(),
+        tokbench_commit: GIT_COMMIT.map(str::to_owned),
+        command_line: redacted_command_line(),
+        mode: mode.to_owned(),
+        flags: Flags::default(),
+        incomplete_reason: None,
+        host_load: None,
+        server_log_file: None,
+        notes: Vec::new(),
+    }
+}
+
+/// The system section from a probe.
+pub fn system_section(rig: &Rig) -> SystemSection {
+    let rig_name = rig
+        .rig_notes
+        .as_ref()
+        .map(|n| n.name.clone())
+        .or_else(|| rig.system.hostname.clone())
+        .or_else(|| rig.system.cpu.model_name.clone())
+        .unwrap_or_else(|| "unknown-rig".into());
+    SystemSection {
+        rig_name,
+        host: rig.system.clone(),
+        gpus: rig.gpus.clone(),
+        gpu_notes: rig.gpu_notes.clone(),
+        rig: rig.rig_notes.clone(),
+    }
+}
+
+/// Provenance: the redacted command line as one reproducible command.
+pub fn provenance(command_line: &[String], llama_cpp_version: Option<&str>) -> Provenance {
+    let mut details = std::collections::BTreeMap::new();
+    if let Some(v) = llama_cpp_version {
+        details.insert("backend_version".to_owned(), v.to_owned());
+    }
+    let mut argv = command_line.to_vec();
+    if let Some(first) = argv.first_mut() {
+        *first = "tokbench".into();
+    }
+    Provenance {
+        reproduce: shell_join(&argv),
+        details,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting() {
+        let args = vec![
+            "tokbench".into(),
+            "run".into(),
+            "my model.gguf".into(),
+            "--extra-body={\"a\":1}".into(),
+        ];
+        assert_eq!(
+            shell_join(&args),
+            "tokbench run 'my model.gguf' '--extra-body={\"a\":1}'"
+        );
+    }
+
+    #[test]
+    fn ids_are_dated_and_slugged() {
+        let r = run_info("SmolLM2 135M", "llama.cpp", "baseline", 1);
+        assert!(r.id.contains("-smollm2-135m-llama.cpp-"), "{}", r.id);
+        assert_eq!(&r.id[..4], &r.started_utc[..4]);
+        assert_eq!(
+            r.samples_file.as_deref(),
+            Some(format!("{}.samples.jsonl", r.id).as_str())
+        );
+        assert_ne!(short_id(1), short_id(2));
+    }
+}

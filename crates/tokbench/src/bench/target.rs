@@ -1,0 +1,316 @@
+//! The server under test: launched by tokbench from a model file, or
+//! attached to by URL. Either way the result is a [`Target`] carrying the
+//! record's `model` and `backend` sections.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokbench_backend::{BackendInfo, BackendKind, BackendProcess, LaunchSpec};
+use tokbench_client::{Client, ClientConfig};
+use tokbench_gguf::{Hashing, ModelIdentity, Sha256Cache};
+use tokbench_probe::{check_vram_fit, ComputeDevice, GpuMemoryReading, GpuProbe, VramFit};
+use tokbench_record::{BackendSection, Experts, ModelSection};
+
+/// A server ready to be measured.
+pub struct Target {
+    /// Streaming client bound to the server.
+    pub client: Client,
+    /// Model id sent in requests.
+    pub model_id: String,
+    /// Record section: model.
+    pub model: ModelSection,
+    /// Record section: backend.
+    pub backend: BackendSection,
+    /// The server process, when launched.
+    pub process: Option<BackendProcess>,
+    /// VRAM before/after the server start and the fit verdict.
+    pub vram: VramCheck,
+    /// Longest prompt + output one request may use, tokens, when known.
+    pub context_per_request: Option<u64>,
+}
+
+/// GPU memory snapshots around the server start.
+#[derive(Debug, Clone)]
+pub struct VramCheck {
+    /// Used bytes per GPU before the start.
+    pub before: Vec<GpuMemoryReading>,
+    /// Used bytes per GPU once healthy.
+    pub after: Vec<GpuMemoryReading>,
+    /// Verdict.
+    pub fit: VramFit,
+}
+
+/// Settings of launch mode.
+#[derive(Debug, Clone)]
+pub struct LaunchOptions {
+    /// Which server.
+    pub kind: BackendKind,
+    /// Explicit server binary.
+    pub binary: Option<PathBuf>,
+    /// Flags passed through to the server.
+    pub extra_args: Vec<String>,
+    /// CPU threads (llama.cpp `--threads`).
+    pub threads: usize,
+    /// Context size; `None` = parallel × (largest prompt + output) + margin.
+    pub ctx_size: Option<u64>,
+    /// Port; `None` = a free one.
+    pub port: Option<u16>,
+    /// Parallel slots (≥ the largest concurrency).
+    pub parallel: usize,
+    /// Largest prompt + output of the selected shapes, tokens.
+    pub max_request_tokens: u64,
+    /// How long to wait for `/health`.
+    pub health_timeout: Duration,
+    /// Record a VRAM spill instead of refusing.
+    pub allow_spill: bool,
+}
+
+/// `family` and `variant` from GGUF metadata: `general.basename` (else the
+/// name, else the file stem) and `size_label`-`finetune`.
+pub fn family_variant(id: &ModelIdentity) -> (String, String) {
+    let stem = id.file_name.trim_end_matches(".gguf").to_owned();
+    let family = id
+        .basename
+        .clone()
+        .or_else(|| id.name.clone())
+        .unwrap_or(stem);
+    let size = id.size_label.clone().unwrap_or_else(|| id.params.clone());
+    let variant = match &id.finetune {
+        Some(f) if !f.is_empty() => format!("{size}-{f}"),
+        _ => size,
+    };
+    (family, variant)
+}
+
+/// The record's model section from a GGUF identity.
+pub fn model_section(id: &ModelIdentity, model_id: &str) -> ModelSection {
+    let (family, variant) = family_variant(id);
+    ModelSection {
+        id: model_id.to_owned(),
+        family,
+        variant,
+        architecture: id.architecture.clone(),
+        quant: Some(id.quant.clone()),
+        params: Some(id.parameter_count),
+        params_label: Some(id.params.clone()),
+        file_name: Some(id.file_name.clone()),
+        file_bytes: Some(id.file_size),
+        sha256: id.sha256.clone(),
+        context_length: id.context_length,
+        experts: match (id.expert_count, id.expert_used_count) {
+            (Some(count), Some(used)) if count > 0 => Some(Experts { count, used }),
+            _ => None,
+        },
+        tokenizer: id.tokenizer_model.clone(),
+    }
+}
+
+/// Reads the GGUF identity (sha256 cached by path, size and mtime).
+///
+/// # Errors
+/// A missing, truncated or non-GGUF file, named with the offset.
+pub fn inspect_model(path: &Path) -> anyhow::Result<ModelIdentity> {
+    anyhow::ensure!(
+        path.is_file(),
+        "model file {} does not exist",
+        path.display()
+    );
+    let id = match Sha256Cache::load_default() {
+        Ok(mut cache) => {
+            let id = tokbench_gguf::identify(path, Hashing::Cached(&mut cache));
+            let _ = cache.save();
+            id
+        }
+        Err(_) => tokbench_gguf::identify(path, Hashing::Uncached),
+    };
+    id.with_context(|| format!("could not read model file {}", path.display()))
+}
+
+fn backend_section(info: &BackendInfo, url: &str, launched: bool) -> BackendSection {
+    BackendSection {
+        name: info.kind.name().to_owned(),
+        version: info.version.clone(),
+        commit: info.commit.clone(),
+        device: info
+            .device
+            .as_deref()
+            .and_then(ComputeDevice::from_backend_name)
+            .unwrap_or(ComputeDevice::Cpu)
+            .as_str()
+            .to_owned(),
+        url: url.to_owned(),
+        launched,
+        launch_command: None,
+        parallel: info.total_slots,
+        ctx_size: info.n_ctx,
+        threads: None,
+        flags: Vec::new(),
+        build_info: info.build.clone(),
+    }
+}
+
+/// Launches a server for `model_path` and checks that it fits in VRAM.
+///
+/// # Errors
+/// Missing binary or model, port in use, server exiting or never healthy
+/// (with its log tail), or a VRAM spill without `--allow-spill`.
+pub async fn launch(
+    model_path: &Path,
+    opts: &LaunchOptions,
+    log_path: &Path,
+    gpus: &dyn GpuProbe,
+) -> anyhow::Result<Target> {
+    let identity = inspect_model(model_path)?;
+    let ctx = opts
+        .ctx_size
+        .unwrap_or(opts.parallel as u64 * (opts.max_request_tokens + 64));
+    let mut spec = LaunchSpec::new(opts.kind, model_path, log_path);
+    spec.parallel = opts.parallel;
+    spec.ctx_size = Some(ctx);
+    spec.threads = Some(opts.threads);
+    spec.extra_args = opts.extra_args.clone();
+    spec.binary = opts.binary.clone();
+    spec.port = opts.port;
+    spec.health_timeout = opts.health_timeout;
+    let before = gpus.memory_snapshot();
+    let process = BackendProcess::launch_healthy(spec).await?;
+    let after = gpus.memory_snapshot();
+    let info = process
+        .identify()
+        .await
+        .unwrap_or_else(|_| BackendInfo::new(opts.kind));
+    let mut backend = backend_section(&info, process.base_url(), true);
+    let device = ComputeDevice::from_backend_name(&backend.device).unwrap_or(ComputeDevice::Cpu);
+    let fit = check_vram_fit(device, &before, &after, identity.file_size);
+    if fit.is_spill() && !opts.allow_spill {
+        if let VramFit::Spill { message, .. } = &fit {
+            anyhow::bail!("{message}");
+        }
+    }
+    backend.launch_command = Some(process.launch_command());
+    backend.parallel = Some(opts.parallel as u64);
+    backend.ctx_size = backend.ctx_size.or(Some(ctx));
+    backend.threads = Some(opts.threads as u64);
+    backend.flags = tokbench_backend::redact::redact_args(&opts.extra_args);
+    let client = Client::new(&ClientConfig::new(process.base_url()))?;
+    let model_id = first_model_id(&client)
+        .await
+        .unwrap_or_else(|| identity.file_name.clone());
+    let per_request =
+        (ctx / opts.parallel.max(1) as u64).min(identity.context_length.unwrap_or(u64::MAX));
+    Ok(Target {
+        client,
+        model: model_section(&identity, &model_id),
+        model_id,
+        backend,
+        process: Some(process),
+        vram: VramCheck { before, after, fit },
+        context_per_request: Some(per_request),
+    })
+}
+
+async fn first_model_id(client: &Client) -> Option<String> {
+    let v = client.get_json("/v1/models").await.ok()?;
+    v["data"][0]["id"].as_str().map(str::to_owned)
+}
+
+/// Attaches to a running OpenAI-compatible server.
+///
+/// # Errors
+/// An invalid or unreachable URL (named with its cause), or no model id.
+pub async fn attach(cfg: &ClientConfig, model: Option<String>) -> anyhow::Result<Target> {
+    let client = Client::new(cfg)?;
+    let model_id = match model {
+        Some(m) => m,
+        None => {
+            let v = client.get_json("/v1/models").await.with_context(|| {
+                format!(
+                    "could not list models at {} (pass --model to skip this)",
+                    client.base_url()
+                )
+            })?;
+            v["data"][0]["id"]
+                .as_str()
+                .map(str::to_owned)
+                .with_context(|| {
+                    format!(
+                        "{}/v1/models lists no model; pass --model",
+                        client.base_url()
+                    )
+                })?
+        }
+    };
+    let info = detect_backend(&client).await;
+    let mut backend = match &info {
+        Some(i) => backend_section(i, client.base_url(), false),
+        None => generic_backend(client.base_url()),
+    };
+    if let Ok(props) = client.get_json("/props").await {
+        let build = props["build_info"].as_str().unwrap_or_default();
+        if let Some(version) = build.strip_prefix("tokbench-emulator") {
+            backend.name = "tokbench-emulator".into();
+            backend.version = Some(version.trim().to_owned());
+            backend.device = "emulated".into();
+        }
+    }
+    // llama.cpp's `default_generation_settings.n_ctx` is per slot already.
+    let per_request = info.as_ref().and_then(|i| i.n_ctx);
+    Ok(Target {
+        client,
+        model: ModelSection {
+            id: model_id.clone(),
+            family: model_id.clone(),
+            variant: String::new(),
+            architecture: None,
+            quant: None,
+            params: None,
+            params_label: None,
+            file_name: None,
+            file_bytes: None,
+            sha256: None,
+            context_length: None,
+            experts: None,
+            tokenizer: None,
+        },
+        model_id,
+        backend,
+        process: None,
+        vram: VramCheck {
+            before: Vec::new(),
+            after: Vec::new(),
+            fit: VramFit::NotApplicable {
+                reason: "attached to a running server: no before/after snapshot".into(),
+            },
+        },
+        context_per_request: per_request,
+    })
+}
+
+/// Recognises llama.cpp by its `/props` (`default_generation_settings`);
+/// `None` for any other server (the built-in emulator included).
+async fn detect_backend(client: &Client) -> Option<BackendInfo> {
+    let props = client.get_json("/props").await.ok()?;
+    props.get("default_generation_settings").is_some().then(|| {
+        let mut info = BackendInfo::new(BackendKind::LlamaCpp);
+        tokbench_backend::identity::apply_llama_props(&mut info, props);
+        info
+    })
+}
+
+fn generic_backend(url: &str) -> BackendSection {
+    BackendSection {
+        name: "openai-compatible".into(),
+        version: None,
+        commit: None,
+        device: "unknown".into(),
+        url: url.to_owned(),
+        launched: false,
+        launch_command: None,
+        parallel: None,
+        ctx_size: None,
+        threads: None,
+        flags: Vec::new(),
+        build_info: None,
+    }
+}
