@@ -1,0 +1,108 @@
+//! HTTP plumbing: the client used for health checks and identity, one
+//! health probe, and JSON GETs.
+
+use std::time::Duration;
+
+use crate::recipe::HealthCheck;
+use crate::{BackendError, BackendKind};
+
+/// Longest wait for one health or identity request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A client for talking to a server we launched: no proxy (a launched
+/// server is local even when `HTTP_PROXY` is set), short connect timeout.
+///
+/// # Errors
+/// [`BackendError::Http`] when the HTTP stack cannot be initialised.
+pub(crate) fn client(kind: BackendKind, base_url: &str) -> Result<reqwest::Client, BackendError> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(1))
+        .build()
+        .map_err(|e| BackendError::Http {
+            kind,
+            url: base_url.to_owned(),
+            message: format!("cannot build the HTTP client: {e}"),
+        })
+}
+
+/// Result of one health probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Health {
+    /// Every path of the check answered 200.
+    Ready,
+    /// Not yet; the reason (status or transport error) for messages.
+    NotReady(String),
+}
+
+/// Runs `check` once against `base_url`, each request bounded by `timeout`.
+pub(crate) async fn probe(
+    http: &reqwest::Client,
+    base_url: &str,
+    check: HealthCheck,
+    timeout: Duration,
+) -> Health {
+    for path in check.paths() {
+        let url = format!("{base_url}{path}");
+        match http.get(&url).timeout(timeout).send().await {
+            Ok(resp) if resp.status() == reqwest::StatusCode::OK => {}
+            Ok(resp) => {
+                return Health::NotReady(format!("GET {path} answered HTTP {}", resp.status()))
+            }
+            Err(e) => return Health::NotReady(format!("GET {path} failed: {}", describe(&e))),
+        }
+    }
+    Health::Ready
+}
+
+/// `GET base_url + path` and parse the body as JSON.
+///
+/// # Errors
+/// [`BackendError::Http`] for transport errors, non-200 answers and
+/// bodies that are not JSON.
+pub(crate) async fn get_json(
+    http: &reqwest::Client,
+    kind: BackendKind,
+    base_url: &str,
+    path: &str,
+) -> Result<serde_json::Value, BackendError> {
+    let url = format!("{base_url}{path}");
+    let fail = |message: String| BackendError::Http {
+        kind,
+        url: url.clone(),
+        message,
+    };
+    let resp = http
+        .get(&url)
+        .timeout(REQUEST_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| fail(describe(&e)))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(fail(format!("HTTP {status}")));
+    }
+    let bytes = resp.bytes().await.map_err(|e| fail(describe(&e)))?;
+    serde_json::from_slice(&bytes).map_err(|e| fail(format!("the answer is not JSON ({e})")))
+}
+
+/// A reqwest error with its cause chain, on one line.
+fn describe(e: &reqwest::Error) -> String {
+    let mut s = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "connection failed".to_owned()
+    } else {
+        e.to_string()
+    };
+    let mut src = std::error::Error::source(e);
+    while let Some(cause) = src {
+        let m = cause.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        src = cause.source();
+    }
+    s
+}
