@@ -18,7 +18,7 @@ pub struct Cli {
 /// tokbench subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Benchmark a server (attach with --url) at one or more concurrency levels.
+    /// Benchmark models through a backend it launches (or --url to attach): shapes × concurrency.
     Run(cmd::run::RunArgs),
     /// Serve an emulated OpenAI-compatible backend with an exact token schedule.
     Emulate(cmd::emulate::EmulateArgs),
@@ -28,4 +28,6 @@ pub enum Command {
     Inspect(cmd::inspect::InspectArgs),
     /// Show the identity of this machine (CPU, RAM, GPUs, OS, load).
     Probe(cmd::probe::ProbeArgs),
+    /// Check run records against the record schema (docs/record-format.md).
+    Validate(cmd::validate::ValidateArgs),
 }

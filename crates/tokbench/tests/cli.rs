@@ -268,3 +268,35 @@ fn api_key_is_never_printed() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&help.stdout).contains(secret));
 }
+
+#[test]
+fn validate_names_file_and_field_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = tokbench_record::fixture::example_record(&Default::default());
+    let path = tokbench_record::write_record(dir.path(), &good).unwrap();
+    std::fs::write(dir.path().join(good.run.samples_file.as_ref().unwrap()), "").unwrap();
+    tokbench()
+        .args(["validate"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 valid, 0 invalid"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let broken = text.replacen("concurrency: 1\n", "concurrency: -1\n", 1);
+    std::fs::write(dir.path().join("broken.yaml"), broken).unwrap();
+    std::fs::write(
+        dir.path().join("syntax.yaml"),
+        "schema_version: 1\nrun: [\n",
+    )
+    .unwrap();
+    tokbench()
+        .args(["validate"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "broken.yaml: field /cells/0/concurrency",
+        ))
+        .stdout(predicate::str::contains("syntax.yaml:"))
+        .stdout(predicate::str::contains("1 valid, 2 invalid"));
+}

@@ -5,6 +5,7 @@ pub mod inspect;
 pub mod probe;
 pub mod run;
 pub mod selftest;
+pub mod validate;
 
 use std::process::ExitCode;
 
@@ -18,5 +19,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Selftest(args) => selftest::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Probe(args) => probe::run(args),
+        Command::Validate(args) => validate::run(args),
     }
 }
