@@ -6,6 +6,8 @@
 //! Bar (issue 2): at least 500,000 chunks/s on one core.
 //! Run: `cargo bench -p tokbench-client --bench sse`.
 
+#![allow(clippy::expect_used)]
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

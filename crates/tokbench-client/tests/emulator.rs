@@ -4,6 +4,8 @@
 //! loaded 2-core machine (wide bounds, lower bounds where exactness cannot
 //! be expected); the precise fidelity figures come from `tokbench selftest`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -137,7 +137,11 @@ impl SseState {
         }
         let group = self.groups.next()?;
         let deadline = self.slot.acquired + group.offset;
-        sleep_until(deadline).await;
+        if self.first_emit.is_none() {
+            sleep_until_precise(deadline).await;
+        } else {
+            sleep_until(deadline).await;
+        }
         let now = Instant::now();
         self.slot
             .record_lateness(now.saturating_duration_since(deadline));
@@ -198,5 +202,23 @@ impl SseState {
             predicted: last - first,
         };
         Some(timings.to_json())
+    }
+}
+
+/// Margin before a deadline at which [`sleep_until_precise`] stops trusting
+/// the timer wheel (tokio's timer has 1 ms ticks and rounds deadlines up).
+const PRECISE_MARGIN: std::time::Duration = std::time::Duration::from_micros(1500);
+
+/// Sleeps until `deadline` with sub-millisecond precision: the timer brings
+/// the task to within [`PRECISE_MARGIN`], then it yields to the scheduler
+/// until the deadline has passed. Used for the first token only, which
+/// defines TTFT; later tokens keep plain absolute timers (their constant
+/// sub-millisecond lateness cancels out of decode rates).
+async fn sleep_until_precise(deadline: Instant) {
+    if let Some(early) = deadline.checked_sub(PRECISE_MARGIN) {
+        sleep_until(early).await;
+    }
+    while Instant::now() < deadline {
+        tokio::task::yield_now().await;
     }
 }

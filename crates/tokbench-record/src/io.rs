@@ -191,14 +191,15 @@ pub fn record_paths(dir: &Path) -> Result<Vec<PathBuf>, RecordError> {
     Ok(out)
 }
 
+/// Good records with their paths, and one error per bad file.
+pub type Loaded = (Vec<(PathBuf, Record)>, Vec<RecordError>);
+
 /// Loads every record below `dirs`: the good ones, and one error per bad
 /// file (a bad file never hides the good ones).
 ///
 /// # Errors
 /// [`RecordError::Io`] when a directory itself cannot be listed.
-pub fn load_dirs(
-    dirs: &[PathBuf],
-) -> Result<(Vec<(PathBuf, Record)>, Vec<RecordError>), RecordError> {
+pub fn load_dirs(dirs: &[PathBuf]) -> Result<Loaded, RecordError> {
     let mut good = Vec::new();
     let mut bad = Vec::new();
     for dir in dirs {

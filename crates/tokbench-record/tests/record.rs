@@ -1,5 +1,7 @@
 //! Record round trips, validation and error reporting.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 use tokbench_record::fixture::{example_record, ExampleSpec};

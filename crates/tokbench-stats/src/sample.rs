@@ -41,7 +41,9 @@ pub struct TokenEvent {
 }
 
 /// Token usage as reported by the server (`usage` object of the stream).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Usage {
     /// `usage.prompt_tokens`.
     pub prompt_tokens: u64,
@@ -71,7 +73,19 @@ pub struct ServerTimings {
 }
 
 /// Why a request failed. Grouped into kinds for "errors by kind" counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// TCP connect / DNS failure.

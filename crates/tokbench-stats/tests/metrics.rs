@@ -2,6 +2,8 @@
 //! convergence and serialisation, on hand-built samples with hand-computed
 //! expected values.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use tokbench_stats::{
     goodput, CellMetrics, Channel, ErrorKind, Outcome, RequestSample, Slo, SummaryOptions,

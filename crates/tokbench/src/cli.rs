@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Benchmark models through a backend it launches (or --url to attach): shapes × concurrency.
-    Run(cmd::run::RunArgs),
+    Run(Box<cmd::run::RunArgs>),
     /// Serve an emulated OpenAI-compatible backend with an exact token schedule.
     Emulate(cmd::emulate::EmulateArgs),
     /// Measure the client's own timing fidelity and throughput ceiling.

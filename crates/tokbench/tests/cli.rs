@@ -1,6 +1,8 @@
 //! The `tokbench` binary end to end: argument errors, output formats and
 //! exit codes, against an emulator started as a child process on port 0.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 

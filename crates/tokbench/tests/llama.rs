@@ -4,6 +4,8 @@
 //! Without the set-up these tests print SKIP locally; under CI (`CI=true`)
 //! a missing set-up is a failure, so they can never pass vacuously there.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

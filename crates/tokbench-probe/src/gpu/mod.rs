@@ -110,7 +110,9 @@ pub struct GpuPower {
 
 /// PCIe link generation and width, current and maximum. A link at a lower
 /// generation than its max is normal at idle (power saving).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct PcieLink {
     /// Current generation (1–6).
     pub gen_current: Option<u32>,
@@ -123,7 +125,9 @@ pub struct PcieLink {
 }
 
 /// Clocks, MHz.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct GpuClocks {
     /// Graphics/shader clock now.
     pub graphics_mhz: Option<u32>,

@@ -24,7 +24,7 @@ pub enum FaultKind {
     /// Pause `--fault-stall-ms` after `--fault-after-tokens` tokens, then continue.
     #[value(name = "stall")]
     Stall,
-    /// Close the connection after `--fault-after-tokens` tokens (no [DONE]).
+    /// Close the connection after `--fault-after-tokens` tokens (no `[DONE]`).
     #[value(name = "close")]
     Close,
     /// Answer HTTP 500.

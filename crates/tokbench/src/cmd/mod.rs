@@ -14,7 +14,7 @@ use crate::cli::{Cli, Command};
 /// Runs the chosen subcommand and maps its result to an exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Emulate(args) => emulate::run(args),
         Command::Selftest(args) => selftest::run(args),
         Command::Inspect(args) => inspect::run(args),
