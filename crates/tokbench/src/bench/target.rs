@@ -66,19 +66,48 @@ pub struct LaunchOptions {
     pub allow_spill: bool,
 }
 
+/// Fine-tune tags recognised in `general.finetune` or the file name.
+const FINETUNE_TAGS: &[(&str, &str)] = &[
+    ("instruct", "Instruct"),
+    ("it", "it"),
+    ("chat", "Chat"),
+    ("base", "Base"),
+    ("coder", "Coder"),
+    ("thinking", "Thinking"),
+    ("reasoning", "Reasoning"),
+];
+
+fn finetune_tag(text: &str) -> Option<&'static str> {
+    let lower = text.to_ascii_lowercase();
+    lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find_map(|word| {
+            FINETUNE_TAGS
+                .iter()
+                .find(|(k, _)| *k == word)
+                .map(|(_, v)| *v)
+        })
+}
+
 /// `family` and `variant` from GGUF metadata: `general.basename` (else the
-/// name, else the file stem) and `size_label`-`finetune`.
+/// name, else the file stem), and the size label plus a recognised
+/// fine-tune tag from `general.finetune` or the file name (`135M-Instruct`).
 pub fn family_variant(id: &ModelIdentity) -> (String, String) {
     let stem = id.file_name.trim_end_matches(".gguf").to_owned();
     let family = id
         .basename
         .clone()
         .or_else(|| id.name.clone())
-        .unwrap_or(stem);
+        .unwrap_or_else(|| stem.clone());
     let size = id.size_label.clone().unwrap_or_else(|| id.params.clone());
-    let variant = match &id.finetune {
-        Some(f) if !f.is_empty() => format!("{size}-{f}"),
-        _ => size,
+    let tag = id
+        .finetune
+        .as_deref()
+        .and_then(finetune_tag)
+        .or_else(|| finetune_tag(&stem));
+    let variant = match tag {
+        Some(t) => format!("{size}-{t}"),
+        None => size,
     };
     (family, variant)
 }
@@ -312,5 +341,38 @@ fn generic_backend(url: &str) -> BackendSection {
         threads: None,
         flags: Vec::new(),
         build_info: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(file: &str, basename: Option<&str>, finetune: Option<&str>) -> ModelIdentity {
+        serde_json::from_value(serde_json::json!({
+            "file_name": file, "file_size": 1, "params": "135M", "parameter_count": 1,
+            "quant": "Q4_1", "quant_source": "file_type", "gguf_version": 3, "tensor_count": 1,
+            "basename": basename, "finetune": finetune, "size_label": "135M"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn variants_keep_recognised_tags_only() {
+        let id = identity(
+            "smollm2-135m-instruct-q4_1.gguf",
+            Some("smollm2"),
+            Some("8k-lc100k-mix1-ep2"),
+        );
+        assert_eq!(
+            family_variant(&id),
+            ("smollm2".into(), "135M-Instruct".into())
+        );
+        let id = identity("gemma-3-270m-it-q4_k_m.gguf", Some("gemma-3"), None);
+        assert_eq!(family_variant(&id).1, "135M-it");
+        let id = identity("model.gguf", None, Some("Chat"));
+        assert_eq!(family_variant(&id), ("model".into(), "135M-Chat".into()));
+        let id = identity("x-q4.gguf", Some("x"), None);
+        assert_eq!(family_variant(&id).1, "135M");
     }
 }
