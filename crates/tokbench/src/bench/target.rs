@@ -135,6 +135,26 @@ pub fn model_section(id: &ModelIdentity, model_id: &str) -> ModelSection {
     }
 }
 
+/// The model section when only the model id is known (attach mode, or a
+/// hub id given to vLLM/SGLang/Ollama): `org/name` becomes family `name`.
+fn id_only_model(model_id: &str) -> ModelSection {
+    ModelSection {
+        id: model_id.to_owned(),
+        family: model_id.rsplit('/').next().unwrap_or(model_id).to_owned(),
+        variant: String::new(),
+        architecture: None,
+        quant: None,
+        params: None,
+        params_label: None,
+        file_name: None,
+        file_bytes: None,
+        sha256: None,
+        context_length: None,
+        experts: None,
+        tokenizer: None,
+    }
+}
+
 /// Reads the GGUF identity (sha256 cached by path, size and mtime).
 ///
 /// # Errors
@@ -190,7 +210,14 @@ pub async fn launch(
     log_path: &Path,
     gpus: &dyn GpuProbe,
 ) -> anyhow::Result<Target> {
-    let identity = inspect_model(model_path)?;
+    // llama.cpp needs a GGUF file; vLLM, SGLang and Ollama also take a
+    // model id (e.g. a hub name), which has no file identity.
+    let identity = if opts.kind == BackendKind::LlamaCpp || model_path.is_file() {
+        Some(inspect_model(model_path)?)
+    } else {
+        None
+    };
+    let model_bytes = identity.as_ref().map_or(0, |i| i.file_size);
     let ctx = opts
         .ctx_size
         .unwrap_or(opts.parallel as u64 * (opts.max_request_tokens + 64));
@@ -211,32 +238,54 @@ pub async fn launch(
         .unwrap_or_else(|_| BackendInfo::new(opts.kind));
     let mut backend = backend_section(&info, process.base_url(), true);
     let device = ComputeDevice::from_backend_name(&backend.device).unwrap_or(ComputeDevice::Cpu);
-    let fit = check_vram_fit(device, &before, &after, identity.file_size);
+    let fit = match &identity {
+        Some(_) => check_vram_fit(device, &before, &after, model_bytes),
+        None => VramFit::NotApplicable {
+            reason: "model given by id, not as a file: its size is unknown".into(),
+        },
+    };
     if fit.is_spill() && !opts.allow_spill {
         if let VramFit::Spill { message, .. } = &fit {
             anyhow::bail!("{message}");
         }
     }
-    backend.launch_command = Some(process.launch_command());
-    backend.parallel = Some(opts.parallel as u64);
-    backend.ctx_size = backend.ctx_size.or(Some(ctx));
-    backend.threads = Some(opts.threads as u64);
-    backend.flags = tokbench_backend::redact::redact_args(&opts.extra_args);
+    describe_launch(&mut backend, &process, opts, ctx);
     let client = Client::new(&ClientConfig::new(process.base_url()))?;
-    let model_id = first_model_id(&client)
-        .await
-        .unwrap_or_else(|| identity.file_name.clone());
-    let per_request =
-        (ctx / opts.parallel.max(1) as u64).min(identity.context_length.unwrap_or(u64::MAX));
+    let fallback_id = identity
+        .as_ref()
+        .map_or_else(|| model_path.display().to_string(), |i| i.file_name.clone());
+    let model_id = first_model_id(&client).await.unwrap_or(fallback_id);
+    let trained = identity
+        .as_ref()
+        .and_then(|i| i.context_length)
+        .unwrap_or(u64::MAX);
+    let per_request = (ctx / opts.parallel.max(1) as u64).min(trained);
     Ok(Target {
         client,
-        model: model_section(&identity, &model_id),
+        model: match &identity {
+            Some(i) => model_section(i, &model_id),
+            None => id_only_model(&model_id),
+        },
         model_id,
         backend,
         process: Some(process),
         vram: VramCheck { before, after, fit },
         context_per_request: Some(per_request),
     })
+}
+
+/// Fills the launch facts of a backend section.
+fn describe_launch(
+    backend: &mut BackendSection,
+    process: &BackendProcess,
+    opts: &LaunchOptions,
+    ctx: u64,
+) {
+    backend.launch_command = Some(process.launch_command());
+    backend.parallel = Some(opts.parallel as u64);
+    backend.ctx_size = backend.ctx_size.or(Some(ctx));
+    backend.threads = Some(opts.threads as u64);
+    backend.flags = tokbench_backend::redact::redact_args(&opts.extra_args);
 }
 
 async fn first_model_id(client: &Client) -> Option<String> {
@@ -287,21 +336,7 @@ pub async fn attach(cfg: &ClientConfig, model: Option<String>) -> anyhow::Result
     let per_request = info.as_ref().and_then(|i| i.n_ctx);
     Ok(Target {
         client,
-        model: ModelSection {
-            id: model_id.clone(),
-            family: model_id.clone(),
-            variant: String::new(),
-            architecture: None,
-            quant: None,
-            params: None,
-            params_label: None,
-            file_name: None,
-            file_bytes: None,
-            sha256: None,
-            context_length: None,
-            experts: None,
-            tokenizer: None,
-        },
+        model: id_only_model(&model_id),
         model_id,
         backend,
         process: None,
