@@ -210,13 +210,7 @@ pub async fn launch(
     log_path: &Path,
     gpus: &dyn GpuProbe,
 ) -> anyhow::Result<Target> {
-    // llama.cpp needs a GGUF file; vLLM, SGLang and Ollama also take a
-    // model id (e.g. a hub name), which has no file identity.
-    let identity = if opts.kind == BackendKind::LlamaCpp || model_path.is_file() {
-        Some(inspect_model(model_path)?)
-    } else {
-        None
-    };
+    let identity = file_identity(opts.kind, model_path)?;
     let model_bytes = identity.as_ref().map_or(0, |i| i.file_size);
     let ctx = opts
         .ctx_size
@@ -272,6 +266,16 @@ pub async fn launch(
         vram: VramCheck { before, after, fit },
         context_per_request: Some(per_request),
     })
+}
+
+/// The GGUF identity of the model: llama.cpp needs a file; vLLM, SGLang
+/// and Ollama also take a model id (e.g. a hub name), which has none.
+fn file_identity(kind: BackendKind, path: &Path) -> anyhow::Result<Option<ModelIdentity>> {
+    if kind == BackendKind::LlamaCpp || path.is_file() {
+        inspect_model(path).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// Fills the launch facts of a backend section.
