@@ -97,6 +97,19 @@ pub struct SelftestReport {
     pub ceiling_tok_s: Option<f64>,
     /// Peak resident set of this process, bytes (Linux VmHWM).
     pub peak_rss_bytes: Option<u64>,
+    /// 1-minute load average before and after the selftest (figures taken
+    /// on a loaded host are not trustworthy).
+    pub load_avg_1m: (Option<f64>, Option<f64>),
+}
+
+/// The 1-minute load average (Linux `/proc/loadavg`).
+fn load_avg_1m() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Runs `tokbench selftest`.
@@ -120,6 +133,7 @@ pub fn run(args: SelftestArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
+    let load_before = load_avg_1m();
     let mut fidelity = Vec::new();
     for &c in &args.concurrency {
         anyhow::ensure!(c >= 1, "concurrency levels must be at least 1");
@@ -151,6 +165,7 @@ async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
         ceiling,
         ceiling_tok_s,
         peak_rss_bytes: peak_rss_bytes(),
+        load_avg_1m: (load_before, load_avg_1m()),
     })
 }
 
@@ -278,6 +293,13 @@ fn render(r: &SelftestReport) -> String {
         )),
         None => out.push_str("ceiling: not established\n"),
     }
+    let fmt = |v: Option<f64>| v.map_or_else(|| "?".into(), |v| format!("{v:.2}"));
+    out.push_str(&format!(
+        "host load (1-min average): {} before, {} after, {} CPUs\n",
+        fmt(r.load_avg_1m.0),
+        fmt(r.load_avg_1m.1),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    ));
     if let Some(rss) = r.peak_rss_bytes {
         out.push_str(&format!("peak RSS: {:.1} MiB\n", rss as f64 / 1048576.0));
     }
