@@ -333,15 +333,24 @@ impl Client {
         body: &serde_json::Value,
     ) -> Result<serde_json::Value, ClientError> {
         let url = format!("{}{}", self.base, path);
-        let mut req = self.http.post(&url).json(body);
+        let req = self.http.post(&url).json(body);
+        self.send_for_json(&url, req).await
+    }
+
+    /// Adds the bearer token, sends, and parses a JSON answer.
+    async fn send_for_json(
+        &self,
+        url: &str,
+        mut req: reqwest::RequestBuilder,
+    ) -> Result<serde_json::Value, ClientError> {
         if let Some(auth) = &self.auth {
             req = req.header(reqwest::header::AUTHORIZATION, auth.clone());
         }
         let resp = self
-            .wait(&url, req.send())
+            .wait(url, req.send())
             .await?
-            .map_err(|e| transport_error(&url, &e))?;
-        self.json_body(&url, resp).await
+            .map_err(|e| transport_error(url, &e))?;
+        self.json_body(url, resp).await
     }
 
     async fn json_body(
@@ -369,15 +378,8 @@ impl Client {
     /// Connect, status, stall or a body that is not JSON.
     pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, ClientError> {
         let url = format!("{}{}", self.base, path);
-        let mut req = self.http.get(&url);
-        if let Some(auth) = &self.auth {
-            req = req.header(reqwest::header::AUTHORIZATION, auth.clone());
-        }
-        let resp = self
-            .wait(&url, req.send())
-            .await?
-            .map_err(|e| transport_error(&url, &e))?;
-        self.json_body(&url, resp).await
+        let req = self.http.get(&url);
+        self.send_for_json(&url, req).await
     }
 }
 
