@@ -19,6 +19,10 @@ use tokbench_stats::{ErrorKind, Outcome, RequestSample};
 use crate::recorder::{excerpt, StreamError, StreamRecorder};
 use crate::sse::DEFAULT_MAX_LINE_BYTES;
 
+/// How long an idle pooled connection is kept: below the ~5 s keep-alive
+/// timeout of common servers.
+pub const IDLE_POOL_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Which OpenAI endpoint a request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -200,6 +204,12 @@ impl Client {
         let http = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
             .pool_max_idle_per_host(usize::MAX)
+            // Servers close idle keep-alive connections after ~5 s
+            // (cpp-httplib in llama-server, uvicorn in vLLM). Reusing one
+            // they just closed fails the request before it is read ("connection
+            // closed before message completed"); dropping ours first avoids
+            // that race without ever retrying a POST.
+            .pool_idle_timeout(IDLE_POOL_TIMEOUT)
             .tcp_nodelay(true)
             .no_proxy()
             .build()

@@ -30,4 +30,6 @@ pub enum Command {
     Probe(cmd::probe::ProbeArgs),
     /// Check run records against the record schema (docs/record-format.md).
     Validate(cmd::validate::ValidateArgs),
+    /// Build the static benchmark website from a runs folder.
+    Site(cmd::site::SiteArgs),
 }

@@ -5,6 +5,7 @@ pub mod inspect;
 pub mod probe;
 pub mod run;
 pub mod selftest;
+pub mod site;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -20,5 +21,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(args) => inspect::run(args),
         Command::Probe(args) => probe::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Site(args) => site::run(args),
     }
 }

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tokbench_site::{build_site, default_cache_dir, SiteOptions, DEFAULT_CHART_BARS, DEFAULT_INDEX_ROWS};
+use tokbench_site::{
+    build_site, default_cache_dir, SiteOptions, DEFAULT_CHART_BARS, DEFAULT_INDEX_ROWS,
+};
 
 /// Arguments of `tokbench site`.
 #[derive(Debug, clap::Args)]
@@ -61,8 +63,10 @@ pub fn run(args: SiteArgs) -> anyhow::Result<ExitCode> {
     for e in &report.record_errors {
         eprintln!("error: {e}");
     }
+    let f = report.files;
     eprintln!(
-        "site: {} records ({} results, {} pages) → {} in {:.2} s (loading {:.2} s, {} from cache); index.html {:.0} kB",
+        "site: {} records ({} results, {} pages) → {} in {:.2} s (loading {:.2} s, {} from cache); \
+         files: {} written, {} unchanged ({} run pages reused), {} removed; index.html {:.0} kB",
         report.records,
         report.rows,
         report.pages,
@@ -70,6 +74,10 @@ pub fn run(args: SiteArgs) -> anyhow::Result<ExitCode> {
         report.total_time.as_secs_f64(),
         report.load_time.as_secs_f64(),
         report.cache_hits,
+        f.changed,
+        f.unchanged,
+        f.reused,
+        f.removed,
         report.index_bytes as f64 / 1000.0,
     );
     let bad = report.record_errors.len();
