@@ -69,6 +69,12 @@ pub struct ClientConfig {
     pub stall_timeout: Duration,
     /// Bound on one SSE line, bytes.
     pub max_line_bytes: usize,
+    /// Reuse connections between requests. Off by default: every request
+    /// opens its own connection, as vLLM's `bench serve` does, because
+    /// servers such as llama-server may close a connection right after a
+    /// streamed response, racing its reuse (the next request then fails
+    /// unread). Connect time is then part of TTFT (~0.1 ms on loopback).
+    pub keep_alive: bool,
 }
 
 impl ClientConfig {
@@ -81,6 +87,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(10),
             stall_timeout: Duration::from_secs(300),
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            keep_alive: false,
         }
     }
 }
@@ -201,14 +208,12 @@ impl Client {
     /// [`ClientError::Build`] when the TLS/HTTP stack cannot be set up.
     pub fn new(cfg: &ClientConfig) -> Result<Self, ClientError> {
         let base = normalise_base(&cfg.base_url)?;
+        let idle = if cfg.keep_alive { usize::MAX } else { 0 };
         let http = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
-            .pool_max_idle_per_host(usize::MAX)
-            // Servers close idle keep-alive connections after ~5 s
-            // (cpp-httplib in llama-server, uvicorn in vLLM). Reusing one
-            // they just closed fails the request before it is read ("connection
-            // closed before message completed"); dropping ours first avoids
-            // that race without ever retrying a POST.
+            .pool_max_idle_per_host(idle)
+            // With keep-alive, drop idle connections before servers do
+            // (~5 s in cpp-httplib and uvicorn), never retrying a POST.
             .pool_idle_timeout(IDLE_POOL_TIMEOUT)
             .tcp_nodelay(true)
             .no_proxy()

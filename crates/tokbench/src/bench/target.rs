@@ -64,6 +64,10 @@ pub struct LaunchOptions {
     pub health_timeout: Duration,
     /// Record a VRAM spill instead of refusing.
     pub allow_spill: bool,
+    /// Reuse HTTP connections between requests.
+    pub keep_alive: bool,
+    /// Longest wait for the next bytes of a response.
+    pub stall_timeout: Duration,
 }
 
 /// Fine-tune tags recognised in `general.finetune` or the file name.
@@ -244,7 +248,10 @@ pub async fn launch(
         }
     }
     describe_launch(&mut backend, &process, opts, ctx);
-    let client = Client::new(&ClientConfig::new(process.base_url()))?;
+    let mut cfg = ClientConfig::new(process.base_url());
+    cfg.keep_alive = opts.keep_alive;
+    cfg.stall_timeout = opts.stall_timeout;
+    let client = Client::new(&cfg)?;
     let fallback_id = identity
         .as_ref()
         .map_or_else(|| model_path.display().to_string(), |i| i.file_name.clone());

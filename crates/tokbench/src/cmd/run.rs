@@ -152,6 +152,10 @@ pub struct RunArgs {
     /// Extra JSON object merged into every request body, e.g. '{"temperature":0}'.
     #[arg(long)]
     pub extra_body: Option<String>,
+    /// Reuse HTTP connections between requests (default: one connection per
+    /// request, as vLLM's bench serve; see docs/methodology.md).
+    #[arg(long)]
+    pub keep_alive: bool,
     /// Longest wait for the next bytes of a response before it counts as stalled.
     #[arg(long, default_value = "300s", value_parser = humantime::parse_duration)]
     pub stall_timeout: Duration,
@@ -401,6 +405,7 @@ async fn run_target(
             let mut cfg = ClientConfig::new(args.url.clone().unwrap_or_default());
             cfg.api_key = args.api_key.clone();
             cfg.stall_timeout = args.stall_timeout;
+            cfg.keep_alive = args.keep_alive;
             attach(&cfg, args.model.clone()).await?
         }
     };
@@ -449,6 +454,8 @@ fn launch_options(args: &RunArgs, settings: &BenchSettings, rig: &Rig) -> Launch
         max_request_tokens: max_tokens + max_tokens / 4,
         health_timeout: args.health_timeout,
         allow_spill: args.allow_spill,
+        keep_alive: args.keep_alive,
+        stall_timeout: args.stall_timeout,
     }
 }
 

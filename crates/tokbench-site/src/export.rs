@@ -1,0 +1,260 @@
+//! Data downloads: `data/runs.csv` and `data/runs.json`, one row per cell
+//! (record × shape × concurrency), each naming its record (id and file) and
+//! run page, with the summaries of every metric.
+
+use std::io::Write;
+
+use tokbench_record::{Cell, Record};
+use tokbench_stats::Summary;
+
+use crate::error::SiteError;
+use crate::site::{RunView, Site};
+
+/// Metrics exported, with their summaries.
+const METRICS: [&str; 10] = [
+    "ttft_ms",
+    "ttfc_ms",
+    "prefill_tok_s",
+    "server_prefill_tok_s",
+    "decode_tok_s",
+    "server_decode_tok_s",
+    "tpot_ms",
+    "itl_ms",
+    "e2e_ms",
+    "queue_delay_ms",
+];
+/// Summary statistics exported per metric.
+const STATS: [&str; 6] = ["median", "p90", "p99", "ci95_lo", "ci95_hi", "n"];
+
+/// Columns before the metric summaries.
+const BASE: [&str; 37] = [
+    "record_id",
+    "record_file",
+    "run_page",
+    "record_yaml",
+    "family",
+    "variant",
+    "model_id",
+    "quant",
+    "params",
+    "rig",
+    "hardware",
+    "gpu",
+    "gpu_count",
+    "backend",
+    "backend_version",
+    "device",
+    "mode",
+    "started_utc",
+    "run_noisy",
+    "run_incomplete",
+    "run_spill",
+    "shape",
+    "concurrency",
+    "rate_rps",
+    "prompt_tokens_target",
+    "output_tokens_target",
+    "stop",
+    "skipped",
+    "cell_noisy",
+    "requests",
+    "ok",
+    "errors",
+    "window_s",
+    "aggregate_output_tok_s",
+    "request_throughput_rps",
+    "decode_ci_rel_half_width",
+    "total_output_tokens",
+];
+
+/// One exported value.
+#[derive(Debug, Clone, PartialEq)]
+enum V {
+    S(String),
+    F(Option<f64>),
+    U(Option<u64>),
+    B(bool),
+}
+
+impl V {
+    /// Appends the value to the CSV record being written and to the JSON
+    /// row, formatting it once (`buf` is scratch space).
+    fn emit(
+        &self,
+        csv: &mut csv::Writer<Vec<u8>>,
+        json: &mut Vec<u8>,
+        buf: &mut String,
+    ) -> Result<(), String> {
+        use std::fmt::Write as _;
+        buf.clear();
+        match self {
+            V::S(s) => {
+                // A string a spreadsheet would run as a formula gets a
+                // leading `'` in the CSV (OWASP); the JSON keeps it as is.
+                if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                    buf.push('\'');
+                }
+                buf.push_str(s);
+                serde_json::to_writer(&mut *json, s).map_err(|e| e.to_string())?;
+                return csv.write_field(buf.as_bytes()).map_err(|e| e.to_string());
+            }
+            V::F(Some(f)) if f.is_finite() => write!(buf, "{f}").map_err(|e| e.to_string())?,
+            V::U(Some(u)) => write!(buf, "{u}").map_err(|e| e.to_string())?,
+            V::B(b) => buf.push_str(if *b { "true" } else { "false" }),
+            V::F(_) | V::U(_) => {
+                json.extend_from_slice(b"null");
+                return csv.write_field(b"").map_err(|e| e.to_string());
+            }
+        }
+        json.extend_from_slice(buf.as_bytes());
+        csv.write_field(buf.as_bytes()).map_err(|e| e.to_string())
+    }
+}
+
+/// Every column name, in order.
+pub fn headers() -> Vec<String> {
+    let metric_cols = METRICS
+        .iter()
+        .flat_map(|m| STATS.iter().map(move |s| format!("{m}_{s}")));
+    BASE.iter()
+        .map(|s| (*s).to_owned())
+        .chain(metric_cols)
+        .collect()
+}
+
+fn summary<'m>(c: &'m Cell, key: &str) -> Option<&'m Summary> {
+    let m = c.metrics.as_ref()?;
+    match key {
+        "ttft_ms" => m.ttft_ms.as_ref(),
+        "ttfc_ms" => m.ttfc_ms.as_ref(),
+        "prefill_tok_s" => m.prefill_tok_s.as_ref(),
+        "server_prefill_tok_s" => m.server_prefill_tok_s.as_ref(),
+        "decode_tok_s" => m.decode_tok_s.as_ref(),
+        "server_decode_tok_s" => m.server_decode_tok_s.as_ref(),
+        "tpot_ms" => m.tpot_ms.as_ref(),
+        "itl_ms" => m.itl_ms.as_ref(),
+        "e2e_ms" => m.e2e_ms.as_ref(),
+        "queue_delay_ms" => m.queue_delay_ms.as_ref(),
+        _ => None,
+    }
+}
+
+fn cell_row(r: &Record, v: &RunView, c: &Cell) -> Vec<V> {
+    let s = |x: &str| V::S(x.to_owned());
+    let gpu = r.system.gpus.first();
+    let m = c.metrics.as_ref();
+    let stop = serde_json::to_value(c.stop)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned));
+    let mut row = vec![
+        s(&r.run.id),
+        s(&v.file_name),
+        V::S(format!("runs/{}.html", v.slug)),
+        V::S(format!("runs/{}.yaml", v.slug)),
+        s(&r.model.family),
+        s(&r.model.variant),
+        s(&r.model.id),
+        s(&v.quant),
+        V::S(r.model.params_label.clone().unwrap_or_default()),
+        s(&r.system.rig_name),
+        s(&v.hw),
+        V::S(gpu.map(|g| g.name.clone()).unwrap_or_default()),
+        V::U(Some(r.system.gpus.len() as u64)),
+        s(&r.backend.name),
+        V::S(r.backend.version.clone().unwrap_or_default()),
+        s(&r.backend.device),
+        s(&r.run.mode),
+        s(&r.run.started_utc),
+        V::B(r.run.flags.noisy),
+        V::B(r.run.flags.incomplete),
+        V::B(r.run.flags.spill || r.resources.vram_fit.is_spill()),
+        s(&c.shape),
+        V::U(Some(c.concurrency)),
+        V::F(c.rate_rps),
+        V::U(Some(c.prompt_tokens_target)),
+        V::U(Some(c.output_tokens_target)),
+        V::S(stop.unwrap_or_default()),
+        V::S(c.skipped.clone().unwrap_or_default()),
+        V::B(c.noisy),
+        V::U(m.map(|m| m.requests)),
+        V::U(m.map(|m| m.ok)),
+        V::U(m.map(|m| m.errors_by_kind.values().sum())),
+        V::F(m.and_then(|m| m.window_s)),
+        V::F(m.and_then(|m| m.aggregate_output_tok_s)),
+        V::F(m.and_then(|m| m.request_throughput_rps)),
+        V::F(c.decode_ci_rel_half_width),
+        V::U(m.map(|m| m.total_output_tokens)),
+    ];
+    row.extend(METRICS.iter().flat_map(|key| metric_values(c, key)));
+    row
+}
+
+/// The exported statistics of metric `key` in cell `c` ([`STATS`]).
+fn metric_values(c: &Cell, key: &str) -> [V; 6] {
+    let s = summary(c, key);
+    let ci = s.and_then(|s| s.ci95_median.as_ref());
+    [
+        V::F(s.map(|s| s.median)),
+        V::F(s.map(|s| s.p90)),
+        V::F(s.map(|s| s.p99)),
+        V::F(ci.map(|c| c.lo)),
+        V::F(ci.map(|c| c.hi)),
+        V::U(s.map(|s| s.n)),
+    ]
+}
+
+/// Every cell row of the site.
+fn rows<'s>(site: &'s Site<'_>) -> impl Iterator<Item = Vec<V>> + 's {
+    site.records.iter().zip(&site.runs).flat_map(|(l, v)| {
+        l.record
+            .cells
+            .iter()
+            .map(move |c| cell_row(&l.record, v, c))
+    })
+}
+
+/// `data/runs.csv` and `data/runs.json`, in one pass (each value is
+/// formatted once). The JSON is `{"columns": [...], "rows": [[...], ...]}`:
+/// the same columns and rows as the CSV, numbers as numbers, absent values
+/// as `null` (columnar, so 10,000 records stay a reasonable download).
+///
+/// # Errors
+/// [`SiteError::Export`] when a writer fails.
+pub fn csv_and_json(site: &Site<'_>) -> Result<(Vec<u8>, Vec<u8>), SiteError> {
+    let csv_err = |e: csv::Error| SiteError::Export {
+        path: "data/runs.csv".into(),
+        message: e.to_string(),
+    };
+    let json_err = |e: std::io::Error| SiteError::Export {
+        path: "data/runs.json".into(),
+        message: e.to_string(),
+    };
+    let mut csv = csv::Writer::from_writer(Vec::with_capacity(site.records.len() * 8192));
+    csv.write_record(headers()).map_err(csv_err)?;
+    let mut json = Vec::with_capacity(site.records.len() * 8192);
+    let columns = serde_json::Value::from(headers()).to_string();
+    write!(json, "{{\"columns\":{columns},\n\"rows\":[").map_err(json_err)?;
+    let err = |message| SiteError::Export {
+        path: "data/runs.*".into(),
+        message,
+    };
+    let mut buf = String::with_capacity(64);
+    for (i, row) in rows(site).enumerate() {
+        json.write_all(if i == 0 { b"\n[" } else { b",\n[" })
+            .map_err(json_err)?;
+        for (j, v) in row.iter().enumerate() {
+            if j > 0 {
+                json.push(b',');
+            }
+            v.emit(&mut csv, &mut json, &mut buf).map_err(err)?;
+        }
+        json.push(b']');
+        csv.write_record(None::<&[u8]>).map_err(csv_err)?;
+    }
+    json.write_all(b"\n]}\n").map_err(json_err)?;
+    let csv = csv.into_inner().map_err(|e| SiteError::Export {
+        path: "data/runs.csv".into(),
+        message: e.to_string(),
+    })?;
+    Ok((csv, json))
+}

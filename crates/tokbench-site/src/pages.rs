@@ -1,0 +1,386 @@
+//! Renders every page of the site into the output directory.
+//!
+//! Layout (all relative, so the site works from `file://` and any static
+//! host): `index.html`, `hardware.html`, `methodology.html`,
+//! `family/<family>.html`, `model/<family-variant>.html`, `hw/<rig>.html`,
+//! `workload/<shape>-c<N>.html`, `runs/<run>.html` with `runs/<run>.yaml`
+//! (the record) and, when they exist beside the record,
+//! `runs/<run>.samples.jsonl` and `runs/<run>.server.log`; `data/runs.json`,
+//! `data/runs.csv`; `assets/site.css`, `assets/site.js`.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::value::Value;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::charts::{self, Chart};
+use crate::definitions::Definitions;
+use crate::error::SiteError;
+use crate::load::LoadedRecord;
+use crate::output::Output;
+use crate::render::{ctx, filters, row_views, RowView, Templates};
+use crate::rig_page::{rig_view, RigView};
+use crate::run_page::{run_page, RunFiles};
+use crate::site::{Group, RunView, Site};
+use crate::{model_page, SiteOptions};
+
+/// Most bars drawn on one workload page.
+const MAX_BARS: usize = 1000;
+
+/// Everything a page needs.
+pub struct Pages<'a> {
+    /// The analysed site.
+    pub site: &'a Site<'a>,
+    /// Compiled templates.
+    pub templates: &'a Templates,
+    /// Definitions.
+    pub defs: &'a Definitions,
+    /// Where files go.
+    pub output: &'a Output,
+    /// Build options.
+    pub opts: &'a SiteOptions,
+}
+
+#[derive(Serialize)]
+struct Link {
+    slug: String,
+    variant: String,
+}
+
+#[derive(Serialize)]
+struct FamilyView<'a> {
+    title: &'a str,
+    slug: &'a str,
+    released: Option<&'a str>,
+    org: Option<&'a str>,
+    n_runs: usize,
+    n_rows: usize,
+    rows: Vec<RowView<'a>>,
+    models: Vec<Link>,
+}
+
+/// A link to a workload page.
+#[derive(Serialize)]
+struct ShapeLink {
+    name: String,
+    /// Page path relative to the site root.
+    slug: String,
+}
+
+impl Pages<'_> {
+    fn page(&self, rel: &str, template: &str, context: Value) -> Result<(), SiteError> {
+        let root = "../".repeat(rel.matches('/').count());
+        let html = self.templates.render(template, &root, context)?;
+        self.output.write(rel, html.as_bytes())
+    }
+
+    /// Writes every page; returns how many HTML pages were written.
+    ///
+    /// # Errors
+    /// Template and I/O errors.
+    pub fn write_all(&self) -> Result<usize, SiteError> {
+        self.output
+            .write("assets/site.css", include_bytes!("../assets/site.css"))?;
+        self.output
+            .write("assets/site.js", include_bytes!("../assets/site.js"))?;
+        let rigs: Vec<RigView> = self
+            .site
+            .rigs
+            .iter()
+            .map(|g| rig_view(self.site, g))
+            .collect();
+        let workloads = self.workloads();
+        self.index(&rigs, &workloads)?;
+        self.page(
+            "hardware.html",
+            "hardware.html",
+            minijinja::context! { rigs => ctx(&rigs) },
+        )?;
+        let body = Value::from_safe_string(crate::methodology::html());
+        self.page(
+            "methodology.html",
+            "methodology.html",
+            minijinja::context! { body },
+        )?;
+        let mut pages = 3;
+        for f in &self.site.families {
+            self.family(f)?;
+        }
+        for m in &self.site.models {
+            self.model(m)?;
+        }
+        for (g, view) in self.site.rigs.iter().zip(&rigs) {
+            self.rig(g, view)?;
+        }
+        for chart in &workloads {
+            let levels: Vec<u64> = workloads
+                .iter()
+                .filter(|c| c.shape == chart.shape)
+                .map(|c| c.conc)
+                .collect();
+            let rel = Chart::page(&chart.shape_slug, chart.conc);
+            self.page(
+                &rel,
+                "workload.html",
+                minijinja::context! { chart => ctx(chart), levels },
+            )?;
+        }
+        pages += self.site.families.len()
+            + self.site.models.len()
+            + self.site.rigs.len()
+            + workloads.len();
+        self.runs()?;
+        Ok(pages + self.site.runs.len())
+    }
+
+    /// Every (shape, closed-loop level) chart with at least one bar.
+    fn workloads(&self) -> Vec<Chart> {
+        let mut out = Vec::new();
+        for si in 0..self.site.shapes.len() {
+            for &c in &self.site.concs {
+                let chart = charts::chart(self.site, self.defs, si, c, MAX_BARS);
+                if chart.total > 0 {
+                    out.push(chart);
+                }
+            }
+        }
+        out
+    }
+
+    fn index(&self, rigs: &[RigView], workloads: &[Chart]) -> Result<(), SiteError> {
+        let site = self.site;
+        let families: Vec<FamilyView> = site
+            .families
+            .iter()
+            .map(|f| FamilyView {
+                title: &f.title,
+                slug: &f.slug,
+                released: f.released.as_deref(),
+                org: f.org.as_deref(),
+                n_runs: f.runs.len(),
+                n_rows: f.rows.len(),
+                rows: row_views(site, &f.rows[..f.rows.len().min(self.opts.index_rows)]),
+                models: self.model_links(f),
+            })
+            .collect();
+        let chart_conc = if site.concs.contains(&1) {
+            1
+        } else {
+            site.concs.first().copied().unwrap_or(1)
+        };
+        let charts: Vec<Chart> = workloads
+            .iter()
+            .filter(|c| c.conc == chart_conc)
+            .map(|c| {
+                let mut c = c.clone();
+                c.bars.truncate(self.opts.chart_bars);
+                c.height = c.height.min((c.bars.len() as u32).max(1) * 36);
+                c
+            })
+            .collect();
+        let other_levels: Vec<ShapeLink> = workloads
+            .iter()
+            .filter(|c| c.conc != chart_conc)
+            .map(|c| ShapeLink {
+                name: format!("{} c={}", c.shape, c.conc),
+                slug: Chart::page(&c.shape_slug, c.conc),
+            })
+            .collect();
+        let all_rows: Vec<usize> = (0..site.rows.len()).collect();
+        let totals = minijinja::context! {
+            records => site.runs.len(),
+            rows => site.rows.len(),
+            families => site.families.len(),
+            rigs => site.rigs.len(),
+        };
+        let context = minijinja::context! {
+            totals,
+            filters => ctx(filters(site, &all_rows)),
+            families => ctx(&families),
+            charts => ctx(&charts),
+            chart_conc,
+            other_levels => ctx(&other_levels),
+            rigs => ctx(rigs),
+        };
+        self.page("index.html", "index.html", context)
+    }
+
+    fn model_links(&self, f: &Group) -> Vec<Link> {
+        f.children
+            .iter()
+            .map(|&m| {
+                let g = &self.site.models[m];
+                let variant = g
+                    .runs
+                    .first()
+                    .map(|&r| self.site.runs[r].variant.clone())
+                    .unwrap_or_default();
+                Link {
+                    slug: g.slug.clone(),
+                    variant,
+                }
+            })
+            .collect()
+    }
+
+    fn family(&self, f: &Group) -> Result<(), SiteError> {
+        let view = FamilyView {
+            title: &f.title,
+            slug: &f.slug,
+            released: f.released.as_deref(),
+            org: f.org.as_deref(),
+            n_runs: f.runs.len(),
+            n_rows: f.rows.len(),
+            rows: Vec::new(),
+            models: self.model_links(f),
+        };
+        let context = minijinja::context! {
+            family => ctx(&view),
+            filters => ctx(filters(self.site, &f.rows)),
+            rows => ctx(row_views(self.site, &f.rows)),
+        };
+        self.page(&format!("family/{}.html", f.slug), "family.html", context)
+    }
+
+    fn model(&self, g: &Group) -> Result<(), SiteError> {
+        let context = minijinja::context! {
+            model => ctx(model_page::model_view(self.site, g)),
+            matrix => ctx(model_page::matrix(self.site, g)),
+            filters => ctx(filters(self.site, &g.rows)),
+            rows => ctx(row_views(self.site, &g.rows)),
+        };
+        self.page(&format!("model/{}.html", g.slug), "model.html", context)
+    }
+
+    fn rig(&self, g: &Group, view: &RigView) -> Result<(), SiteError> {
+        let context = minijinja::context! {
+            rig => ctx(view),
+            filters => ctx(filters(self.site, &g.rows)),
+            rows => ctx(row_views(self.site, &g.rows)),
+        };
+        self.page(&format!("hw/{}.html", g.slug), "rig.html", context)
+    }
+
+    /// Run pages and their files, on all cores.
+    fn runs(&self) -> Result<(), SiteError> {
+        let n = self.site.runs.len();
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get().min(8));
+        let chunk = n.div_ceil(threads).max(1);
+        let indices: Vec<usize> = (0..n).collect();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = indices
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().try_for_each(|&i| self.run(i))))
+                .collect();
+            handles.into_iter().try_for_each(|h| match h.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+        })
+    }
+
+    fn run(&self, i: usize) -> Result<(), SiteError> {
+        let loaded = &self.site.records[i];
+        let view = &self.site.runs[i];
+        let slug = &view.slug;
+        let run = &loaded.record.run;
+        let samples = sidecar(&loaded.path, run.samples_file.as_deref());
+        let log = sidecar(&loaded.path, run.server_log_file.as_deref());
+        let files = RunFiles {
+            yaml: format!("{slug}.yaml"),
+            samples: samples.as_ref().map(|_| format!("{slug}.samples.jsonl")),
+            log: log.as_ref().map(|_| format!("{slug}.server.log")),
+        };
+        let page = format!("runs/{slug}.html");
+        let copies: Vec<(String, &Path)> = [
+            (Some(&files.yaml), Some(loaded.path.as_path())),
+            (files.samples.as_ref(), samples.as_deref()),
+            (files.log.as_ref(), log.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(name, src)| Some((format!("runs/{}", name?), src?)))
+        .collect();
+        let rels: Vec<String> = copies.iter().map(|(rel, _)| rel.clone()).collect();
+        let fp = fingerprint(loaded, view, &copies);
+        if self.output.reuse(&page, &fp, &rels) {
+            return Ok(());
+        }
+        for (rel, src) in &copies {
+            self.output.copy(rel, src)?;
+        }
+        let context = run_page(&loaded.record, view, files, self.defs);
+        self.page(&page, "run.html", ctx(context))
+    }
+}
+
+/// Fingerprint of everything a run page is made from: tokbench's templates
+/// and definitions, the record's bytes, its labels and page names, and the
+/// size and modification time of its sidecar files.
+fn fingerprint(loaded: &LoadedRecord, view: &RunView, copies: &[(String, &Path)]) -> String {
+    let mut h = Sha256::new();
+    h.update(crate::render::fingerprint().as_bytes());
+    h.update(loaded.sha256.as_bytes());
+    h.update(serde_json::to_vec(view).unwrap_or_default());
+    for (rel, src) in copies.iter().skip(1) {
+        let meta = std::fs::metadata(src).ok();
+        let mtime = meta.as_ref().and_then(|m| m.modified().ok());
+        let since = mtime.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        let stamp = format!("{rel}:{:?}:{:?}", meta.map(|m| m.len()), since);
+        h.update(stamp.as_bytes());
+    }
+    crate::load::hex(&h.finalize())
+}
+
+/// The sidecar file `name` of the record at `record_path`: only a plain
+/// file name (no directory part), only a regular file (no symlink), only in
+/// the record's own directory. Record strings never name other paths.
+fn sidecar(record_path: &Path, name: Option<&str>) -> Option<PathBuf> {
+    let name = name?;
+    let plain = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', '\0'])
+        && Path::new(name).file_name().is_some_and(|n| n == name);
+    if !plain {
+        return None;
+    }
+    let path = record_path.parent()?.join(name);
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    meta.file_type().is_file().then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sidecars_stay_beside_the_record() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("runs");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("r.samples.jsonl"), "{}").unwrap();
+        std::fs::write(tmp.path().join("secret"), "x").unwrap();
+        let rec = dir.join("r.yaml");
+        assert_eq!(
+            sidecar(&rec, Some("r.samples.jsonl")),
+            Some(dir.join("r.samples.jsonl"))
+        );
+        for bad in [
+            "../secret",
+            "/etc/passwd",
+            "..",
+            ".",
+            "",
+            "sub/x",
+            "missing.jsonl",
+        ] {
+            assert_eq!(sidecar(&rec, Some(bad)), None, "{bad}");
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(tmp.path().join("secret"), dir.join("link")).unwrap();
+            assert_eq!(sidecar(&rec, Some("link")), None);
+        }
+    }
+}

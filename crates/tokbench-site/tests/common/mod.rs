@@ -1,0 +1,146 @@
+//! Shared fixtures: a small, deterministic runs folder built from
+//! `tokbench_record::fixture::example_record`.
+
+// Test helpers (outside #[test] fns) may unwrap too: a failure is a test
+// failure. Each test binary uses a part of these helpers.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use tokbench_probe::{GpuInfo, GpuSource, HostLoadSummary, RigNotes, VramFit};
+use tokbench_record::fixture::{example_record, ExampleSpec};
+use tokbench_record::{to_yaml, Record};
+use tokbench_site::{build_site, BuildReport, SiteOptions};
+
+fn shapes(list: &[(&str, u64, u64)]) -> Vec<(String, u64, u64)> {
+    list.iter()
+        .map(|(s, p, o)| ((*s).to_owned(), *p, *o))
+        .collect()
+}
+
+fn gpu(r: &mut Record, name: &str) {
+    let mut g = GpuInfo::named(0, GpuSource::Fake, name);
+    g.vram_total_bytes = Some(12 << 30);
+    g.driver_version = Some("595.58.03".into());
+    g.power.limit_w = Some(250.0);
+    g.power.max_limit_w = Some(300.0);
+    r.system.gpus = vec![g];
+    r.backend.device = "vulkan".into();
+    r.resources.vram_before_bytes = vec![Some(600 << 20)];
+    r.resources.vram_after_bytes = vec![Some((600 << 20) + 1_100_000_000)];
+    r.resources.vram_fit = VramFit::Fit {
+        delta_bytes: 1_100_000_000,
+        model_bytes: 92_000_000,
+    };
+}
+
+/// Three records: SmolLM2 on a CPU box and on a GPU rig (noisy), and a
+/// Qwen2.5 run that spilled, with rig notes and host load.
+pub fn records() -> &'static [Record] {
+    static RECORDS: OnceLock<Vec<Record>> = OnceLock::new();
+    RECORDS.get_or_init(|| {
+        let a = example_record(&ExampleSpec::default());
+        let mut b = example_record(&ExampleSpec {
+            id: "2026-11-23-smollm2-135m-instruct-llama.cpp-1d2e3f".into(),
+            quant: "Q8_0".into(),
+            rig: "gaming-5070".into(),
+            decode_tok_s: 300.0,
+            ..ExampleSpec::default()
+        });
+        gpu(&mut b, "NVIDIA GeForce RTX 5070");
+        b.run.flags.noisy = true;
+        b.cells[1].noisy = true;
+        let mut c = example_record(&ExampleSpec {
+            id: "2026-11-24-qwen2.5-0.5b-instruct-llama.cpp-4a5b6c".into(),
+            family: "Qwen2.5".into(),
+            variant: "0.5B-Instruct".into(),
+            quant: "Q4_K_M".into(),
+            rig: "gaming-5070".into(),
+            decode_tok_s: 150.0,
+            shapes: shapes(&[("chat", 200, 64), ("codegen", 300, 256)]),
+            concurrency: vec![1],
+            ..ExampleSpec::default()
+        });
+        gpu(&mut c, "NVIDIA GeForce RTX 5070");
+        c.run.started_utc = "2026-11-24T06:00:00Z".into();
+        c.run.flags.spill = true;
+        c.resources.vram_fit = VramFit::Spill {
+            delta_bytes: 40_000_000,
+            model_bytes: 400_000_000,
+            message: "GPU memory grew by less than the model file".into(),
+        };
+        c.system.rig = Some(RigNotes {
+            name: "gaming-5070".into(),
+            chassis: Some("Mid tower".into()),
+            notes: Some("Daily-driver gaming PC, 250 W power cap.".into()),
+            ..RigNotes::default()
+        });
+        c.run.host_load = Some(host_load());
+        vec![a, b, c]
+    })
+}
+
+fn host_load() -> HostLoadSummary {
+    // Built from JSON so that optional fields added later stay `None`.
+    serde_json::from_value(serde_json::json!({
+        "interval_ms": 500,
+        "duration_s": 300.0,
+        "logical_cpus": 16,
+        "samples": 600,
+        "load_avg_before": {"one": 0.5, "five": 0.4, "fifteen": 0.3},
+        "busy_pct_mean": 12.5,
+        "others_busy_pct_mean": 1.5,
+        "others_busy_pct_max": 4.0,
+        "others_busy_cores_mean": 0.2,
+        "others_busy_cores_max": 0.6,
+        "noisy": false,
+    }))
+    .unwrap()
+}
+
+/// Writes `record` as `<dir>/<file>.yaml` (the file name is chosen by the
+/// test, never taken from the record).
+pub fn write(dir: &Path, file: &str, record: &Record) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join(file);
+    std::fs::write(&path, to_yaml(record).unwrap()).unwrap();
+    path
+}
+
+/// The fixture runs folder under `root/runs`, with the first record's
+/// samples and server log beside it.
+pub fn runs_dir(root: &Path) -> PathBuf {
+    let dir = root.join("runs");
+    for r in records() {
+        write(&dir, &format!("{}.yaml", r.run.id), r);
+    }
+    let a = &records()[0];
+    let samples = a.run.samples_file.as_deref().unwrap();
+    std::fs::write(dir.join(samples), "{\"id\":0}\n{\"id\":1}\n").unwrap();
+    let log = a.run.server_log_file.as_deref().unwrap();
+    std::fs::write(dir.join(log), "llama-server: listening\n").unwrap();
+    dir
+}
+
+/// Builds `runs` into `out` without a cache.
+pub fn build(runs: &Path, out: &Path) -> BuildReport {
+    build_site(&SiteOptions::new(vec![runs.to_owned()], out.to_owned())).unwrap()
+}
+
+/// Every file below `dir`, relative, sorted.
+pub fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,496 @@
+//! End-to-end tests of the site generator on small fixture runs folders.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use tokbench_site::{build_site, SiteOptions};
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The page without the parts that change with the tokbench version.
+fn stable(html: &str) -> String {
+    html.replace(
+        &format!("tokbench {}", env!("CARGO_PKG_VERSION")),
+        "tokbench [version]",
+    )
+}
+
+#[test]
+fn snapshots_of_index_model_and_run_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = common::runs_dir(tmp.path());
+    let out = tmp.path().join("site");
+    let report = common::build(&runs, &out);
+    assert_eq!((report.records, report.rows), (3, 5));
+    assert!(report.record_errors.is_empty());
+    insta::assert_snapshot!("index", stable(&read(&out.join("index.html"))));
+    insta::assert_snapshot!(
+        "model_smollm2",
+        stable(&read(&out.join("model/smollm2-135m-instruct.html")))
+    );
+    let run = &common::records()[2].run.id;
+    insta::assert_snapshot!(
+        "run_qwen",
+        stable(&read(
+            &out.join(format!("runs/{}.html", run.replace('.', "-")))
+        ))
+    );
+}
+
+#[test]
+fn pages_downloads_and_sidecars_are_all_there() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = common::runs_dir(tmp.path());
+    let out = tmp.path().join("site");
+    let report = common::build(&runs, &out);
+    let files = common::files(&out);
+    let a = "2026-11-22-smollm2-135m-instruct-llama-cpp-0a1b2c";
+    for f in [
+        "index.html",
+        "hardware.html",
+        "methodology.html",
+        "assets/site.css",
+        "assets/site.js",
+        "data/runs.csv",
+        "data/runs.json",
+        "family/smollm2.html",
+        "family/qwen2-5.html",
+        "model/qwen2-5-0-5b-instruct.html",
+        "hw/ci-box.html",
+        "hw/gaming-5070.html",
+        "workload/chat-c1.html",
+        "workload/chat-c2.html",
+        "workload/rag-c1.html",
+        "workload/codegen-c1.html",
+        &format!("runs/{a}.html"),
+        &format!("runs/{a}.yaml"),
+        &format!("runs/{a}.samples.jsonl"),
+        &format!("runs/{a}.server.log"),
+        ".tokbench-site",
+    ] {
+        assert!(files.iter().any(|x| x == f), "{f} missing from {files:?}");
+    }
+    let html_pages = files.iter().filter(|f| f.ends_with(".html")).count();
+    assert_eq!(report.pages, html_pages);
+    // The YAML copy is the record file byte for byte.
+    let original =
+        std::fs::read(runs.join(format!("{}.yaml", common::records()[0].run.id))).unwrap();
+    assert_eq!(
+        std::fs::read(out.join(format!("runs/{a}.yaml"))).unwrap(),
+        original
+    );
+}
+
+#[test]
+fn downloads_have_one_row_per_cell_naming_its_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("site");
+    common::build(&common::runs_dir(tmp.path()), &out);
+    // One CSV/JSON row per cell: 4 + 4 + 2 cells, each naming its record.
+    let csv = read(&out.join("data/runs.csv"));
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(
+        &header[..4],
+        ["record_id", "record_file", "run_page", "record_yaml"]
+    );
+    assert!(header.contains(&"decode_tok_s_ci95_lo"));
+    assert_eq!(lines.clone().count(), 10);
+    assert!(lines.all(|l| l.starts_with("2026-11-2")));
+    let json: serde_json::Value = serde_json::from_str(&read(&out.join("data/runs.json"))).unwrap();
+    let columns: Vec<&str> = json["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(columns, header);
+    let rows = json["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 10);
+    let col = |name: &str| columns.iter().position(|c| *c == name).unwrap();
+    let first = &rows[0];
+    assert_eq!(
+        first[col("record_id")],
+        common::records()[0].run.id.as_str()
+    );
+    assert_eq!(
+        first[col("record_file")],
+        format!("{}.yaml", common::records()[0].run.id).as_str()
+    );
+    let median = common::records()[0].cells[0]
+        .metrics
+        .as_ref()
+        .unwrap()
+        .decode_tok_s
+        .as_ref()
+        .unwrap()
+        .median;
+    assert_eq!(first[col("decode_tok_s_median")].as_f64(), Some(median));
+    assert!(first[col("server_decode_tok_s_median")].is_null());
+}
+
+#[test]
+fn index_rows_are_per_record_and_concurrency_never_averaged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("site");
+    common::build(&common::runs_dir(tmp.path()), &out);
+    let index = read(&out.join("index.html"));
+    // Record a at concurrency 1: range over its chat and rag medians.
+    let a = &common::records()[0];
+    let medians: Vec<f64> = a
+        .cells
+        .iter()
+        .filter(|c| c.concurrency == 1)
+        .map(|c| {
+            c.metrics
+                .as_ref()
+                .unwrap()
+                .decode_tok_s
+                .as_ref()
+                .unwrap()
+                .median
+        })
+        .collect();
+    let lo = medians.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = medians.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let range = format!("{lo:.1}–{hi:.1}");
+    assert!(index.contains(&range), "{range} not on the index");
+    assert_eq!(index.matches("<tr data-hw=").count(), 5);
+    for word in [
+        "released 2024-11",
+        "released 2024-09",
+        "(2 runs, 4 results)",
+        "<details open",
+    ] {
+        assert!(index.contains(word), "{word}");
+    }
+    for badge in ["b-noisy", "b-spill"] {
+        assert!(index.contains(badge), "{badge}");
+    }
+    // Tooltips quote the methodology and link to it.
+    assert!(index.contains("title=\"decode_tok_s = (output_tokens − 1)"));
+    assert!(index.contains("<span class=\"def\">Gen tok&#x2f;s</span>"));
+}
+
+fn escaped(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+        .replace('/', "&#x2f;")
+}
+
+/// A record whose every string field tries to break out of HTML or paths.
+fn hostile_record(script: &str, img: &str) -> tokbench_record::Record {
+    let mut r = common::records()[2].clone();
+    r.run.id = format!("../../../escape-{script}");
+    r.model.family = script.into();
+    r.model.variant = img.into();
+    r.model.quant = Some(format!("Q4 {img}"));
+    r.system.rig_name = format!("../{script}");
+    r.backend.name = img.into();
+    r.run.mode = script.into();
+    r.cells[0].shape = format!("{script}/../x");
+    r.run.notes = vec![script.into()];
+    r.run.samples_file = Some("../../secret.jsonl".into());
+    r.run.server_log_file = Some("/etc/passwd".into());
+    if let Some(n) = r.system.rig.as_mut() {
+        n.notes = Some(script.into());
+    }
+    r
+}
+
+#[test]
+fn record_strings_are_escaped_and_never_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let script = "<script>alert(1)</script>";
+    let img = "\"><img src=x onerror=alert(1)>";
+    let r = hostile_record(script, img);
+    std::fs::write(tmp.path().join("secret.jsonl"), "secret").unwrap();
+    common::write(&runs, "evil.yaml", &r);
+    let out = tmp.path().join("site");
+    let report = common::build(&runs, &out);
+    assert_eq!(report.records, 1, "{:?}", report.record_errors);
+
+    // Nothing outside the output directory besides what the test made.
+    let mut top: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(top, ["runs", "secret.jsonl", "site"]);
+    let files = common::files(&out);
+    assert!(
+        files.iter().all(|f| !f.contains("..") && !f.contains('<')),
+        "{files:?}"
+    );
+    assert!(files.iter().all(|f| !f.contains("secret")), "{files:?}");
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.ends_with(".jsonl") || f.ends_with(".log")),
+        "{files:?}"
+    );
+
+    let mut pages = 0;
+    for f in files.iter().filter(|f| f.ends_with(".html")) {
+        let html = read(&out.join(f));
+        pages += 1;
+        assert!(!html.contains("<script>alert"), "{f}: raw script");
+        assert!(!html.contains("<img src=x"), "{f}: raw img");
+        assert!(!html.contains("\"><img"), "{f}: attribute break-out");
+        let scripts = html.matches("<script").count();
+        assert_eq!(
+            scripts,
+            html.matches("<script src=\"").count(),
+            "{f}: inline script"
+        );
+    }
+    assert!(pages >= 8);
+    let index = read(&out.join("index.html"));
+    assert!(index.contains(&escaped(script)), "escaped family missing");
+    assert!(index.contains(&escaped(img)), "escaped variant missing");
+    // Also inside the SVG chart (labels and tooltips).
+    let svg_start = index.find("<svg").unwrap();
+    assert!(index[svg_start..].contains(&escaped(script)));
+    let rig = read(&out.join("hw/script-alert-1-script.html"));
+    assert!(rig.contains(&escaped(script)));
+}
+
+#[test]
+fn malformed_records_are_reported_and_left_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = common::runs_dir(tmp.path());
+    let good = read(&runs.join(format!("{}.yaml", common::records()[0].run.id)));
+    let mut lines: Vec<&str> = good.lines().collect();
+    let broken_line = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("mode:"))
+        .unwrap();
+    lines[broken_line] = "  mode: [unclosed";
+    std::fs::write(runs.join("broken.yaml"), lines.join("\n")).unwrap();
+    std::fs::write(
+        runs.join("wrong-version.yaml"),
+        good.replace("schema_version: 1", "schema_version: 9"),
+    )
+    .unwrap();
+
+    let out = tmp.path().join("site");
+    let report = build_site(&SiteOptions::new(vec![runs.clone()], out.clone())).unwrap();
+    assert_eq!(report.records, 3);
+    assert_eq!(report.record_errors.len(), 2);
+    let msgs: Vec<String> = report
+        .record_errors
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let broken = msgs.iter().find(|m| m.contains("broken.yaml")).unwrap();
+    let at = format!("broken.yaml:{}", broken_line + 1);
+    let next = format!("broken.yaml:{}", broken_line + 2);
+    assert!(
+        broken.contains(&at) || broken.contains(&next),
+        "{broken} should name line {}",
+        broken_line + 1
+    );
+    let version = msgs
+        .iter()
+        .find(|m| m.contains("wrong-version.yaml"))
+        .unwrap();
+    assert!(version.contains("schema_version"), "{version}");
+    assert!(out.join("index.html").is_file());
+    assert_eq!(
+        common::files(&out.join("runs"))
+            .iter()
+            .filter(|f| f.ends_with(".html"))
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn parse_cache_gives_identical_records_and_site() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = common::runs_dir(tmp.path());
+    let cache = tmp.path().join("cache");
+    let opts = |out: &str| SiteOptions {
+        cache_dir: Some(cache.clone()),
+        ..SiteOptions::new(vec![runs.clone()], tmp.path().join(out))
+    };
+    let cold = build_site(&opts("a")).unwrap();
+    let warm = build_site(&opts("b")).unwrap();
+    assert_eq!((cold.cache_hits, warm.cache_hits), (0, 3));
+    let loaded =
+        tokbench_site::load::load_records(std::slice::from_ref(&runs), &[], Some(&cache)).unwrap();
+    let fresh = tokbench_site::load::load_records(std::slice::from_ref(&runs), &[], None).unwrap();
+    assert_eq!(loaded.cache_hits, 3);
+    let recs = |l: &tokbench_site::load::Loaded| {
+        l.records
+            .iter()
+            .map(|r| r.record.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(recs(&loaded), recs(&fresh));
+    for f in common::files(&tmp.path().join("a")) {
+        let a = std::fs::read(tmp.path().join("a").join(&f)).unwrap();
+        let b = std::fs::read(tmp.path().join("b").join(&f)).unwrap();
+        assert!(a == b, "{f} differs between cold and warm builds");
+    }
+    // A bad file is never cached: it is reported on every build.
+    std::fs::write(runs.join("bad.yaml"), "schema_version: [").unwrap();
+    for _ in 0..2 {
+        let r = build_site(&opts("c")).unwrap();
+        assert_eq!(r.record_errors.len(), 1);
+    }
+}
+
+#[test]
+fn output_inside_the_runs_folder_is_not_read_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = common::runs_dir(tmp.path());
+    let out = runs.join("site");
+    assert_eq!(common::build(&runs, &out).records, 3);
+    assert_eq!(common::build(&runs, &out).records, 3);
+}
+
+/// Every `href`/`src` of every page, decoded, without query.
+fn links(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for attr in [" href=\"", " src=\""] {
+        let mut rest = html;
+        while let Some(i) = rest.find(attr) {
+            rest = &rest[i + attr.len()..];
+            let end = rest.find('"').unwrap();
+            let raw = &rest[..end];
+            let url = raw
+                .replace("&#x2f;", "/")
+                .replace("&#x27;", "'")
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&");
+            out.push(url.split('?').next().unwrap().to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn every_link_resolves_inside_the_site() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("site");
+    common::build(&common::runs_dir(tmp.path()), &out);
+    let mut checked = BTreeSet::new();
+    for page in common::files(&out).iter().filter(|f| f.ends_with(".html")) {
+        let path = out.join(page);
+        let html = read(&path);
+        for link in links(&html) {
+            assert!(
+                !link.contains("://") && !link.starts_with("//"),
+                "{page}: external link {link}"
+            );
+            let (file, frag) = link.split_once('#').unwrap_or((&link, ""));
+            let target: PathBuf = if file.is_empty() {
+                path.clone()
+            } else {
+                path.parent().unwrap().join(file)
+            };
+            let target = target
+                .canonicalize()
+                .unwrap_or_else(|_| panic!("{page}: broken link {link}"));
+            assert!(
+                target.starts_with(out.canonicalize().unwrap()),
+                "{page}: {link} leaves the site"
+            );
+            assert!(target.is_file(), "{page}: {link} is not a file");
+            if !frag.is_empty() {
+                let body = read(&target);
+                assert!(
+                    body.contains(&format!("id=\"{frag}\"")),
+                    "{page}: no #{frag} in {link}"
+                );
+            }
+            checked.insert(link);
+        }
+    }
+    assert!(checked.len() > 40, "{}", checked.len());
+}
+
+#[test]
+fn empty_runs_folder_builds_an_empty_site() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    std::fs::create_dir(&runs).unwrap();
+    let report = common::build(&runs, &tmp.path().join("site"));
+    assert_eq!((report.records, report.rows), (0, 0));
+    assert!(tmp.path().join("site/index.html").is_file());
+}
+
+#[test]
+fn user_catalog_sets_display_name_and_release() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = common::runs_dir(tmp.path());
+    let catalog = tmp.path().join("catalog.yaml");
+    std::fs::write(
+        &catalog,
+        "models:\n  - family: SmolLM2\n    display: Smol LM Two\n    released: 2023-01\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("site");
+    let opts = SiteOptions {
+        catalogs: vec![catalog],
+        ..SiteOptions::new(vec![runs], out.clone())
+    };
+    build_site(&opts).unwrap();
+    let index = read(&out.join("index.html"));
+    assert!(index.contains("Smol LM Two") && index.contains("released 2023-01"));
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_records_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = common::runs_dir(tmp.path());
+    let mut other = common::records()[0].clone();
+    other.run.id = "outside-the-runs-folder".into();
+    let outside = common::write(tmp.path(), "outside.yaml", &other);
+    std::os::unix::fs::symlink(&outside, runs.join("link.yaml")).unwrap();
+    let out = tmp.path().join("site");
+    let report = common::build(&runs, &out);
+    assert_eq!(report.records, 3);
+    assert_eq!(report.record_errors.len(), 1);
+    let msg = report.record_errors[0].to_string();
+    assert!(
+        msg.contains("link.yaml") && msg.contains("symbolic link"),
+        "{msg}"
+    );
+    assert!(!read(&out.join("index.html")).contains("outside-the-runs-folder"));
+}
+
+#[test]
+fn record_copies_follow_record_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = common::runs_dir(tmp.path());
+    let out = tmp.path().join("site");
+    common::build(&runs, &out);
+    let id = &common::records()[0].run.id;
+    let src = runs.join(format!("{id}.yaml"));
+    let copy = out.join("runs/2026-11-22-smollm2-135m-instruct-llama-cpp-0a1b2c.yaml");
+    let mut changed = common::records()[0].clone();
+    changed.run.mode = "no-mmap".into();
+    // Replace the record the way git does (new file, rename).
+    common::write(&runs, "tmp.yml.part", &changed);
+    std::fs::rename(runs.join("tmp.yml.part"), &src).unwrap();
+    let report = common::build(&runs, &out);
+    assert_eq!(report.files.reused, 2, "the two other run pages are reused");
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&src).unwrap());
+    let page = read(&out.join("runs/2026-11-22-smollm2-135m-instruct-llama-cpp-0a1b2c.html"));
+    assert!(page.contains("mode no-mmap"));
+}
