@@ -79,7 +79,12 @@ pub fn from_yaml(text: &str, path: &Path) -> Result<Record, RecordError> {
             problems,
         });
     }
-    serde_saphyr::from_str(text).map_err(parse_err)
+    // The YAML is parsed once: the validated value becomes the record.
+    serde_json::from_value(value).map_err(|e| RecordError::Parse {
+        path: path.to_owned(),
+        line: None,
+        message: e.to_string(),
+    })
 }
 
 /// Reads and parses one record file.
