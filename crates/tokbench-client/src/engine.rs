@@ -106,6 +106,11 @@ pub struct LoadConfig {
     pub seed: u64,
     /// Optional early stop once the answer is known.
     pub adaptive: Option<AdaptiveStop>,
+    /// Closed loop: spread the workers' first requests of each phase evenly
+    /// over this long (worker `i` starts `i × ramp_up / concurrency` late),
+    /// so that N streams do not all start — and emit their first tokens —
+    /// in the same instant. Zero = all at once.
+    pub ramp_up: Duration,
 }
 
 /// Errors of [`LoadConfig::validate`].
@@ -366,12 +371,13 @@ impl Phase {
 }
 
 async fn run_phase(shared: &Arc<Shared>, cfg: &LoadConfig, phase: &Phase) -> StopReason {
+    let ramp = cfg.ramp_up;
     let monitor = match (&cfg.adaptive, phase.warmup) {
         (Some(adaptive), false) => Some(tokio::spawn(monitor(shared.clone(), adaptive.clone()))),
         _ => None,
     };
     let reason = match cfg.rate {
-        None => closed_loop(shared, cfg.concurrency, phase).await,
+        None => closed_loop(shared, cfg.concurrency, ramp, phase).await,
         Some(rate) => open_loop(shared, cfg, rate, phase).await,
     };
     if let Some(m) = monitor {
@@ -402,13 +408,20 @@ async fn monitor(shared: Arc<Shared>, adaptive: AdaptiveStop) {
     }
 }
 
-async fn closed_loop(shared: &Arc<Shared>, concurrency: usize, phase: &Phase) -> StopReason {
+async fn closed_loop(
+    shared: &Arc<Shared>,
+    concurrency: usize,
+    ramp: Duration,
+    phase: &Phase,
+) -> StopReason {
     let next = Arc::new(AtomicU64::new(0));
     let phase = Arc::new(Phase { ..*phase });
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..concurrency {
+    for w in 0..concurrency {
         let (shared, next, phase) = (shared.clone(), next.clone(), phase.clone());
+        let delay = ramp.mul_f64(w as f64 / concurrency as f64);
         workers.spawn(async move {
+            tokio::time::sleep(delay).await;
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 if let Err(reason) = phase.may_issue(n, &shared) {
@@ -480,6 +493,7 @@ mod tests {
             warmup: 0,
             seed: 0,
             adaptive: None,
+            ramp_up: Duration::ZERO,
         }
     }
 

@@ -40,6 +40,7 @@ fn closed(c: usize, n: u64) -> LoadConfig {
         warmup: 0,
         seed: 7,
         adaptive: None,
+        ramp_up: std::time::Duration::ZERO,
     }
 }
 
@@ -398,6 +399,7 @@ async fn adaptive_stop_ends_early_when_the_ci_is_tight() {
         options: SummaryOptions::default(),
     };
     let load = LoadConfig {
+        ramp_up: std::time::Duration::ZERO,
         adaptive: Some(AdaptiveStop {
             min_requests: 6,
             rule: Arc::new(rule),
@@ -429,6 +431,7 @@ async fn adaptive_stop_ends_early_when_the_ci_is_tight() {
 async fn adaptive_stop_respects_the_request_cap() {
     let emu = emulator(base(400.0, 0.0, 2)).await;
     let load = LoadConfig {
+        ramp_up: std::time::Duration::ZERO,
         adaptive: Some(AdaptiveStop {
             min_requests: 2,
             rule: Arc::new(Never),
@@ -450,4 +453,24 @@ async fn tokenizer_calibration_is_exact_on_the_emulator() {
     assert_eq!(n, Some(4));
     let c = c.expect("the emulator serves /tokenize");
     assert!((c.words_per_token - 1.0).abs() < 1e-9, "{c:?}");
+}
+
+#[tokio::test]
+async fn ramp_up_spreads_the_first_requests() {
+    let emu = emulator(base(500.0, 0.0, 4)).await;
+    let load = LoadConfig {
+        ramp_up: Duration::from_millis(400),
+        ..closed(4, 4)
+    };
+    // Each request takes about 1 s (500 tokens at 500 tok/s), so every
+    // worker sends exactly one, at its ramp offset.
+    let samples = run(&emu, RequestTemplate::chat("m", 8, 500), load).await;
+    emu.shutdown().await;
+    let mut sends: Vec<u64> = samples.iter().map(|s| s.actual_send_us).collect();
+    sends.sort_unstable();
+    // Workers start at 0, 100, 200 and 300 ms.
+    for (i, s) in sends.iter().enumerate() {
+        assert!(*s + 5_000 >= i as u64 * 100_000, "{sends:?}");
+    }
+    assert!(sends[3] - sends[0] >= 290_000, "{sends:?}");
 }

@@ -49,6 +49,12 @@ fn main() {
     time("yaml -> serde_json::Value", &|| {
         let _: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
     });
+    time("yaml -> Record, no budget", &|| {
+        let mut opts = serde_saphyr::Options::default();
+        opts.budget = None;
+        opts.with_snippet = false;
+        let _: Record = serde_saphyr::from_str_with_options(&yaml, opts).unwrap();
+    });
     time("yaml -> Record", &|| {
         let _: Record = serde_saphyr::from_str(&yaml).unwrap();
     });

@@ -40,6 +40,8 @@ pub struct CellPlan {
     pub ci_target: f64,
     /// Seed of prompts and arrivals.
     pub seed: u64,
+    /// Closed loop: spread the first requests of each phase over this long.
+    pub ramp_up: Duration,
 }
 
 impl CellPlan {
@@ -59,6 +61,7 @@ impl CellPlan {
                 warmup,
                 seed: self.seed,
                 adaptive: None,
+                ramp_up: self.ramp_up,
             };
         }
         let cap = self.max_requests.unwrap_or((20 * c as u64).max(30));
@@ -70,6 +73,7 @@ impl CellPlan {
             duration: Some(self.max_time),
             warmup,
             seed: self.seed,
+            ramp_up: self.ramp_up,
             adaptive: Some(AdaptiveStop {
                 min_requests: min,
                 rule: Arc::new(DecodeCiRule {
@@ -215,6 +219,7 @@ mod tests {
             max_time: Duration::from_secs(60),
             ci_target: 0.03,
             seed: 1,
+            ramp_up: Duration::ZERO,
         }
     }
 

@@ -131,6 +131,10 @@ pub struct RunArgs {
     /// Open loop: Poisson arrivals at this many requests/s (-c caps in-flight requests).
     #[arg(long, allow_negative_numbers = true)]
     pub rate: Option<f64>,
+    /// Closed loop: spread the workers' first requests over this long (e.g.
+    /// 2s) instead of starting every stream in the same instant.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub ramp_up: Duration,
     /// Warm-up requests per cell, excluded from statistics (default: one per slot).
     #[arg(long)]
     pub warmup: Option<u64>,
@@ -200,6 +204,7 @@ impl RunArgs {
             max_time: self.max_cell_time,
             ci_target: self.ci_target,
             seed: self.seed,
+            ramp_up: self.ramp_up,
         }
     }
 

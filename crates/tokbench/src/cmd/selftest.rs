@@ -43,6 +43,12 @@ pub struct SelftestArgs {
     /// Highest per-stream decode rate the ceiling search tries, tok/s.
     #[arg(long, default_value_t = 3200.0)]
     pub ceiling_max_tok_s: f64,
+    /// Open a new connection per request (as `tokbench run` does by
+    /// default) instead of reusing connections set up during warm-up; TTFT
+    /// then includes TCP connect time, which grows when many streams start
+    /// at once.
+    #[arg(long)]
+    pub fresh_connections: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -89,6 +95,8 @@ pub struct CeilingRow {
 /// Full selftest output.
 #[derive(Debug, Clone, Serialize)]
 pub struct SelftestReport {
+    /// Whether each request opened its own connection.
+    pub fresh_connections: bool,
     /// Fidelity rows.
     pub fidelity: Vec<FidelityRow>,
     /// Ceiling steps, in order tried.
@@ -139,7 +147,15 @@ async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
         anyhow::ensure!(c >= 1, "concurrency levels must be at least 1");
         eprintln!("[selftest] fidelity at concurrency {c} …");
         let n = (2 * c as u64).max(5);
-        let m = measure(args.decode_tok_s, args.prefill_ms, args.output_tokens, c, n).await?;
+        let m = measure(
+            args,
+            args.decode_tok_s,
+            args.prefill_ms,
+            args.output_tokens,
+            c,
+            n,
+        )
+        .await?;
         let decode = m.decode_tok_s.as_ref().map_or(f64::NAN, |s| s.median);
         let ttft = m.ttft_ms.as_ref().map_or(f64::NAN, |s| s.median);
         fidelity.push(FidelityRow {
@@ -161,6 +177,7 @@ async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
         .map(|r| r.aggregate_tok_s)
         .last();
     Ok(SelftestReport {
+        fresh_connections: args.fresh_connections,
         fidelity,
         ceiling,
         ceiling_tok_s,
@@ -177,7 +194,7 @@ async fn ceiling_search(args: &SelftestArgs) -> anyhow::Result<Vec<CeilingRow>> 
         eprintln!("[selftest] ceiling: {streams} streams × {rate} tok/s …");
         // About two seconds of decode per request, at least 64 tokens.
         let tokens = ((rate * 2.0) as u64).max(64);
-        let m = measure(rate, 0.0, tokens, streams, streams as u64).await?;
+        let m = measure(args, rate, 0.0, tokens, streams, streams as u64).await?;
         let decode = m.decode_tok_s.as_ref().map_or(f64::NAN, |s| s.median);
         let err = 100.0 * (decode - rate) / rate;
         let pass = err.abs() <= 1.0 && m.ok == m.requests;
@@ -198,6 +215,7 @@ async fn ceiling_search(args: &SelftestArgs) -> anyhow::Result<Vec<CeilingRow>> 
 
 /// Runs `n` requests at concurrency `c` against a fresh emulator.
 async fn measure(
+    args: &SelftestArgs,
     decode_tok_s: f64,
     prefill_ms: f64,
     output_tokens: u64,
@@ -212,7 +230,9 @@ async fn measure(
     let emu = tokbench_emulator::spawn(([127, 0, 0, 1], 0).into(), cfg)
         .await
         .context("could not start the emulator")?;
-    let client = Client::new(&ClientConfig::new(emu.base_url()))?;
+    let mut client_cfg = ClientConfig::new(emu.base_url());
+    client_cfg.keep_alive = !args.fresh_connections;
+    let client = Client::new(&client_cfg)?;
     let template = Arc::new(RequestTemplate::chat(
         "tokbench-emulator",
         32,
@@ -226,6 +246,9 @@ async fn measure(
         warmup: c as u64,
         seed: 1,
         adaptive: None,
+        // Spread the streams' starts over one decode gap: steady-state
+        // concurrency, not N first tokens in the same instant.
+        ramp_up: std::time::Duration::from_secs_f64(1.0 / decode_tok_s),
     };
     let result = run_load(
         client,
@@ -276,7 +299,12 @@ fn render(r: &SelftestReport) -> String {
             format!("{}/{}", f.ok, f.requests),
         ]);
     }
-    let mut out = format!("Client fidelity against the built-in emulator\n{t}\n");
+    let conn = if r.fresh_connections {
+        "a new connection per request"
+    } else {
+        "connections kept alive after warm-up"
+    };
+    let mut out = format!("Client fidelity against the built-in emulator ({conn})\n{t}\n");
     for c in &r.ceiling {
         out.push_str(&format!(
             "ceiling step: {} streams × {} tok/s = {} tok/s → median decode error {:+.2}% {}\n",
