@@ -123,20 +123,7 @@ pub fn headers() -> Vec<String> {
 }
 
 fn summary<'m>(c: &'m Cell, key: &str) -> Option<&'m Summary> {
-    let m = c.metrics.as_ref()?;
-    match key {
-        "ttft_ms" => m.ttft_ms.as_ref(),
-        "ttfc_ms" => m.ttfc_ms.as_ref(),
-        "prefill_tok_s" => m.prefill_tok_s.as_ref(),
-        "server_prefill_tok_s" => m.server_prefill_tok_s.as_ref(),
-        "decode_tok_s" => m.decode_tok_s.as_ref(),
-        "server_decode_tok_s" => m.server_decode_tok_s.as_ref(),
-        "tpot_ms" => m.tpot_ms.as_ref(),
-        "itl_ms" => m.itl_ms.as_ref(),
-        "e2e_ms" => m.e2e_ms.as_ref(),
-        "queue_delay_ms" => m.queue_delay_ms.as_ref(),
-        _ => None,
-    }
+    c.metrics.as_ref()?.summary(key)
 }
 
 fn cell_row(r: &Record, v: &RunView, c: &Cell) -> Vec<V> {

@@ -304,21 +304,7 @@ fn metric_rows(m: &CellMetrics, defs: &Definitions) -> Vec<MetricRow> {
 
 /// The summary of metric `key` in `m`.
 fn metric<'m>(m: &'m CellMetrics, key: &str) -> Option<&'m Summary> {
-    match key {
-        "ttft_ms" => m.ttft_ms.as_ref(),
-        "ttfc_ms" => m.ttfc_ms.as_ref(),
-        "prefill_tok_s" => m.prefill_tok_s.as_ref(),
-        "server_prefill_tok_s" => m.server_prefill_tok_s.as_ref(),
-        "decode_tok_s" => m.decode_tok_s.as_ref(),
-        "server_decode_tok_s" => m.server_decode_tok_s.as_ref(),
-        "tpot_ms" => m.tpot_ms.as_ref(),
-        "itl_ms" => m.itl_ms.as_ref(),
-        "e2e_ms" => m.e2e_ms.as_ref(),
-        "queue_delay_ms" => m.queue_delay_ms.as_ref(),
-        "output_tokens" => m.output_tokens.as_ref(),
-        "prompt_tokens" => m.prompt_tokens.as_ref(),
-        _ => None,
-    }
+    m.summary(key)
 }
 
 fn fit_text(fit: &VramFit) -> String {

@@ -84,6 +84,29 @@ pub struct CellMetrics {
 }
 
 impl CellMetrics {
+    /// The summary of the metric named `key` (the field name: `ttft_ms`,
+    /// `ttfc_ms`, `prefill_tok_s`, `server_prefill_tok_s`, `decode_tok_s`,
+    /// `server_decode_tok_s`, `tpot_ms`, `itl_ms`, `e2e_ms`,
+    /// `queue_delay_ms`, `output_tokens`, `prompt_tokens`); `None` for an
+    /// unknown name or an undefined metric.
+    pub fn summary(&self, key: &str) -> Option<&Summary> {
+        match key {
+            "ttft_ms" => self.ttft_ms.as_ref(),
+            "ttfc_ms" => self.ttfc_ms.as_ref(),
+            "prefill_tok_s" => self.prefill_tok_s.as_ref(),
+            "server_prefill_tok_s" => self.server_prefill_tok_s.as_ref(),
+            "decode_tok_s" => self.decode_tok_s.as_ref(),
+            "server_decode_tok_s" => self.server_decode_tok_s.as_ref(),
+            "tpot_ms" => self.tpot_ms.as_ref(),
+            "itl_ms" => self.itl_ms.as_ref(),
+            "e2e_ms" => self.e2e_ms.as_ref(),
+            "queue_delay_ms" => self.queue_delay_ms.as_ref(),
+            "output_tokens" => self.output_tokens.as_ref(),
+            "prompt_tokens" => self.prompt_tokens.as_ref(),
+            _ => None,
+        }
+    }
+
     /// Aggregate `samples` (any order; warm-up ones are skipped) with the
     /// summary options `opts` (ITL is always summarised without bootstrap).
     ///
