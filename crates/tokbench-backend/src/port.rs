@@ -109,8 +109,10 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains(&format!("port {port}")), "{err}");
+        // (Not re-checked after `drop(l)`: a parallel test binding port 0
+        // may take the freed port in between; the free case is covered by
+        // `picked_port_is_bindable_and_nonzero`.)
         drop(l);
-        assert!(check_port_free("127.0.0.1", port).is_ok());
     }
 
     #[test]
