@@ -52,8 +52,8 @@ impl RequestSource for crate::prompt::RequestTemplate {
 /// have completed.
 pub trait StopRule: Send + Sync + std::fmt::Debug {
     /// `true` when measurement may stop. `completed` holds the measured
-    /// (non-warm-up) samples finished so far.
-    fn converged(&self, completed: &[RequestSample]) -> bool;
+    /// (non-warm-up) samples finished so far, borrowed (never copied).
+    fn converged(&self, completed: &[&RequestSample]) -> bool;
 }
 
 /// An adaptive stop: at least `min_requests` measured requests, then stop as
@@ -78,7 +78,7 @@ pub struct DecodeCiRule {
 }
 
 impl StopRule for DecodeCiRule {
-    fn converged(&self, completed: &[RequestSample]) -> bool {
+    fn converged(&self, completed: &[&RequestSample]) -> bool {
         let rates: Vec<f64> = completed
             .iter()
             .filter(|s| s.is_ok())
@@ -394,10 +394,7 @@ async fn monitor(shared: Arc<Shared>, adaptive: AdaptiveStop) {
         let done = match shared.samples.lock() {
             Ok(all) => {
                 let measured: Vec<&RequestSample> = all.iter().filter(|s| !s.warmup).collect();
-                measured.len() as u64 >= adaptive.min_requests && {
-                    let owned: Vec<RequestSample> = measured.into_iter().cloned().collect();
-                    adaptive.rule.converged(&owned)
-                }
+                measured.len() as u64 >= adaptive.min_requests && adaptive.rule.converged(&measured)
             }
             Err(_) => false,
         };

@@ -386,7 +386,7 @@ async fn cancel_keeps_completed_and_marks_in_flight() {
 struct Never;
 
 impl tokbench_client::StopRule for Never {
-    fn converged(&self, _: &[RequestSample]) -> bool {
+    fn converged(&self, _: &[&RequestSample]) -> bool {
         false
     }
 }
