@@ -330,12 +330,13 @@ pub async fn attach(cfg: &ClientConfig, model: Option<String>) -> anyhow::Result
                 })?
         }
     };
-    let info = detect_backend(&client).await;
+    let props = client.get_json("/props").await.ok();
+    let info = props.clone().and_then(detect_backend);
     let mut backend = match &info {
         Some(i) => backend_section(i, client.base_url(), false),
         None => generic_backend(client.base_url()),
     };
-    if let Ok(props) = client.get_json("/props").await {
+    if let Some(props) = &props {
         let build = props["build_info"].as_str().unwrap_or_default();
         if let Some(version) = build.strip_prefix("tokbench-emulator") {
             backend.name = "tokbench-emulator".into();
@@ -364,8 +365,7 @@ pub async fn attach(cfg: &ClientConfig, model: Option<String>) -> anyhow::Result
 
 /// Recognises llama.cpp by its `/props` (`default_generation_settings`);
 /// `None` for any other server (the built-in emulator included).
-async fn detect_backend(client: &Client) -> Option<BackendInfo> {
-    let props = client.get_json("/props").await.ok()?;
+fn detect_backend(props: serde_json::Value) -> Option<BackendInfo> {
     props.get("default_generation_settings").is_some().then(|| {
         let mut info = BackendInfo::new(BackendKind::LlamaCpp);
         tokbench_backend::identity::apply_llama_props(&mut info, props);
