@@ -3,7 +3,8 @@
 // download: scripts/install-browser installs both).
 //
 //   node scripts/browser-test/check.mjs SITE_DIR [--screenshot PNG]
-//        [--expect FILTER=VALUE:ROWS]... [--chromium PATH]
+//        [--expect FILTER=VALUE:ROWS]... [--family FILTERS:SLUG:MATCHES:SHOWN]...
+//        [--nomatch FILTERS]... [--page PATH?QUERY:ROWS]... [--chromium PATH]
 //
 // Checks, on SITE_DIR/index.html:
 //   * clicking the Gen tok/s header flips the row order (descending →
@@ -12,6 +13,18 @@
 //     ROWS visible result rows, all matching, and is written to the query
 //     string; with a shape selected, Gen tok/s shows that shape's median;
 //   * filters given in the query string are applied on load;
+//   * each --family FILTERS:SLUG:MATCHES:SHOWN (FILTERS: F=V[&F=V]…) keeps
+//     family SLUG shown when MATCHES of all its rows match (also rows not
+//     rendered on the index; hidden when MATCHES is 0), with SHOWN of its
+//     rendered rows visible, its summary saying "(MATCHES of N results
+//     match)" and, when the index lacks some of its rows, its "more" line
+//     giving MATCHES and linking to the family page with the filters; the
+//     same on load from the query string; clearing the filters restores
+//     the unfiltered page text exactly;
+//   * each --nomatch FILTERS hides every family and shows "No result
+//     matches these filters.";
+//   * each --page PATH?QUERY:ROWS loads another page of the site (e.g. a
+//     family page) with QUERY and finds ROWS visible result rows;
 //   * no console error, no page error, no request to any other host.
 // Exit status 0 when every check passed; failures are printed as FAIL lines.
 
@@ -22,11 +35,14 @@ import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 
 function parseArgs(argv) {
-  const out = { site: null, screenshot: null, expect: [], chromium: process.env.CHROMIUM || null };
+  const out = { site: null, screenshot: null, expect: [], family: [], nomatch: [], page: [], chromium: process.env.CHROMIUM || null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--screenshot') out.screenshot = argv[++i];
     else if (a === '--expect') out.expect.push(argv[++i]);
+    else if (a === '--family') out.family.push(argv[++i]);
+    else if (a === '--nomatch') out.nomatch.push(argv[++i]);
+    else if (a === '--page') out.page.push(argv[++i]);
     else if (a === '--chromium') out.chromium = argv[++i];
     else if (!out.site) out.site = a;
     else throw new Error(`unexpected argument ${a}`);
@@ -123,6 +139,108 @@ async function checkFilter(page, spec) {
   check(more.every((h) => h.includes(`${key}=`)), 'links to family pages carry the filter');
 }
 
+// [[key, value]…] of FILTERS (F=V[&F=V]…).
+function parseFilters(spec) {
+  return spec.split('&').map((kv) => {
+    const m = /^(hw|backend|quant|shape|c)=(.+)$/.exec(kv);
+    if (!m) throw new Error(`bad filter ${kv} in ${spec}`);
+    return [m[1], m[2]];
+  });
+}
+const queryOf = (filters) => filters.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+
+async function select(page, filters) {
+  await page.locator('form[data-filters] button[type=reset]').click();
+  await page.waitForTimeout(20);
+  for (const [key, value] of filters) await page.selectOption(`select[data-filter="${key}"]`, value);
+}
+
+// What the page shows of family SLUG, and whether "no result" shows.
+async function familyState(page, slug) {
+  return page.evaluate((slug) => {
+    const d = document.getElementById(`family-${slug}`);
+    const more = d.querySelector('p.more');
+    const link = more.querySelector('a.keep-query');
+    return {
+      hidden: d.hidden,
+      count: d.querySelector('summary .count').textContent,
+      rendered: d.querySelectorAll('tbody tr').length,
+      shown: Array.from(d.querySelectorAll('tbody tr')).filter((tr) => !tr.hidden).length,
+      tableHidden: d.querySelector('table.results').hidden,
+      more: more.textContent,
+      href: link.getAttribute('href'),
+      none: Array.from(document.querySelectorAll('.none')).every((p) => p.hidden),
+    };
+  }, slug);
+}
+
+function checkFamilyState(st, spec, slug, matches, shown, query, when) {
+  const what = `${when} ${spec}:`;
+  if (matches === 0) {
+    check(st.hidden, `${what} family ${slug} hidden`);
+    return;
+  }
+  check(!st.hidden, `${what} family ${slug} shown`);
+  check(st.shown === shown, `${what} ${st.shown} of its rendered rows shown, expected ${shown}`);
+  check(st.tableHidden === (shown === 0), `${what} its table ${st.tableHidden ? 'hidden' : 'shown'}`);
+  const count = new RegExp(`^\\(${matches} of \\d+ results? match(es)?\\)$`);
+  check(count.test(st.count), `${what} summary says ${st.count}`);
+  const all = Number(/of (\d+)/.exec(st.count)?.[1]);
+  if (all > st.rendered) {
+    const says = matches === shown ? st.more.startsWith(`All ${matches} matching result`)
+      : matches === 1 ? st.more.includes('one matching result') && st.more.includes('see it on the family page')
+        : st.more.includes(`${matches} matching results`) && st.more.includes(`all ${matches} on the family page`);
+    check(says, `${what} more line: ${st.more}`);
+  }
+  check(st.href === `family/${slug}.html?${query}`, `${what} family link ${st.href}`);
+  check(st.none, `${what} "no result" hidden`);
+}
+
+async function checkFamilies(page, url, specs) {
+  if (!specs.length) return;
+  await page.goto(url);
+  const pristine = await page.evaluate(() => document.querySelector('main').innerText);
+  for (const spec of specs) {
+    const m = /^(.+):([^:]+):(\d+):(\d+)$/.exec(spec);
+    if (!m) throw new Error(`bad --family ${spec}`);
+    const [, f, slug, matches, shown] = m;
+    const filters = parseFilters(f);
+    await select(page, filters);
+    checkFamilyState(await familyState(page, slug), spec, slug, Number(matches), Number(shown), queryOf(filters), 'filter');
+  }
+  await page.locator('form[data-filters] button[type=reset]').click();
+  await page.waitForTimeout(20);
+  const cleared = await page.evaluate(() => document.querySelector('main').innerText);
+  check(cleared === pristine, 'after Clear the index reads exactly as before filtering');
+  for (const spec of specs) {
+    const [, f, slug, matches, shown] = /^(.+):([^:]+):(\d+):(\d+)$/.exec(spec);
+    const query = queryOf(parseFilters(f));
+    await page.goto(`${url}?${query}`);
+    checkFamilyState(await familyState(page, slug), spec, slug, Number(matches), Number(shown), query, 'on load');
+  }
+}
+
+async function checkNoMatch(page, url, spec) {
+  await page.goto(url);
+  await select(page, parseFilters(spec));
+  const st = await page.evaluate(() => ({
+    families: Array.from(document.querySelectorAll('details.family')).filter((d) => !d.hidden).length,
+    none: Array.from(document.querySelectorAll('.none')).some((p) => !p.hidden),
+  }));
+  check(st.families === 0 && st.none, `nomatch ${spec}: ${st.families} families shown, "no result" ${st.none ? 'shown' : 'hidden'}`);
+}
+
+async function checkPage(page, site, spec) {
+  const m = /^([^?]+)\?(.*):(\d+)$/.exec(spec);
+  if (!m) throw new Error(`bad --page ${spec}`);
+  const [, rel, query, want] = m;
+  await page.goto(`${pathToFileURL(resolve(site, rel)).href}?${query}`);
+  const rs = await allRows(page);
+  const shown = rs.filter((r) => !r.hidden).length;
+  const none = await page.evaluate(() => Array.from(document.querySelectorAll('.none')).some((p) => !p.hidden));
+  check(shown === Number(want) && none === (shown === 0), `${rel}?${query}: ${shown} of ${rs.length} rows shown, expected ${want}; "no result" ${none ? 'shown' : 'hidden'}`);
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const index = resolve(args.site, 'index.html');
@@ -152,6 +270,9 @@ async function main() {
       const shown = (await allRows(page)).filter((r) => !r.hidden).length;
       check(sel === value && shown === Number(want), `?${key}=${value} on load: select=${sel}, ${shown} rows shown`);
     }
+    await checkFamilies(page, url, args.family);
+    for (const spec of args.nomatch) await checkNoMatch(page, url, spec);
+    for (const spec of args.page) await checkPage(page, args.site, spec);
     await page.goto(url);
     const total = (await allRows(page)).length;
     const visible = (await allRows(page)).filter((r) => !r.hidden).length;

@@ -1,6 +1,7 @@
 //! Where record loading spends its time: YAML → value, YAML → Record,
 //! schema validation, and JSON for comparison.
-//! Run: `cargo run --release -p tokbench-record --example parse_speed [N]`.
+//! Run: `cargo run --release -p tokbench-record --example parse_speed [N [fast-only]]`
+//! (`fast-only` times `from_yaml` alone, e.g. for a profiler).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -46,6 +47,12 @@ fn main() {
             mb / s
         );
     };
+    if std::env::args().nth(2).as_deref() == Some("fast-only") {
+        time("from_yaml (parse+validate+convert)", &|| {
+            from_yaml(&yaml, Path::new("x.yaml")).unwrap();
+        });
+        return;
+    }
     time("yaml -> serde_json::Value", &|| {
         let _: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
     });

@@ -7,6 +7,7 @@
 //!
 //! This crate has no async runtime: the site generator depends on it.
 
+mod block_yaml;
 pub mod fixture;
 pub mod io;
 pub mod schema;

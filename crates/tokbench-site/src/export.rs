@@ -1,6 +1,7 @@
 //! Data downloads: `data/runs.csv` and `data/runs.json`, one row per cell
 //! (record × shape × concurrency), each naming its record (id and file) and
-//! run page, with the summaries of every metric.
+//! run page, with the summaries of every metric. Floats are rounded to
+//! [`SIG_DIGITS`] significant digits (the record has full precision).
 
 use std::io::Write;
 
@@ -9,6 +10,11 @@ use tokbench_stats::Summary;
 
 use crate::error::SiteError;
 use crate::site::{RunView, Site};
+
+/// Significant digits of exported floats. Measurements on shared hardware
+/// vary far more than 1 part in 10^6, and full-precision floats would
+/// double the size of the downloads; the record keeps every digit.
+pub const SIG_DIGITS: usize = 6;
 
 /// Metrics exported, with their summaries.
 const METRICS: [&str; 10] = [
@@ -98,7 +104,7 @@ impl V {
                 serde_json::to_writer(&mut *json, s).map_err(|e| e.to_string())?;
                 return csv.write_field(buf.as_bytes()).map_err(|e| e.to_string());
             }
-            V::F(Some(f)) if f.is_finite() => write!(buf, "{f}").map_err(|e| e.to_string())?,
+            V::F(Some(f)) if f.is_finite() => write_sig(buf, *f).map_err(|e| e.to_string())?,
             V::U(Some(u)) => write!(buf, "{u}").map_err(|e| e.to_string())?,
             V::B(b) => buf.push_str(if *b { "true" } else { "false" }),
             V::F(_) | V::U(_) => {
@@ -109,6 +115,30 @@ impl V {
         json.extend_from_slice(buf.as_bytes());
         csv.write_field(buf.as_bytes()).map_err(|e| e.to_string())
     }
+}
+
+/// Writes `x` rounded to [`SIG_DIGITS`] significant digits (integer digits
+/// are never dropped), in plain
+/// decimal notation without trailing zeros (`66.0747`, `13400`,
+/// `0.0193246`).
+fn write_sig(buf: &mut String, x: f64) -> std::fmt::Result {
+    use std::fmt::Write as _;
+    if x == 0.0 {
+        buf.push('0');
+        return Ok(());
+    }
+    // Digits after the point that leave SIG_DIGITS significant ones.
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (SIG_DIGITS as i32 - 1 - magnitude).clamp(0, 330) as usize;
+    write!(buf, "{x:.decimals$}")?;
+    if buf.contains('.') {
+        let kept = buf.trim_end_matches('0').trim_end_matches('.').len();
+        buf.truncate(kept);
+    }
+    if buf == "-0" {
+        buf.replace_range(.., "0");
+    }
+    Ok(())
 }
 
 /// Every column name, in order.
@@ -244,4 +274,37 @@ pub fn csv_and_json(site: &Site<'_>) -> Result<(Vec<u8>, Vec<u8>), SiteError> {
         message: e.to_string(),
     })?;
     Ok((csv, json))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_sig;
+
+    fn sig(x: f64) -> String {
+        let mut s = String::new();
+        write_sig(&mut s, x).unwrap();
+        s
+    }
+
+    #[test]
+    fn floats_keep_six_significant_digits() {
+        assert_eq!(sig(66.07474705760892), "66.0747");
+        assert_eq!(sig(13400.0), "13400");
+        assert_eq!(sig(0.019324582347682716), "0.0193246");
+        assert_eq!(sig(-2.5), "-2.5");
+        assert_eq!(sig(99.999996), "100");
+        assert_eq!(sig(123456789.0), "123456789");
+        assert_eq!(sig(0.0), "0");
+        assert_eq!(sig(-0.0000001), "-0.0000001");
+        for x in [
+            1.0e-7,
+            3.3333333333e-3,
+            7.77363184079602,
+            512.0724502487562,
+            1.5e12,
+        ] {
+            let back: f64 = sig(x).parse().unwrap();
+            assert!((back - x).abs() <= x.abs() * 5e-6, "{x} -> {back}");
+        }
+    }
 }

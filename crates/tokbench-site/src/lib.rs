@@ -28,6 +28,7 @@ pub mod charts;
 pub mod definitions;
 pub mod error;
 pub mod export;
+pub mod facets;
 pub mod facts;
 pub mod format;
 pub mod labels;
@@ -48,7 +49,6 @@ use std::time::{Duration, Instant};
 pub use catalog::{Catalog, CatalogEntry};
 pub use definitions::Definitions;
 pub use error::SiteError;
-pub use load::default_cache_dir;
 pub use tokbench_record::RecordError;
 
 /// Default rows per family on the index page.
@@ -69,7 +69,7 @@ pub struct SiteOptions {
     /// Parse cache directory; `None` parses every record.
     pub cache_dir: Option<PathBuf>,
     /// Rows per family on the index page (the fastest; the family page has
-    /// all of them).
+    /// all of them, and the index's filters count all of them: [`facets`]).
     pub index_rows: usize,
     /// Bars per chart on the index page (the workload pages have more).
     pub chart_bars: usize,

@@ -7,6 +7,10 @@
 //! (the record) and, when they exist beside the record,
 //! `runs/<run>.samples.jsonl` and `runs/<run>.server.log`; `data/runs.json`,
 //! `data/runs.csv`; `assets/site.css`, `assets/site.js`.
+//!
+//! The index renders the fastest rows of each family and embeds the
+//! filter facets of all of them ([`crate::facets`]), so that a filter
+//! matching only rows left off the index still shows and counts them.
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +27,7 @@ use crate::render::{ctx, filters, row_views, RowView, Templates};
 use crate::rig_page::{rig_view, RigView};
 use crate::run_page::{run_page, RunFiles};
 use crate::site::{Group, RunView, Site};
-use crate::{model_page, SiteOptions};
+use crate::{facets, model_page, SiteOptions};
 
 /// Most bars drawn on one workload page.
 const MAX_BARS: usize = 1000;
@@ -148,10 +152,10 @@ impl Pages<'_> {
         out
     }
 
-    fn index(&self, rigs: &[RigView], workloads: &[Chart]) -> Result<(), SiteError> {
+    /// The families of the index, each with its fastest rows.
+    fn index_families(&self) -> Vec<FamilyView<'_>> {
         let site = self.site;
-        let families: Vec<FamilyView> = site
-            .families
+        site.families
             .iter()
             .map(|f| FamilyView {
                 title: &f.title,
@@ -163,7 +167,14 @@ impl Pages<'_> {
                 rows: row_views(site, &f.rows[..f.rows.len().min(self.opts.index_rows)]),
                 models: self.model_links(f),
             })
-            .collect();
+            .collect()
+    }
+
+    fn index(&self, rigs: &[RigView], workloads: &[Chart]) -> Result<(), SiteError> {
+        let site = self.site;
+        let families = self.index_families();
+        // Facets of every row (not only the rendered ones), for the filters.
+        let facets = Value::from_safe_string(facets::script_json(&facets::index_facets(site)));
         let chart_conc = if site.concs.contains(&1) {
             1
         } else {
@@ -198,6 +209,7 @@ impl Pages<'_> {
             totals,
             filters => ctx(filters(site, &all_rows)),
             families => ctx(&families),
+            facets,
             charts => ctx(&charts),
             chart_conc,
             other_levels => ctx(&other_levels),

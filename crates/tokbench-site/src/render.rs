@@ -90,6 +90,8 @@ impl Templates {
                     source,
                 })?;
         }
+        // Built once: every run page lists the same definitions.
+        env.add_global("definitions", ctx(crate::run_page::definitions_list(defs)));
         let defs = ctx(BTreeMap::from([
             ("col", def_map(&defs.columns)),
             ("metric", def_map(&defs.metrics)),
@@ -133,6 +135,8 @@ pub fn fingerprint() -> &'static str {
             h.update(name.as_bytes());
             h.update(source.as_bytes());
         }
+        h.update(include_bytes!("../assets/site.css"));
+        h.update(include_bytes!("../assets/site.js"));
         h.update(include_bytes!("../data/definitions.yaml"));
         h.update(crate::methodology::SOURCE.as_bytes());
         h.update(env!("CARGO_PKG_VERSION").as_bytes());

@@ -25,10 +25,10 @@ pub struct RunFiles {
 
 /// One metric row of a cell.
 #[derive(Debug, Serialize)]
-struct MetricRow {
-    key: String,
-    label: String,
-    unit: Option<String>,
+struct MetricRow<'d> {
+    key: &'d str,
+    label: &'d str,
+    unit: Option<&'d str>,
     median: String,
     p90: String,
     p99: String,
@@ -39,16 +39,19 @@ struct MetricRow {
 
 /// One cell.
 #[derive(Debug, Serialize)]
-struct CellView {
+struct CellView<'d> {
     id: String,
-    shape: String,
+    shape: &'d str,
     conc: String,
-    sentence: String,
+    sentence: &'d str,
     stop: &'static str,
     skipped: Option<String>,
     noisy: bool,
     facts: Vec<Fact>,
-    metrics: Vec<MetricRow>,
+    metrics: Vec<MetricRow<'d>>,
+    /// Metrics without a value in this cell (e.g. server timings from a
+    /// backend that reports none), named once instead of a row of dashes.
+    not_measured: Vec<MetricRow<'d>>,
 }
 
 /// Everything the run template shows.
@@ -62,21 +65,22 @@ pub struct RunPage<'a> {
     run_facts: Vec<Fact>,
     incomplete_reason: Option<String>,
     notes: Vec<String>,
-    cells: Vec<CellView>,
+    cells: Vec<CellView<'a>>,
     resources: Vec<Fact>,
     host_load: Vec<Fact>,
     reproduce: String,
     details: Vec<Fact>,
     command_line: String,
-    definitions: Vec<DefEntry>,
 }
 
-/// The page of record `r` (viewed as `run`).
+/// The page of record `r` (viewed as `run`). The definitions list at the
+/// end of the page is the template global `definitions`
+/// ([`definitions_list`]), the same on every page.
 pub fn run_page<'a>(
-    r: &Record,
+    r: &'a Record,
     run: &'a RunView,
     files: RunFiles,
-    defs: &Definitions,
+    defs: &'a Definitions,
 ) -> RunPage<'a> {
     let mut run_facts = vec![
         Fact::new("Run id", r.run.id.clone()),
@@ -110,12 +114,7 @@ pub fn run_page<'a>(
         run_facts,
         incomplete_reason: r.run.incomplete_reason.clone(),
         notes: r.run.notes.clone(),
-        cells: r
-            .cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| cell_view(i, c, defs))
-            .collect(),
+        cells: cell_views(&r.cells, defs),
         resources: resources(r, &run.rig_slug),
         host_load: r.run.host_load.as_ref().map(host_load).unwrap_or_default(),
         reproduce: r.provenance.reproduce.clone(),
@@ -126,7 +125,6 @@ pub fn run_page<'a>(
             .map(|(k, v)| Fact::new(k.clone(), v.clone()))
             .collect(),
         command_line: facts::shell_join(&r.run.command_line),
-        definitions: definitions(defs),
     }
 }
 
@@ -141,7 +139,7 @@ fn stop_label(s: CellStop) -> &'static str {
     }
 }
 
-fn cell_view(i: usize, c: &Cell, defs: &Definitions) -> CellView {
+fn cell_view<'d>(i: usize, c: &'d Cell, defs: &'d Definitions) -> CellView<'d> {
     let conc = match c.rate_rps {
         Some(rate) => format!(
             "{} (open loop, {} req/s)",
@@ -160,27 +158,47 @@ fn cell_view(i: usize, c: &Cell, defs: &Definitions) -> CellView {
             format::num(c.output_tokens_actual)
         ),
     )];
-    let metrics = match &c.metrics {
+    let (metrics, not_measured) = match &c.metrics {
         Some(m) => {
             cell_facts(&mut facts, c, m, defs);
             metric_rows(m, defs)
+                .into_iter()
+                .partition(|row| row.n != "—")
         }
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
     if let Some(h) = &c.host_load {
         facts.extend(host_load(h));
     }
     CellView {
         id: format!("cell-{i}"),
-        shape: c.shape.clone(),
+        shape: &c.shape,
         conc,
-        sentence: defs.shape_sentence(&c.shape).to_owned(),
+        sentence: defs.shape_sentence(&c.shape),
         stop: stop_label(c.stop),
         skipped: c.skipped.clone(),
         noisy: c.noisy,
         facts,
         metrics,
+        not_measured,
     }
+}
+
+/// The cells of a record; the sentence on what a shape stresses is kept
+/// only at the shape's first cell.
+fn cell_views<'d>(cells: &'d [Cell], defs: &'d Definitions) -> Vec<CellView<'d>> {
+    let mut seen = std::collections::HashSet::new();
+    cells
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut view = cell_view(i, c, defs);
+            if !seen.insert(c.shape.as_str()) {
+                view.sentence = "";
+            }
+            view
+        })
+        .collect()
 }
 
 fn defined(def: Option<&Definition>, value: String) -> Fact {
@@ -189,9 +207,9 @@ fn defined(def: Option<&Definition>, value: String) -> Fact {
     f
 }
 
-/// One entry of the page's definitions list.
+/// One entry of the run pages' definitions list.
 #[derive(Debug, Serialize)]
-struct DefEntry {
+pub struct DefEntry {
     key: String,
     label: String,
     unit: Option<String>,
@@ -200,8 +218,8 @@ struct DefEntry {
 }
 
 /// Definitions of every metric, cell value and summary statistic, listed
-/// once per run page (metric names link here).
-fn definitions(defs: &Definitions) -> Vec<DefEntry> {
+/// at the end of every run page (metric names link there).
+pub fn definitions_list(defs: &Definitions) -> Vec<DefEntry> {
     let stats = ["median", "p90", "p99", "ci", "mean", "n"];
     let summary = defs
         .columns
@@ -278,16 +296,16 @@ fn cell_facts(out: &mut Vec<Fact>, c: &Cell, m: &CellMetrics, defs: &Definitions
     }
 }
 
-fn metric_rows(m: &CellMetrics, defs: &Definitions) -> Vec<MetricRow> {
+fn metric_rows<'d>(m: &CellMetrics, defs: &'d Definitions) -> Vec<MetricRow<'d>> {
     defs.metrics
         .iter()
         .map(|d| {
             let s = metric(m, &d.key);
             let f = |v: Option<f64>| format::num(v);
             MetricRow {
-                key: d.key.clone(),
-                label: d.label.clone(),
-                unit: d.unit.clone(),
+                key: &d.key,
+                label: &d.label,
+                unit: d.unit.as_deref(),
                 median: f(s.map(|s| s.median)),
                 p90: f(s.map(|s| s.p90)),
                 p99: f(s.map(|s| s.p99)),
@@ -448,4 +466,41 @@ fn host_load(h: &HostLoadSummary) -> Vec<Fact> {
             .map(|n| Fact::new("Host-load note", n.clone())),
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use tokbench_record::fixture::{example_record, ExampleSpec};
+
+    use super::*;
+
+    #[test]
+    fn shape_sentence_once_and_missing_metrics_named_not_dashed() {
+        let defs = Definitions::builtin().unwrap();
+        let spec = ExampleSpec {
+            shapes: vec![("chat".into(), 200, 64), ("rag".into(), 1000, 32)],
+            concurrency: vec![1, 2],
+            ..ExampleSpec::default()
+        };
+        let record = example_record(&spec);
+        let cells = cell_views(&record.cells, &defs);
+        let sentences: Vec<bool> = cells.iter().map(|c| !c.sentence.is_empty()).collect();
+        let firsts: Vec<bool> = record
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| record.cells[..i].iter().all(|p| p.shape != c.shape))
+            .collect();
+        assert_eq!(sentences, firsts);
+        assert!(
+            sentences.iter().any(|s| !s),
+            "a shape repeats in the fixture"
+        );
+        for c in &cells {
+            assert!(c.metrics.iter().all(|m| m.n != "—"));
+            assert!(c.not_measured.iter().all(|m| m.median == "—"));
+            assert_eq!(c.metrics.len() + c.not_measured.len(), defs.metrics.len());
+        }
+        assert!(cells.iter().any(|c| !c.not_measured.is_empty()));
+    }
 }

@@ -3,7 +3,9 @@
 //! (playwright-core over Debian's chromium): header sorting flips the row
 //! order, filters leave the expected rows and go into the query string,
 //! the query string is applied on load, no console errors, no request to
-//! another host.
+//! another host. A second build with two rows per family on the index
+//! checks that a family whose only matches are not rendered there stays
+//! shown, with its match count and a link to its family page.
 //!
 //! Needs `chromium`, `node` and `scripts/install-browser` (which installs
 //! both plus playwright-core). Without them the test prints why and passes,
@@ -50,36 +52,14 @@ fn missing() -> Option<String> {
     None
 }
 
-#[test]
-fn sorting_and_filtering_work_in_headless_chromium() {
-    if let Some(why) = missing() {
-        let msg = format!("browser test skipped: {why} (run scripts/install-browser)");
-        assert!(
-            std::env::var("TOKBENCH_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "{msg}"
-        );
-        eprintln!("{msg}");
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("site");
-    common::build(&common::runs_dir(tmp.path()), &out);
+/// Runs `check.mjs` on the site in `site` with `args`; fails the test when
+/// a check fails.
+fn check_site(site: &Path, args: &[&str], screenshot: bool) {
     let mut cmd = Command::new("node");
     cmd.arg(repo_root().join("scripts/browser-test/check.mjs"))
-        .arg(&out);
-    // Expected visible rows, from the fixture: ci-box ran one record at
-    // two levels; only the Qwen record measured codegen; three records ran
-    // at concurrency 1; the Q8_0 record at two levels.
-    for e in [
-        "hw=ci-box:2",
-        "shape=codegen:1",
-        "c=1:3",
-        "quant=q8_0:2",
-        "shape=rag:4",
-    ] {
-        cmd.args(["--expect", e]);
-    }
-    if let Ok(png) = std::env::var("TOKBENCH_SITE_SCREENSHOT") {
+        .arg(site)
+        .args(args);
+    if let (true, Ok(png)) = (screenshot, std::env::var("TOKBENCH_SITE_SCREENSHOT")) {
         // Relative to the repository root (tests run in the crate folder).
         cmd.arg("--screenshot").arg(repo_root().join(png));
     }
@@ -92,4 +72,89 @@ fn sorting_and_filtering_work_in_headless_chromium() {
         "browser checks failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("all browser checks passed"), "{stdout}");
+}
+
+#[test]
+fn sorting_and_filtering_work_in_headless_chromium() {
+    if let Some(why) = missing() {
+        let msg = format!("browser test skipped: {why} (run scripts/install-browser)");
+        assert!(
+            std::env::var("TOKBENCH_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "{msg}"
+        );
+        eprintln!("{msg}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = common::runs_dir(tmp.path());
+    let out = tmp.path().join("site");
+    common::build(&runs, &out);
+    // Expected visible rows, from the fixture: ci-box ran one record at
+    // two levels; only the Qwen record measured codegen; three records ran
+    // at concurrency 1; the Q8_0 record at two levels. Every row is on the
+    // index: a family shows exactly its matching rows.
+    check_site(
+        &out,
+        &[
+            "--expect",
+            "hw=ci-box:2",
+            "--expect",
+            "shape=codegen:1",
+            "--expect",
+            "c=1:3",
+            "--expect",
+            "quant=q8_0:2",
+            "--expect",
+            "shape=rag:4",
+            "--family",
+            "hw=ci-box:smollm2:2:2",
+            "--family",
+            "hw=ci-box:qwen2-5:0:0",
+            "--nomatch",
+            "hw=ci-box&quant=q8_0",
+        ],
+        true,
+    );
+
+    // Two rows per family on the index: SmolLM2 shows only its two fast
+    // gaming-5070 rows, so its ci-box (and Q4_1) rows are not rendered; the
+    // family must still show, counted from its facet data.
+    let small = tmp.path().join("small");
+    let opts = tokbench_site::SiteOptions {
+        index_rows: 2,
+        ..tokbench_site::SiteOptions::new(vec![runs], small.clone())
+    };
+    tokbench_site::build_site(&opts).unwrap();
+    check_site(
+        &small,
+        &[
+            "--expect",
+            "hw=ci-box:0",
+            "--family",
+            "hw=ci-box:smollm2:2:0",
+            "--family",
+            "hw=ci-box:qwen2-5:0:0",
+            "--family",
+            "quant=q4_1:smollm2:2:0",
+            "--family",
+            "c=1:smollm2:2:1",
+            "--family",
+            "quant=q8_0:smollm2:2:2",
+            "--family",
+            "c=1:qwen2-5:1:1",
+            "--family",
+            "shape=codegen:qwen2-5:1:1",
+            "--family",
+            "shape=codegen:smollm2:0:0",
+            "--family",
+            "hw=ci-box&c=2:smollm2:1:0",
+            "--nomatch",
+            "hw=ci-box&quant=q8_0",
+            "--page",
+            "family/smollm2.html?hw=ci-box:2",
+            "--page",
+            "family/smollm2.html?hw=ci-box&quant=q8_0:0",
+        ],
+        false,
+    );
 }

@@ -131,7 +131,15 @@ fn downloads_have_one_row_per_cell_naming_its_record() {
         .as_ref()
         .unwrap()
         .median;
-    assert_eq!(first[col("decode_tok_s_median")].as_f64(), Some(median));
+    // Rounded to 6 significant digits; the record keeps full precision.
+    let exported = first[col("decode_tok_s_median")].as_f64().unwrap();
+    assert!(
+        (exported - median).abs() <= median.abs() * 5e-6,
+        "{exported} vs {median}"
+    );
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let text = first[col("decode_tok_s_median")].to_string();
+    assert!(digits(&text).trim_start_matches('0').len() <= 6, "{text}");
     assert!(first[col("server_decode_tok_s_median")].is_null());
 }
 
@@ -250,7 +258,7 @@ fn record_strings_are_escaped_and_never_paths() {
         let scripts = html.matches("<script").count();
         assert_eq!(
             scripts,
-            html.matches("<script src=\"").count(),
+            html.matches("<script src=\"").count() + html.matches(common::FACETS_OPEN).count(),
             "{f}: inline script"
         );
     }
@@ -263,6 +271,62 @@ fn record_strings_are_escaped_and_never_paths() {
     assert!(index[svg_start..].contains(&escaped(script)));
     let rig = read(&out.join("hw/script-alert-1-script.html"));
     assert!(rig.contains(&escaped(script)));
+    // The facet data is inert JSON that no value can break out of.
+    let raw = common::facets_json(&index);
+    for bad in ['<', '>', '&'] {
+        assert!(!raw.contains(bad), "{bad:?} in the facet data: {raw}");
+    }
+    let facets = common::facets_of(&index);
+    assert_eq!(facets.len(), 1);
+    let fam = &facets[0];
+    let slug = fam["slug"].as_str().unwrap();
+    assert!(index.contains(&format!("id=\"family-{slug}\"")), "{slug}");
+    assert_eq!(fam["hw"][0], "script-alert-1-script");
+    let rows = common::row_facets(&index);
+    assert_eq!(common::counted(&facets).values().sum::<usize>(), rows.len());
+}
+
+#[test]
+fn index_facets_count_every_row_not_only_the_rendered_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = common::runs_dir(tmp.path());
+    // A second, slower Qwen record on the same rig and quant: its rows
+    // merge with the first one's into counts of 2.
+    let mut slow = common::records()[2].clone();
+    slow.run.id = "2026-11-25-qwen2.5-0.5b-instruct-llama.cpp-slow".into();
+    common::write(&runs, "slow.yaml", &slow);
+    let out = tmp.path().join("site");
+    let opts = SiteOptions {
+        index_rows: 1,
+        ..SiteOptions::new(vec![runs], out.clone())
+    };
+    let report = build_site(&opts).unwrap();
+    assert_eq!((report.records, report.rows), (4, 6));
+    let index = read(&out.join("index.html"));
+    let facets = common::facets_of(&index);
+    let slugs: Vec<&str> = facets.iter().map(|f| f["slug"].as_str().unwrap()).collect();
+    assert_eq!(slugs, ["smollm2", "qwen2-5"]);
+    // One row rendered per family, every row counted.
+    assert_eq!(common::row_facets(&index).len(), 2);
+    let counts = common::counted(&facets);
+    assert_eq!(counts.values().sum::<usize>(), 6);
+    assert!(counts.values().any(|&n| n == 2), "identical rows merge");
+    // The counted rows are exactly the rows of the family pages.
+    let mut expected = std::collections::BTreeMap::new();
+    for slug in slugs {
+        for mut row in common::row_facets(&read(&out.join(format!("family/{slug}.html")))) {
+            row.0 = slug.to_owned();
+            *expected.entry(row).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(counts, expected);
+    for word in [
+        "(2 runs, 4 results)",
+        "Showing the 1 fastest of 4 results.",
+        "Showing the 1 fastest of 2 results.",
+    ] {
+        assert!(index.contains(word), "{word}");
+    }
 }
 
 #[test]

@@ -144,3 +144,89 @@ pub fn files(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// How the index's facet block starts.
+pub const FACETS_OPEN: &str = "<script type=\"application/json\" id=\"facets\">";
+
+/// The text of the index's facet block.
+pub fn facets_json(index: &str) -> &str {
+    let start = index.find(FACETS_OPEN).expect("facet block") + FACETS_OPEN.len();
+    let len = index[start..].find("</script>").unwrap();
+    &index[start..start + len]
+}
+
+/// The index's facet data, one object per family.
+pub fn facets_of(index: &str) -> Vec<serde_json::Value> {
+    let json: serde_json::Value = serde_json::from_str(facets_json(index)).unwrap();
+    json.as_array().unwrap().clone()
+}
+
+/// The value of attribute `name` in tag `tag`.
+pub fn attr<'t>(tag: &'t str, name: &str) -> &'t str {
+    let start = tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+    let len = tag[start..].find('"').unwrap();
+    &tag[start..start + len]
+}
+
+/// The filter facets of one result row: (family slug, hw, backend, quant,
+/// concurrency, indices of the measured shapes).
+pub type Facet = (String, String, String, String, String, Vec<usize>);
+
+/// The facets of every `<tr>` of `html`, with the family of the enclosing
+/// `<details id="family-…">` (empty outside one).
+pub fn row_facets(html: &str) -> Vec<Facet> {
+    let mut out = Vec::new();
+    let mut family = String::new();
+    for (i, _) in html.match_indices('<') {
+        let tag = &html[i..i + html[i..].find('>').unwrap()];
+        if tag.starts_with("<details") {
+            family = attr(tag, "id").trim_start_matches("family-").to_owned();
+        } else if tag.starts_with("<tr data-hw") {
+            let shapes = attr(tag, "data-v")
+                .split('|')
+                .enumerate()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(i, _)| i)
+                .collect();
+            let [hw, backend, quant, c] = ["data-hw", "data-backend", "data-quant", "data-c"]
+                .map(|a| attr(tag, a).to_owned());
+            out.push((family.clone(), hw, backend, quant, c, shapes));
+        }
+    }
+    out
+}
+
+/// Rows per distinct facet tuple, decoded from the facet data.
+pub fn counted(facets: &[serde_json::Value]) -> std::collections::BTreeMap<Facet, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for f in facets {
+        let dict = |k: &str, i: &serde_json::Value| {
+            f[k][i.as_u64().unwrap() as usize]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        for t in f["rows"].as_array().unwrap() {
+            let shapes = f["shape"][t[4].as_u64().unwrap() as usize]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_u64().unwrap() as usize)
+                .collect();
+            let key = (
+                f["slug"].as_str().unwrap().to_owned(),
+                dict("hw", &t[0]),
+                dict("backend", &t[1]),
+                dict("quant", &t[2]),
+                dict("c", &t[3]),
+                shapes,
+            );
+            let n = t[5].as_u64().unwrap() as usize;
+            assert!(
+                n > 0 && out.insert(key, n).is_none(),
+                "{t}: repeated or empty"
+            );
+        }
+    }
+    out
+}
