@@ -49,6 +49,7 @@ use std::time::{Duration, Instant};
 pub use catalog::{Catalog, CatalogEntry};
 pub use definitions::Definitions;
 pub use error::SiteError;
+pub use load::default_cache_dir;
 pub use tokbench_record::RecordError;
 
 /// Default rows per family on the index page.

@@ -1,14 +1,13 @@
 //! Loading the runs folders: every record file, in parallel, with an
-//! optional content-addressed parse cache.
+//! optional content-addressed parse cache (on by default in the CLI).
 //!
 //! Records are parsed by [`tokbench_record::from_yaml`] (≈0.5 ms for a
 //! 30 kB record with 8 cells). With a cache directory, a record whose bytes
 //! were parsed before (same SHA-256, same tokbench version) is read back
-//! as JSON instead (≈5× faster), at the cost of writing one cache file per
-//! new record; so the cache is opt-in, for rebuilds of very large sites.
-//! A cache entry is only ever written for a record that parsed and
-//! validated, so a cached record is exactly what parsing would give. Bad files are never cached
-//! and always re-reported.
+//! as JSON instead (≈5× faster); filling the cache adds one small file per
+//! new record. A cache entry is only ever written for a record that parsed
+//! and validated, so a cached record is exactly what parsing would give.
+//! Bad files are never cached and always re-reported.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -175,4 +174,14 @@ pub fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// The default cache directory: `$XDG_CACHE_HOME/tokbench/site`, else
+/// `$HOME/.cache/tokbench/site`; `None` when neither is set.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("tokbench").join("site"))
 }

@@ -22,7 +22,11 @@ struct Cli {
 
 fn args(runs: &Path, out: &Path, extra: &[&str]) -> site::SiteArgs {
     let mut argv = vec!["tokbench-site".to_owned(), runs.display().to_string()];
-    argv.extend(["--out".to_owned(), out.display().to_string()]);
+    argv.extend([
+        "--out".to_owned(),
+        out.display().to_string(),
+        "--no-cache".to_owned(),
+    ]);
     argv.extend(extra.iter().map(|s| (*s).to_owned()));
     Cli::try_parse_from(argv).unwrap().args
 }
@@ -33,7 +37,7 @@ fn defaults_are_runs_and_site() {
     assert_eq!(cli.args.runs_dirs, [Path::new("runs")]);
     assert_eq!(cli.args.out, Path::new("site"));
     assert!(!cli.args.keep_going);
-    assert_eq!(cli.args.cache_dir, None, "the parse cache is opt-in");
+    assert!(Cli::try_parse_from(["x", "--no-cache", "--cache-dir", "c"]).is_err());
 }
 
 #[test]

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tokbench_site::{build_site, SiteOptions, DEFAULT_CHART_BARS, DEFAULT_INDEX_ROWS};
+use tokbench_site::{
+    build_site, default_cache_dir, SiteOptions, DEFAULT_CHART_BARS, DEFAULT_INDEX_ROWS,
+};
 
 /// Arguments of `tokbench site`.
 #[derive(Debug, clap::Args)]
@@ -31,20 +33,28 @@ pub struct SiteArgs {
     /// pages draw up to 1000).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CHART_BARS)]
     pub chart_bars: usize,
-    /// Parse cache, off by default: records whose bytes were parsed before
-    /// are read back from DIR (as JSON) instead of parsing their YAML. It
-    /// makes rebuilds of very large sites faster and first builds slower.
+    /// Parse cache: records whose bytes were parsed before are read back
+    /// from here instead of re-parsing the YAML [default:
+    /// $XDG_CACHE_HOME/tokbench/site].
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Parse every record, without reading or writing the cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
 }
 
 /// Runs `tokbench site`: builds the site, reports each malformed record
 /// (file, line, reason) on stderr, and exits non-zero when there was one
 /// unless `--keep-going`.
 pub fn run(args: SiteArgs) -> anyhow::Result<ExitCode> {
+    let cache_dir = if args.no_cache {
+        None
+    } else {
+        args.cache_dir.or_else(default_cache_dir)
+    };
     let opts = SiteOptions {
         catalogs: args.catalog,
-        cache_dir: args.cache_dir,
+        cache_dir,
         index_rows: args.index_rows,
         chart_bars: args.chart_bars,
         ..SiteOptions::new(args.runs_dirs, args.out)
