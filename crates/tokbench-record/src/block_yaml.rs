@@ -25,6 +25,8 @@
 //! a hex hash such as `620e7b4`) is resolved by serde-saphyr itself, as a
 //! one-scalar document, so the two can never disagree on it.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 /// One meaningful line: its indentation (spaces) and its text after the
@@ -123,7 +125,7 @@ impl Parser<'_> {
             } else {
                 scalar(rest)?
             };
-            if map.insert(key, value).is_some() {
+            if map.insert(key.into_owned(), value).is_some() {
                 return None;
             }
         }
@@ -178,10 +180,10 @@ impl Parser<'_> {
 /// Splits `key: value` / `key:` into the key and the value text (empty when
 /// the value is on the following lines). Keys are double-quoted strings or
 /// plain words of `[A-Za-z_][A-Za-z0-9_.-]*` that are not null or a boolean.
-fn split_key(text: &str) -> Option<(String, &str)> {
+fn split_key(text: &str) -> Option<(Cow<'_, str>, &str)> {
     let (key, after) = if text.starts_with('"') {
         let (key, used) = double_quoted(text)?;
-        (key, &text[used..])
+        (Cow::Owned(key), &text[used..])
     } else {
         let b = text.as_bytes();
         let end = b
@@ -192,7 +194,7 @@ fn split_key(text: &str) -> Option<(String, &str)> {
         if !first_ok || boolish(key) || matches!(key, "null" | "Null" | "NULL") {
             return None;
         }
-        (key.to_owned(), &text[end..])
+        (Cow::Borrowed(key), &text[end..])
     };
     let rest = after.strip_prefix(':')?;
     if rest.is_empty() {
@@ -298,8 +300,13 @@ fn word(t: &str) -> bool {
             .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'-'),
         _ => false,
     };
-    let lower = t.trim_start_matches('-').to_ascii_lowercase();
-    starts && !boolish(t) && !lower.starts_with("inf") && !lower.starts_with("nan")
+    let unsigned = t.trim_start_matches('-').as_bytes();
+    let prefix = |p: &[u8]| {
+        unsigned
+            .get(..p.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(p))
+    };
+    starts && !boolish(t) && !prefix(b"inf") && !prefix(b"nan")
 }
 
 /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?` as an integer (no

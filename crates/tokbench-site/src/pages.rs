@@ -154,20 +154,25 @@ impl Pages<'_> {
 
     /// The families of the index, each with its fastest rows.
     fn index_families(&self) -> Vec<FamilyView<'_>> {
-        let site = self.site;
-        site.families
+        self.site
+            .families
             .iter()
-            .map(|f| FamilyView {
-                title: &f.title,
-                slug: &f.slug,
-                released: f.released.as_deref(),
-                org: f.org.as_deref(),
-                n_runs: f.runs.len(),
-                n_rows: f.rows.len(),
-                rows: row_views(site, &f.rows[..f.rows.len().min(self.opts.index_rows)]),
-                models: self.model_links(f),
-            })
+            .map(|f| self.family_view(f, self.opts.index_rows))
             .collect()
+    }
+
+    /// Family `f` with its `shown` fastest rows.
+    fn family_view<'s>(&'s self, f: &'s Group, shown: usize) -> FamilyView<'s> {
+        FamilyView {
+            title: &f.title,
+            slug: &f.slug,
+            released: f.released.as_deref(),
+            org: f.org.as_deref(),
+            n_runs: f.runs.len(),
+            n_rows: f.rows.len(),
+            rows: row_views(self.site, &f.rows[..f.rows.len().min(shown)]),
+            models: self.model_links(f),
+        }
     }
 
     fn index(&self, rigs: &[RigView], workloads: &[Chart]) -> Result<(), SiteError> {
@@ -237,16 +242,8 @@ impl Pages<'_> {
     }
 
     fn family(&self, f: &Group) -> Result<(), SiteError> {
-        let view = FamilyView {
-            title: &f.title,
-            slug: &f.slug,
-            released: f.released.as_deref(),
-            org: f.org.as_deref(),
-            n_runs: f.runs.len(),
-            n_rows: f.rows.len(),
-            rows: Vec::new(),
-            models: self.model_links(f),
-        };
+        // The family page's rows go to the results table, not the view.
+        let view = self.family_view(f, 0);
         let context = minijinja::context! {
             family => ctx(&view),
             filters => ctx(filters(self.site, &f.rows)),
