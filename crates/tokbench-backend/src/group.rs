@@ -50,7 +50,7 @@ fn live_members_from_proc(pgid: u32) -> Option<bool> {
         std::fs::read_to_string(entry.path().join("stat"))
             .ok()
             .and_then(|s| parse_stat(&s))
-            .is_some_and(|(state, pgrp)| pgrp == pgid && !matches!(state, 'Z' | 'X' | 'x'))
+            .is_some_and(|(state, pgrp)| pgrp == pgid && !is_dead_state(state))
     });
     Some(live)
 }
@@ -66,11 +66,17 @@ pub fn parse_stat(stat: &str) -> Option<(char, u32)> {
     Some((state, pgrp))
 }
 
+/// Whether a `/proc/PID/stat` state letter is a zombie (`Z`) or a dead
+/// process (`X`, `x`).
+fn is_dead_state(state: char) -> bool {
+    matches!(state, 'Z' | 'X' | 'x')
+}
+
 /// Whether process `pid` exists and is not a zombie (Linux `/proc`; on
 /// other systems, whether it exists).
 pub fn is_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => parse_stat(&s).is_some_and(|(state, _)| !matches!(state, 'Z' | 'X' | 'x')),
+        Ok(s) => parse_stat(&s).is_some_and(|(state, _)| !is_dead_state(state)),
         Err(_) if std::path::Path::new("/proc/self/stat").exists() => false,
         Err(_) => i32::try_from(pid)
             .ok()

@@ -10,13 +10,18 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddr
 
 use crate::BackendError;
 
+/// `host` without surrounding blanks or IPv6 brackets (`[::1]` → `::1`).
+fn bare_host(host: &str) -> &str {
+    host.trim().trim_start_matches('[').trim_end_matches(']')
+}
+
 /// Resolves `host` to the address a listener would bind (`localhost` and
 /// names go through the resolver; the first address wins).
 ///
 /// # Errors
 /// [`BackendError::Bind`] when the name does not resolve.
 pub fn bind_addr(host: &str, port: u16) -> Result<SocketAddr, BackendError> {
-    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+    let host = bare_host(host);
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, port));
     }
@@ -75,7 +80,7 @@ pub fn check_port_free(host: &str, port: u16) -> Result<(), BackendError> {
 /// `http://HOST:PORT` for reaching a server that listens on `host`: a
 /// wildcard listen address becomes loopback, IPv6 gets brackets.
 pub fn base_url(host: &str, port: u16) -> String {
-    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+    let host = bare_host(host);
     match host.parse::<IpAddr>() {
         Ok(IpAddr::V4(ip)) if ip.is_unspecified() => {
             format!("http://{}:{port}", Ipv4Addr::LOCALHOST)

@@ -4,7 +4,7 @@
 //! (from the start of the file) at which the problem was found, so a report
 //! such as "truncated at offset 1234" can be checked with `xxd -s 1234`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Errors reading a GGUF file or hashing it.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +115,17 @@ pub enum GgufError {
         /// What is wrong.
         reason: String,
     },
+}
+
+impl GgufError {
+    /// A [`GgufError::Io`] for `path` while doing `what`.
+    pub(crate) fn io(path: &Path, what: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            what: what.into(),
+            source,
+        }
+    }
 }
 
 /// Result type of this crate.

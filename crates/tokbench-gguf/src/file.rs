@@ -93,13 +93,11 @@ impl GgufFile {
     /// [`GgufError::Io`] if the file cannot be opened or read, and the
     /// format errors of [`GgufFile::from_reader`].
     pub fn open(path: &Path) -> Result<Self> {
-        let io = |what: &str, source| GgufError::Io {
-            path: path.to_path_buf(),
-            what: what.to_owned(),
-            source,
-        };
-        let file = File::open(path).map_err(|e| io("open", e))?;
-        let size = file.metadata().map_err(|e| io("stat", e))?.len();
+        let file = File::open(path).map_err(|e| GgufError::io(path, "open", e))?;
+        let size = file
+            .metadata()
+            .map_err(|e| GgufError::io(path, "stat", e))?
+            .len();
         Self::from_reader(BufReader::with_capacity(READ_BUFFER, file), size, path)
     }
 
@@ -222,10 +220,10 @@ fn read_metadata<R: BufRead>(
 }
 
 /// The metadata key holding the alignment.
-const ALIGNMENT_KEY: &str = "general.alignment";
+pub(crate) const ALIGNMENT_KEY: &str = "general.alignment";
 
 /// The alignment a `general.alignment` value stands for, if valid.
-fn alignment_of(value: &MetaValue) -> Option<u64> {
+pub(crate) fn alignment_of(value: &MetaValue) -> Option<u64> {
     match value {
         MetaValue::U32(a) if a.is_power_of_two() => Some(u64::from(*a)),
         _ => None,

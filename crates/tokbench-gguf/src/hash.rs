@@ -23,20 +23,12 @@ const HASH_BUFFER: usize = 4 << 20;
 /// File name of the cache inside the cache directory.
 pub const CACHE_FILE_NAME: &str = "sha256-cache.json";
 
-fn io_err(path: &Path, what: &str, source: std::io::Error) -> GgufError {
-    GgufError::Io {
-        path: path.to_path_buf(),
-        what: what.to_owned(),
-        source,
-    }
-}
-
 /// The lowercase hex sha256 of the file at `path`, read in 4 MiB chunks.
 ///
 /// # Errors
 /// [`GgufError::Io`] if the file cannot be opened or read.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = File::open(path).map_err(|e| io_err(path, "open", e))?;
+    let mut file = File::open(path).map_err(|e| GgufError::io(path, "open", e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; HASH_BUFFER];
     loop {
@@ -44,7 +36,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
             Ok(0) => break,
             Ok(n) => hasher.update(&buf[..n]),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_err(path, "read", e)),
+            Err(e) => return Err(GgufError::io(path, "read", e)),
         }
     }
     Ok(format!("{:x}", hasher.finalize()))
@@ -133,7 +125,8 @@ impl Sha256Cache {
     /// # Errors
     /// [`GgufError::Io`] if `file` cannot be resolved, stat'ed or read.
     pub fn sha256(&mut self, file: &Path) -> Result<(String, CacheStatus)> {
-        let canonical = fs::canonicalize(file).map_err(|e| io_err(file, "canonicalize", e))?;
+        let canonical =
+            fs::canonicalize(file).map_err(|e| GgufError::io(file, "canonicalize", e))?;
         let (size, mtime_ns) = size_and_mtime(&canonical)?;
         let key = canonical.to_string_lossy().into_owned();
         if let Some(e) = self.entries.get(&key) {
@@ -187,13 +180,15 @@ fn read_entries(path: &Path) -> Result<BTreeMap<String, Entry>> {
             .map(|c| c.entries)
             .unwrap_or_default()),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(BTreeMap::new()),
-        Err(e) => Err(io_err(path, "read", e)),
+        Err(e) => Err(GgufError::io(path, "read", e)),
     }
 }
 
 fn size_and_mtime(path: &Path) -> Result<(u64, u128)> {
-    let meta = fs::metadata(path).map_err(|e| io_err(path, "stat", e))?;
-    let mtime = meta.modified().map_err(|e| io_err(path, "mtime", e))?;
+    let meta = fs::metadata(path).map_err(|e| GgufError::io(path, "stat", e))?;
+    let mtime = meta
+        .modified()
+        .map_err(|e| GgufError::io(path, "mtime", e))?;
     let mtime_ns = mtime.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     Ok((meta.len(), mtime_ns))
 }
@@ -203,13 +198,13 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| io_err(dir, "create directory", e))?;
+    fs::create_dir_all(dir).map_err(|e| GgufError::io(dir, "create directory", e))?;
     let tmp = path.with_extension(format!("json.tmp.{}", std::process::id()));
     let written =
         File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()));
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
-        return Err(io_err(&tmp, "write", e));
+        return Err(GgufError::io(&tmp, "write", e));
     }
-    fs::rename(&tmp, path).map_err(|e| io_err(path, "rename into place", e))
+    fs::rename(&tmp, path).map_err(|e| GgufError::io(path, "rename into place", e))
 }

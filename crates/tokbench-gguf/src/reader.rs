@@ -108,11 +108,7 @@ impl<'p, R: BufRead> Reader<'p, R> {
     }
 
     fn io_error(&self, source: std::io::Error) -> GgufError {
-        GgufError::Io {
-            path: self.path.to_path_buf(),
-            what: format!("read at offset {}", self.offset),
-            source,
-        }
+        GgufError::io(self.path, format!("read at offset {}", self.offset), source)
     }
 
     /// Fills `buf` completely or fails naming the offset.

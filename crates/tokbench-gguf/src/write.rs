@@ -5,7 +5,7 @@
 //! included, and can be told to lie (counts, version, missing data) so
 //! tests can build corrupt files.
 
-use crate::file::DEFAULT_ALIGNMENT;
+use crate::file::{alignment_of, ALIGNMENT_KEY, DEFAULT_ALIGNMENT};
 use crate::types::GgmlType;
 use crate::value::{MetaArray, MetaValue, ValueType};
 
@@ -97,12 +97,7 @@ impl GgufWriter {
     fn alignment(&self) -> u64 {
         self.kvs
             .iter()
-            .find_map(|(k, v)| match v {
-                MetaValue::U32(a) if k == "general.alignment" && a.is_power_of_two() => {
-                    Some(u64::from(*a))
-                }
-                _ => None,
-            })
+            .find_map(|(k, v)| alignment_of(v).filter(|_| k == ALIGNMENT_KEY))
             .unwrap_or(DEFAULT_ALIGNMENT)
     }
 

@@ -1,13 +1,6 @@
 #![allow(clippy::unwrap_used)]
 use super::*;
-use crate::util::under;
-use std::path::Path;
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = under(root, rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
+use crate::util::testing::write_under as write;
 
 fn pid_stat(pid: u32, ppid: u32, utime: u64, stime: u64) -> String {
     format!("{pid} (p) S {ppid} 1 1 0 -1 0 0 0 0 0 {utime} {stime} 0 0 20 0 1 0\n")

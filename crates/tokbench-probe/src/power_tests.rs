@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)]
 use super::*;
 use crate::gpu::{FakeGpuProbe, GpuInfo, GpuSource};
-use std::path::Path;
+use crate::util::testing::write_under as write;
 
 const GIB: u64 = 1 << 30;
 
@@ -26,12 +26,6 @@ fn trapezoid_known_answers() {
     assert!(close(trapezoid_energy_j(&uneven), 100.0));
     assert_eq!(trapezoid_energy_j(&[(1.0, 50.0)]), 0.0);
     assert_eq!(trapezoid_energy_j(&[]), 0.0);
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
 }
 
 /// With an interval of an hour the sampler reads exactly twice: at start and

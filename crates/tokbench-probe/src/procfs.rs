@@ -273,6 +273,7 @@ pub fn read_tracked_ticks(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::util::testing::write_under as write;
 
     const STAT_A: &str = "cpu  100 10 50 800 40 0 0 0 5 0\ncpu0 50 5 25 400 20 0 0 0 0 0\n\
 cpu1 50 5 25 400 20 0 0 0 0 0\nintr 12345\nctxt 999\n";
@@ -337,12 +338,6 @@ cpu1 1 1 1 1 1 0 0 0 0 0\n";
             "Name:\tllama-server\nVmPeak:\t 9000 kB\nVmHWM:\t  123456 kB\nVmRSS:\t 100 kB\n";
         assert_eq!(parse_vm_hwm_bytes(status), Some(123_456 * 1024));
         assert_eq!(parse_vm_hwm_bytes("Name:\tkthreadd\n"), None);
-    }
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = under(root, rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
     }
 
     fn stat_line(pid: u32, ppid: u32, utime: u64, stime: u64) -> String {

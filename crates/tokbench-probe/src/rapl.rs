@@ -131,11 +131,7 @@ impl RaplMeter {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    fn write(path: &Path, text: &str) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    use crate::util::testing::write_file as write;
 
     #[test]
     fn wraparound() {

@@ -368,12 +368,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::cpuinfo::parse_cpuinfo;
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = under(root, rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
+    use crate::util::testing::write_under as write;
 
     #[test]
     fn os_release_quotes_and_escapes() {

@@ -29,3 +29,23 @@ pub(crate) fn read_u64(path: &Path) -> Option<u64> {
 pub(crate) fn gib(bytes: u64) -> f64 {
     bytes as f64 / (1u64 << 30) as f64
 }
+
+/// File-tree builders shared by the readers' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    #![allow(clippy::unwrap_used)]
+    use std::path::Path;
+
+    use super::under;
+
+    /// Writes `text` to `path`, creating its parent directories.
+    pub(crate) fn write_file(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Writes `text` to the kernel path `abs` (e.g. `/proc/stat`) under `root`.
+    pub(crate) fn write_under(root: &Path, abs: &str, text: &str) {
+        write_file(&under(root, abs), text);
+    }
+}

@@ -31,12 +31,7 @@ impl ProgressDisplay {
         if !enabled {
             return Self { stop, thread: None };
         }
-        let bar = match total {
-            Some(n) => {
-                ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr_with_hz(4))
-            }
-            None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4)),
-        };
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr_with_hz(4));
         let style = ProgressStyle::with_template(
             "{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} req {msg}",
         )

@@ -23,7 +23,17 @@ use crate::ProbeError;
 /// amdgpu sysfs probe over the `device` directories found at construction.
 #[derive(Debug, Clone)]
 pub struct AmdSysfsProbe {
-    devices: Vec<PathBuf>,
+    devices: Vec<AmdCard>,
+}
+
+/// One card's sysfs directories, located once so that the samplers'
+/// per-tick readings do not list directories again.
+#[derive(Debug, Clone)]
+struct AmdCard {
+    /// `card<N>/device`.
+    dir: PathBuf,
+    /// Its first `hwmon/hwmon*` directory (power, temperature), if any.
+    hwmon: Option<PathBuf>,
 }
 
 impl AmdSysfsProbe {
@@ -42,7 +52,13 @@ impl AmdSysfsProbe {
             .collect();
         cards.sort();
         Self {
-            devices: cards.into_iter().map(|(_, d)| d).collect(),
+            devices: cards
+                .into_iter()
+                .map(|(_, dir)| AmdCard {
+                    hwmon: Self::hwmon(&dir),
+                    dir,
+                })
+                .collect(),
         }
     }
 
@@ -56,7 +72,8 @@ impl AmdSysfsProbe {
         dirs.into_iter().next()
     }
 
-    fn describe(dev: &Path, index: usize) -> GpuInfo {
+    fn describe(card: &AmdCard, index: usize) -> GpuInfo {
+        let dev = &card.dir;
         let uevent = read_opt(&dev.join("uevent")).unwrap_or_default();
         let field = |key: &str| {
             uevent
@@ -94,20 +111,28 @@ impl AmdSysfsProbe {
             memory_mhz,
             memory_max_mhz,
         };
-        if let Some(h) = Self::hwmon(dev) {
+        if let Some(h) = &card.hwmon {
             let watts = |f: &str| read_u64(&h.join(f)).map(|uw| uw as f64 / 1e6);
             g.power = GpuPower {
                 limit_w: watts("power1_cap"),
                 default_limit_w: watts("power1_cap_default"),
                 min_limit_w: watts("power1_cap_min"),
                 max_limit_w: watts("power1_cap_max"),
-                draw_w: watts("power1_average").or_else(|| watts("power1_input")),
+                draw_w: draw_w(h),
             };
             g.temperature_c =
                 read_u64(&h.join("temp1_input")).and_then(|m| u32::try_from(m / 1000).ok());
         }
         g
     }
+}
+
+/// Power draw from a hwmon directory, watts: `power1_average`, else
+/// `power1_input` (both microwatts).
+fn draw_w(hwmon: &Path) -> Option<f64> {
+    let uw = read_u64(&hwmon.join("power1_average"))
+        .or_else(|| read_u64(&hwmon.join("power1_input")))?;
+    Some(uw as f64 / 1e6)
 }
 
 /// PCIe generation from a sysfs link speed such as `16.0 GT/s PCIe`.
@@ -163,14 +188,11 @@ impl GpuProbe for AmdSysfsProbe {
     }
 
     fn memory_used_bytes(&self, index: usize) -> Option<u64> {
-        read_u64(&self.devices.get(index)?.join("mem_info_vram_used"))
+        read_u64(&self.devices.get(index)?.dir.join("mem_info_vram_used"))
     }
 
     fn power_draw_w(&self, index: usize) -> Option<f64> {
-        let h = Self::hwmon(self.devices.get(index)?)?;
-        let uw =
-            read_u64(&h.join("power1_average")).or_else(|| read_u64(&h.join("power1_input")))?;
-        Some(uw as f64 / 1e6)
+        draw_w(self.devices.get(index)?.hwmon.as_ref()?)
     }
 }
 
@@ -178,11 +200,7 @@ impl GpuProbe for AmdSysfsProbe {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    fn write(path: &Path, text: &str) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    use crate::util::testing::write_file as write;
 
     /// A fake tree: card1 is a 7900 XTX-like AMD card, card0 an Intel iGPU,
     /// card1-DP-1 a connector.

@@ -180,18 +180,20 @@ pub fn inspect_model(path: &Path) -> anyhow::Result<ModelIdentity> {
     id.with_context(|| format!("could not read model file {}", path.display()))
 }
 
+/// The device a backend identity names; CPU when it names none.
+fn compute_device(info: &BackendInfo) -> ComputeDevice {
+    info.device
+        .as_deref()
+        .and_then(ComputeDevice::from_backend_name)
+        .unwrap_or(ComputeDevice::Cpu)
+}
+
 fn backend_section(info: &BackendInfo, url: &str, launched: bool) -> BackendSection {
     BackendSection {
         name: info.kind.name().to_owned(),
         version: info.version.clone(),
         commit: info.commit.clone(),
-        device: info
-            .device
-            .as_deref()
-            .and_then(ComputeDevice::from_backend_name)
-            .unwrap_or(ComputeDevice::Cpu)
-            .as_str()
-            .to_owned(),
+        device: compute_device(info).as_str().to_owned(),
         url: url.to_owned(),
         launched,
         launch_command: None,
@@ -235,17 +237,14 @@ pub async fn launch(
         .await
         .unwrap_or_else(|_| BackendInfo::new(opts.kind));
     let mut backend = backend_section(&info, process.base_url(), true);
-    let device = ComputeDevice::from_backend_name(&backend.device).unwrap_or(ComputeDevice::Cpu);
     let fit = match &identity {
-        Some(_) => check_vram_fit(device, &before, &after, model_bytes),
+        Some(_) => check_vram_fit(compute_device(&info), &before, &after, model_bytes),
         None => VramFit::NotApplicable {
             reason: "model given by id, not as a file: its size is unknown".into(),
         },
     };
-    if fit.is_spill() && !opts.allow_spill {
-        if let VramFit::Spill { message, .. } = &fit {
-            anyhow::bail!("{message}");
-        }
+    if let VramFit::Spill { message, .. } = &fit {
+        anyhow::ensure!(opts.allow_spill, "{message}");
     }
     describe_launch(&mut backend, &process, opts, ctx);
     let mut cfg = ClientConfig::new(process.base_url());
@@ -299,9 +298,13 @@ fn describe_launch(
     backend.flags = tokbench_backend::redact::redact_args(&opts.extra_args);
 }
 
+/// The first model id of an OpenAI `/v1/models` answer.
+fn listed_model_id(models: &serde_json::Value) -> Option<String> {
+    models["data"][0]["id"].as_str().map(str::to_owned)
+}
+
 async fn first_model_id(client: &Client) -> Option<String> {
-    let v = client.get_json("/v1/models").await.ok()?;
-    v["data"][0]["id"].as_str().map(str::to_owned)
+    listed_model_id(&client.get_json("/v1/models").await.ok()?)
 }
 
 /// Attaches to a running OpenAI-compatible server.
@@ -319,15 +322,12 @@ pub async fn attach(cfg: &ClientConfig, model: Option<String>) -> anyhow::Result
                     client.base_url()
                 )
             })?;
-            v["data"][0]["id"]
-                .as_str()
-                .map(str::to_owned)
-                .with_context(|| {
-                    format!(
-                        "{}/v1/models lists no model; pass --model",
-                        client.base_url()
-                    )
-                })?
+            listed_model_id(&v).with_context(|| {
+                format!(
+                    "{}/v1/models lists no model; pass --model",
+                    client.base_url()
+                )
+            })?
         }
     };
     let props = client.get_json("/props").await.ok();

@@ -10,6 +10,7 @@
 //!    decode rate until the median decode-rate error exceeds 1%, and reports
 //!    the highest aggregate streamed tok/s that stayed within it.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use tokbench_client::{
     run_load, Cancel, Client, ClientConfig, LoadConfig, Progress, RequestTemplate,
 };
 use tokbench_emulator::{EmulatorConfig, Prefill};
+use tokbench_probe::procfs;
 use tokbench_stats::CellMetrics;
 use tokbench_stats::SummaryOptions;
 
@@ -112,12 +114,7 @@ pub struct SelftestReport {
 
 /// The 1-minute load average (Linux `/proc/loadavg`).
 fn load_avg_1m() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    procfs::read_loadavg(Path::new("/")).map(|l| l.one)
 }
 
 /// Runs `tokbench selftest`.
@@ -268,10 +265,7 @@ async fn measure(
 
 /// Peak resident set size of this process (VmHWM), Linux only.
 pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    procfs::read_peak_rss_bytes(Path::new("/"), std::process::id())
 }
 
 fn render(r: &SelftestReport) -> String {
