@@ -196,7 +196,8 @@ pub struct Client {
     max_line: usize,
 }
 
-fn micros_since(start: Instant) -> u32 {
+/// Microseconds elapsed since `start`, saturating at `u32::MAX` (71 min).
+pub(crate) fn micros_since(start: Instant) -> u32 {
     u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX)
 }
 
@@ -268,14 +269,12 @@ impl Client {
         sent: Instant,
     ) -> Result<(), ClientError> {
         let url = format!("{}{}", self.base, spec.endpoint.path());
-        let mut req = self
-            .http
-            .post(&url)
-            .header(CONTENT_TYPE, "application/json")
-            .body(spec.body.clone());
-        if let Some(auth) = &self.auth {
-            req = req.header(reqwest::header::AUTHORIZATION, auth.clone());
-        }
+        let req = self.authorised(
+            self.http
+                .post(&url)
+                .header(CONTENT_TYPE, "application/json")
+                .body(spec.body.clone()),
+        );
         let resp = self.wait(&url, req.send()).await?;
         let mut resp = resp.map_err(|e| transport_error(&url, &e))?;
         sample.headers_us = Some(micros_since(sent));
@@ -303,6 +302,14 @@ impl Client {
                 String::new()
             },
         })
+    }
+
+    /// Adds the bearer token, when one is configured.
+    fn authorised(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.auth {
+            Some(auth) => req.header(reqwest::header::AUTHORIZATION, auth.clone()),
+            None => req,
+        }
     }
 
     async fn wait<T>(
@@ -356,13 +363,10 @@ impl Client {
     async fn send_for_json(
         &self,
         url: &str,
-        mut req: reqwest::RequestBuilder,
+        req: reqwest::RequestBuilder,
     ) -> Result<serde_json::Value, ClientError> {
-        if let Some(auth) = &self.auth {
-            req = req.header(reqwest::header::AUTHORIZATION, auth.clone());
-        }
         let resp = self
-            .wait(url, req.send())
+            .wait(url, self.authorised(req).send())
             .await?
             .map_err(|e| transport_error(url, &e))?;
         self.json_body(url, resp).await

@@ -31,7 +31,7 @@ use rand_chacha::ChaCha8Rng;
 use tokbench_stats::{ErrorKind, Outcome, RequestSample};
 use tokio::sync::{watch, Semaphore};
 
-use crate::client::{Client, RequestSpec};
+use crate::client::{micros_since, Client, RequestSpec};
 
 /// Produces the request with a given sequence number (unique prompts).
 pub trait RequestSource: Send + Sync {
@@ -233,8 +233,10 @@ struct Shared {
     start: Instant,
     cancel: Cancel,
     progress: Arc<Progress>,
-    samples: Mutex<Vec<RequestSample>>,
-    stopped_by_cancel: AtomicBool,
+    /// Finished samples in completion order; only ever appended to during a
+    /// run. Shared with the adaptive-stop monitor, which evaluates its rule
+    /// on its own handles without holding this lock.
+    samples: Mutex<Vec<Arc<RequestSample>>>,
     converged: AtomicBool,
 }
 
@@ -259,7 +261,7 @@ impl Shared {
             () = self.cancel.cancelled() => true,
         };
         if cancelled {
-            sample.end_us = Some(u32::try_from(actual.elapsed().as_micros()).unwrap_or(u32::MAX));
+            sample.end_us = Some(micros_since(actual));
             sample.outcome = Outcome::Error {
                 kind: ErrorKind::Cancelled,
                 message: "cancelled before completion".into(),
@@ -276,7 +278,7 @@ impl Shared {
             .fetch_add(sample.events.len() as u64, Ordering::Relaxed);
         p.finished.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut v) = self.samples.lock() {
-            v.push(sample);
+            v.push(Arc::new(sample));
         }
     }
 }
@@ -301,7 +303,6 @@ pub async fn run_load(
         cancel,
         progress,
         samples: Mutex::new(Vec::new()),
-        stopped_by_cancel: AtomicBool::new(false),
         converged: AtomicBool::new(false),
     });
     if cfg.warmup > 0 {
@@ -325,17 +326,17 @@ pub async fn run_load(
         run_phase(&shared, cfg, &measured).await
     };
     let elapsed = shared.start.elapsed();
-    let mut samples = shared
+    // Every request task and the monitor have ended, so each sample has
+    // one owner again and unwrapping copies nothing.
+    let mut samples: Vec<RequestSample> = shared
         .samples
         .lock()
         .map(|mut v| std::mem::take(&mut *v))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into_iter()
+        .map(Arc::unwrap_or_clone)
+        .collect();
     samples.sort_by_key(|s| s.id);
-    let stop = if shared.stopped_by_cancel.load(Ordering::Relaxed) {
-        StopReason::Cancelled
-    } else {
-        stop
-    };
     Ok(LoadResult {
         samples,
         stop,
@@ -354,7 +355,6 @@ impl Phase {
     /// Whether request number `n` (0-based within the phase) may start now.
     fn may_issue(&self, n: u64, shared: &Shared) -> Result<(), StopReason> {
         if shared.cancel.is_cancelled() {
-            shared.stopped_by_cancel.store(true, Ordering::Relaxed);
             return Err(StopReason::Cancelled);
         }
         if !self.warmup && shared.converged.load(Ordering::Relaxed) {
@@ -382,21 +382,35 @@ async fn run_phase(shared: &Arc<Shared>, cfg: &LoadConfig, phase: &Phase) -> Sto
     };
     if let Some(m) = monitor {
         m.abort();
+        // Wait until the aborted task is dropped, so that it no longer holds
+        // handles to the samples.
+        let _ = m.await;
     }
     reason
 }
 
 /// Consults the stop rule four times a second until it is satisfied.
+///
+/// The lock on the samples is held only to pick up the samples finished
+/// since the last tick (cheap handle copies); the rule (a bootstrap, O(B·n))
+/// runs without it, so finishing requests never wait for it.
 async fn monitor(shared: Arc<Shared>, adaptive: AdaptiveStop) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut measured: Vec<Arc<RequestSample>> = Vec::new();
+    let mut seen = 0;
     loop {
         tick.tick().await;
-        let done = match shared.samples.lock() {
+        match shared.samples.lock() {
             Ok(all) => {
-                let measured: Vec<&RequestSample> = all.iter().filter(|s| !s.warmup).collect();
-                measured.len() as u64 >= adaptive.min_requests && adaptive.rule.converged(&measured)
+                let new = all.get(seen..).unwrap_or_default();
+                measured.extend(new.iter().filter(|s| !s.warmup).cloned());
+                seen = all.len();
             }
-            Err(_) => false,
+            Err(_) => continue,
+        }
+        let done = measured.len() as u64 >= adaptive.min_requests && {
+            let refs: Vec<&RequestSample> = measured.iter().map(|s| &**s).collect();
+            adaptive.rule.converged(&refs)
         };
         if done {
             shared.converged.store(true, Ordering::Relaxed);
@@ -430,10 +444,13 @@ async fn closed_loop(
             }
         });
     }
+    // The last worker's reason, unless any worker saw the cancellation.
     let mut reason = StopReason::Requests;
     while let Some(r) = workers.join_next().await {
         if let Ok(r) = r {
-            reason = r;
+            if reason != StopReason::Cancelled {
+                reason = r;
+            }
         }
     }
     reason

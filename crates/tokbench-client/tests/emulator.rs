@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokbench_client::{
     run_load, AdaptiveStop, Cancel, Client, ClientConfig, DecodeCiRule, Endpoint, LoadConfig,
-    Progress, RequestTemplate, StopReason,
+    LoadResult, Progress, RequestTemplate, StopReason,
 };
 use tokbench_emulator::{EmulatorConfig, EmulatorHandle, FaultConfig, FaultMode, Prefill};
 use tokbench_stats::{
@@ -44,22 +44,44 @@ fn closed(c: usize, n: u64) -> LoadConfig {
     }
 }
 
+/// A client with default settings for `emu`.
+fn client(emu: &EmulatorHandle) -> Client {
+    Client::new(&ClientConfig::new(emu.base_url())).expect("client")
+}
+
+/// Runs `load` with `client` and `template` until done or `cancel`.
+async fn load_with(
+    client: Client,
+    template: RequestTemplate,
+    load: &LoadConfig,
+    cancel: Cancel,
+) -> LoadResult {
+    run_load(
+        client,
+        Arc::new(template),
+        load,
+        cancel,
+        Arc::new(Progress::default()),
+    )
+    .await
+    .expect("valid config")
+}
+
+/// Runs `load` against `emu` with a default client.
+async fn run_result(
+    emu: &EmulatorHandle,
+    template: RequestTemplate,
+    load: LoadConfig,
+) -> LoadResult {
+    load_with(client(emu), template, &load, Cancel::new()).await
+}
+
 async fn run(
     emu: &EmulatorHandle,
     template: RequestTemplate,
     load: LoadConfig,
 ) -> Vec<RequestSample> {
-    let client = Client::new(&ClientConfig::new(emu.base_url())).expect("client");
-    let result = run_load(
-        client,
-        Arc::new(template),
-        &load,
-        Cancel::new(),
-        Arc::new(Progress::default()),
-    )
-    .await
-    .expect("valid config");
-    result.samples
+    run_result(emu, template, load).await.samples
 }
 
 async fn one(cfg: EmulatorConfig, output: u64) -> RequestSample {
@@ -208,15 +230,8 @@ async fn fault_stall_hits_the_stall_timeout() {
     let mut cfg = ClientConfig::new(emu.base_url());
     cfg.stall_timeout = Duration::from_millis(300);
     let client = Client::new(&cfg).expect("client");
-    let result = run_load(
-        client,
-        Arc::new(RequestTemplate::chat("m", 8, 10)),
-        &closed(1, 1),
-        Cancel::new(),
-        Arc::new(Progress::default()),
-    )
-    .await
-    .expect("config");
+    let template = RequestTemplate::chat("m", 8, 10);
+    let result = load_with(client, template, &closed(1, 1), Cancel::new()).await;
     emu.shutdown().await;
     let s = &result.samples[0];
     assert_eq!(kind(s), Some(ErrorKind::Stall), "{:?}", s.outcome);
@@ -329,16 +344,7 @@ async fn duration_bound_stops_issuing() {
         duration: Some(Duration::from_millis(400)),
         ..closed(2, 1)
     };
-    let client = Client::new(&ClientConfig::new(emu.base_url())).unwrap();
-    let result = run_load(
-        client,
-        Arc::new(RequestTemplate::chat("m", 8, 10)),
-        &load,
-        Cancel::new(),
-        Arc::new(Progress::default()),
-    )
-    .await
-    .unwrap();
+    let result = run_result(&emu, RequestTemplate::chat("m", 8, 10), load).await;
     emu.shutdown().await;
     assert_eq!(result.stop, StopReason::Duration);
     // ~45 ms per request, 2 in flight, 400 ms: about 16; never hundreds.
@@ -352,7 +358,6 @@ async fn duration_bound_stops_issuing() {
 #[tokio::test]
 async fn cancel_keeps_completed_and_marks_in_flight() {
     let emu = emulator(base(20.0, 0.0, 4)).await;
-    let client = Client::new(&ClientConfig::new(emu.base_url())).unwrap();
     let cancel = Cancel::new();
     let trigger = cancel.clone();
     tokio::spawn(async move {
@@ -360,15 +365,8 @@ async fn cancel_keeps_completed_and_marks_in_flight() {
         trigger.cancel();
     });
     // 10 tokens at 20 tok/s = 450 ms each; cancelled mid-way through the 2nd round.
-    let result = run_load(
-        client,
-        Arc::new(RequestTemplate::chat("m", 8, 10)),
-        &closed(2, 100),
-        cancel,
-        Arc::new(Progress::default()),
-    )
-    .await
-    .unwrap();
+    let template = RequestTemplate::chat("m", 8, 10);
+    let result = load_with(client(&emu), template, &closed(2, 100), cancel).await;
     emu.shutdown().await;
     assert_eq!(result.stop, StopReason::Cancelled);
     let ok = result.samples.iter().filter(|s| s.is_ok()).count();
@@ -406,16 +404,7 @@ async fn adaptive_stop_ends_early_when_the_ci_is_tight() {
         }),
         ..closed(2, 400)
     };
-    let client = Client::new(&ClientConfig::new(emu.base_url())).unwrap();
-    let result = run_load(
-        client,
-        Arc::new(RequestTemplate::chat("m", 8, 20)),
-        &load,
-        Cancel::new(),
-        Arc::new(Progress::default()),
-    )
-    .await
-    .unwrap();
+    let result = run_result(&emu, RequestTemplate::chat("m", 8, 20), load).await;
     emu.shutdown().await;
     assert_eq!(result.stop, StopReason::Converged);
     // An exact schedule converges at the first check after 6 requests; 400
@@ -446,7 +435,7 @@ async fn adaptive_stop_respects_the_request_cap() {
 #[tokio::test]
 async fn tokenizer_calibration_is_exact_on_the_emulator() {
     let emu = emulator(base(500.0, 0.0, 1)).await;
-    let client = Client::new(&ClientConfig::new(emu.base_url())).unwrap();
+    let client = client(&emu);
     let n = tokbench_client::calibrate::tokenize_count(&client, "m", "one two  three\nfour").await;
     let c = tokbench_client::calibrate::calibrate_with_tokenizer(&client, "m").await;
     emu.shutdown().await;

@@ -77,13 +77,8 @@ pub(crate) async fn respond(
     sleep_until(slot.acquired + points.last).await;
     let last = Instant::now();
     let timings = emit_timings.then(|| {
-        Timings {
-            prompt_n: plan.request.prompt_tokens,
-            prompt: first - slot.acquired,
-            predicted_n: u64::from(plan.tokens),
-            predicted: last - first,
-        }
-        .to_json()
+        let (prompt_n, predicted_n) = (plan.request.prompt_tokens, u64::from(plan.tokens));
+        Timings::measured(prompt_n, predicted_n, slot.acquired, first, last).to_json()
     });
     let text = completion_json(&plan, model, timings).to_string();
     slot.mark_served();

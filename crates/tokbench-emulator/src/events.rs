@@ -1,16 +1,18 @@
 //! Text of the emitted tokens and the SSE events that carry them.
 //!
 //! Token events are the hot path (one per token group, thousands per
-//! second), so their JSON is assembled from a per-request preformatted head
-//! into one reusable [`BytesMut`]; events sent once per request (finish,
-//! usage) go through `serde_json`.
+//! second), so their JSON is written straight into one reusable [`BytesMut`]
+//! after a per-request preformatted head; events sent once per request
+//! (finish, usage) go through `serde_json`.
 //!
 //! Token text: token `i` is `" tok{i}"`, except every 7th token
 //! (`i % 7 == 6`), which cycles through the multi-byte strings `" é"`
 //! (2-byte), `"日本"` (3-byte) and `" 🦀"` (4-byte) so that clients exercise
 //! UTF-8 sequences split across network reads. No token needs JSON escaping.
 
-use bytes::{Bytes, BytesMut};
+use std::ops::Range;
+
+use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{json, Map, Value};
 
 use crate::request::Endpoint;
@@ -22,17 +24,22 @@ const MULTIBYTE: [&str; 3] = [" é", "日本", " 🦀"];
 pub(crate) const DONE: &[u8] = b"data: [DONE]\n\n";
 
 /// Appends the text of token `index` to `out`.
-pub(crate) fn push_token_text(out: &mut Vec<u8>, index: u32) {
+pub(crate) fn push_token_text(out: &mut impl BufMut, index: u32) {
     if index % 7 == 6 {
         let which = (index / 7) as usize % MULTIBYTE.len();
-        out.extend_from_slice(MULTIBYTE[which].as_bytes());
+        out.put_slice(MULTIBYTE[which].as_bytes());
     } else {
-        out.extend_from_slice(b" tok");
+        out.put_slice(b" tok");
         push_decimal(out, index);
     }
 }
 
-fn push_decimal(out: &mut Vec<u8>, mut n: u32) {
+/// Appends the text of tokens `range`, concatenated, to `out`.
+fn push_tokens(out: &mut impl BufMut, range: Range<u32>) {
+    range.for_each(|i| push_token_text(out, i));
+}
+
+fn push_decimal(out: &mut impl BufMut, mut n: u32) {
     let mut digits = [0u8; 10];
     let mut at = digits.len();
     loop {
@@ -43,15 +50,13 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u32) {
             break;
         }
     }
-    out.extend_from_slice(&digits[at..]);
+    out.put_slice(&digits[at..]);
 }
 
 /// Text of tokens `start..end`, concatenated.
 pub(crate) fn token_text(start: u32, end: u32) -> String {
     let mut out = Vec::with_capacity((end.saturating_sub(start) as usize) * 8);
-    for i in start..end {
-        push_token_text(&mut out, i);
-    }
+    push_tokens(&mut out, start..end);
     // Every piece is valid UTF-8, so this never falls back.
     String::from_utf8(out).unwrap_or_default()
 }
@@ -83,13 +88,25 @@ impl Usage {
 #[derive(Debug)]
 pub(crate) struct EventWriter {
     endpoint: Endpoint,
+    /// `chat.completion.chunk` or `text_completion`.
+    object: &'static str,
     id: String,
     created: u64,
     model: String,
     /// `data: {"id":…,"object":…,"created":…,"model":…,"choices":[{"index":0,`
     head: Vec<u8>,
+    /// Events are written here and split off; it is empty between events.
     buf: BytesMut,
-    scratch: Vec<u8>,
+}
+
+/// Appends `parts` to the empty `buf` and splits them off as one event.
+fn event(buf: &mut BytesMut, parts: &[&[u8]]) -> Bytes {
+    let len = parts.iter().map(|p| p.len()).sum();
+    buf.reserve(len);
+    for part in parts {
+        buf.extend_from_slice(part);
+    }
+    buf.split().freeze()
 }
 
 impl EventWriter {
@@ -106,72 +123,60 @@ impl EventWriter {
         );
         EventWriter {
             endpoint,
+            object,
             id,
             created,
             model: model.to_owned(),
             head: head.into_bytes(),
             buf: BytesMut::with_capacity(4096),
-            scratch: Vec::with_capacity(256),
         }
-    }
-
-    fn event(&mut self, parts: &[&[u8]]) -> Bytes {
-        let len = parts.iter().map(|p| p.len()).sum();
-        self.buf.reserve(len);
-        for part in parts {
-            self.buf.extend_from_slice(part);
-        }
-        self.buf.split().freeze()
     }
 
     /// The chat role-only chunk (`delta.role = "assistant"`, no token).
     pub fn role(&mut self) -> Bytes {
-        let head = std::mem::take(&mut self.head);
-        let out = self.event(&[
-            &head,
-            br#""delta":{"role":"assistant","content":null},"finish_reason":null}]}"#,
-            b"\n\n",
-        ]);
-        self.head = head;
-        out
+        event(
+            &mut self.buf,
+            &[
+                &self.head,
+                br#""delta":{"role":"assistant","content":null},"finish_reason":null}]}"#,
+                b"\n\n",
+            ],
+        )
     }
 
     /// The event carrying tokens `start..end`; tokens below `reasoning` go
     /// to `delta.reasoning_content`, the rest to `delta.content` (chat) or
     /// `text` (completions). A group straddling the boundary carries both.
     pub fn tokens(&mut self, start: u32, end: u32, reasoning: u32) -> Bytes {
-        let mut text = std::mem::take(&mut self.scratch);
-        text.clear();
+        let out = &mut self.buf;
+        out.extend_from_slice(&self.head);
         match self.endpoint {
             Endpoint::Completions => {
-                text.extend_from_slice(br#""text":""#);
-                (start..end).for_each(|i| push_token_text(&mut text, i));
-                text.extend_from_slice(br#"","logprobs":null,"finish_reason":null}]}"#);
+                out.extend_from_slice(br#""text":""#);
+                push_tokens(out, start..end);
+                out.extend_from_slice(br#"","logprobs":null,"finish_reason":null}]}"#);
             }
             Endpoint::Chat => {
-                text.extend_from_slice(br#""delta":{"#);
+                out.extend_from_slice(br#""delta":{"#);
                 let split = reasoning.clamp(start, end);
                 if split > start {
-                    text.extend_from_slice(br#""reasoning_content":""#);
-                    (start..split).for_each(|i| push_token_text(&mut text, i));
-                    text.push(b'"');
+                    out.extend_from_slice(br#""reasoning_content":""#);
+                    push_tokens(out, start..split);
+                    out.put_u8(b'"');
                 }
                 if end > split {
                     if split > start {
-                        text.push(b',');
+                        out.put_u8(b',');
                     }
-                    text.extend_from_slice(br#""content":""#);
-                    (split..end).for_each(|i| push_token_text(&mut text, i));
-                    text.push(b'"');
+                    out.extend_from_slice(br#""content":""#);
+                    push_tokens(out, split..end);
+                    out.put_u8(b'"');
                 }
-                text.extend_from_slice(br#"},"finish_reason":null}]}"#);
+                out.extend_from_slice(br#"},"finish_reason":null}]}"#);
             }
         }
-        let head = std::mem::take(&mut self.head);
-        let out = self.event(&[&head, &text, b"\n\n"]);
-        self.head = head;
-        self.scratch = text;
-        out
+        out.extend_from_slice(b"\n\n");
+        out.split().freeze()
     }
 
     /// An event whose payload is truncated, invalid JSON.
@@ -180,17 +185,16 @@ impl EventWriter {
             Endpoint::Chat => br#"data: {"choices":[{"delta":{"content":"#,
             Endpoint::Completions => br#"data: {"choices":[{"text":"#,
         };
-        self.event(&[opening, b"#tokbench-emulated-garbage#\n\n"])
+        event(
+            &mut self.buf,
+            &[opening, b"#tokbench-emulated-garbage#\n\n"],
+        )
     }
 
     fn meta(&self, choices: Value) -> Map<String, Value> {
         let mut map = Map::new();
         map.insert("id".into(), Value::from(self.id.as_str()));
-        let object = match self.endpoint {
-            Endpoint::Chat => "chat.completion.chunk",
-            Endpoint::Completions => "text_completion",
-        };
-        map.insert("object".into(), Value::from(object));
+        map.insert("object".into(), Value::from(self.object));
         map.insert("created".into(), Value::from(self.created));
         map.insert("model".into(), Value::from(self.model.as_str()));
         map.insert("choices".into(), choices);
@@ -202,7 +206,7 @@ impl EventWriter {
             map.insert("timings".into(), timings);
         }
         let payload = Value::Object(map).to_string();
-        self.event(&[b"data: ", payload.as_bytes(), b"\n\n"])
+        event(&mut self.buf, &[b"data: ", payload.as_bytes(), b"\n\n"])
     }
 
     /// The empty finish chunk (`finish_reason: "length"`), with `timings`

@@ -60,10 +60,7 @@ pub(crate) fn sse_body(
     model: &str,
     emit_timings: bool,
 ) -> impl Stream<Item = Result<Bytes, StreamAborted>> + Send + 'static {
-    let body_fault = plan
-        .body_fault_point()
-        .zip(plan.fault)
-        .map(|(after, mode)| (mode, after));
+    let body_fault = plan.fault.zip(plan.body_fault_point());
     let endpoint = plan.request.endpoint;
     let state = SseState {
         phase: match endpoint {
@@ -195,12 +192,14 @@ impl SseState {
         }
         let first = self.first_emit?;
         let last = self.last_emit.unwrap_or(first);
-        let timings = Timings {
-            prompt_n: self.prompt_tokens,
-            prompt: first - self.slot.acquired,
-            predicted_n: u64::from(self.tokens),
-            predicted: last - first,
-        };
+        let predicted_n = u64::from(self.tokens);
+        let timings = Timings::measured(
+            self.prompt_tokens,
+            predicted_n,
+            self.slot.acquired,
+            first,
+            last,
+        );
         Some(timings.to_json())
     }
 }

@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use tokio::time::Instant;
 
 /// Measured prefill and decode timings of one request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,6 +36,23 @@ fn ratio(num: f64, den: f64) -> f64 {
 }
 
 impl Timings {
+    /// The timings of a request that acquired its slot at `acquired` and
+    /// emitted its first and last tokens at `first` and `last`.
+    pub fn measured(
+        prompt_n: u64,
+        predicted_n: u64,
+        acquired: Instant,
+        first: Instant,
+        last: Instant,
+    ) -> Self {
+        Timings {
+            prompt_n,
+            prompt: first - acquired,
+            predicted_n,
+            predicted: last - first,
+        }
+    }
+
     /// The object with llama.cpp's field names (milliseconds, per second).
     pub fn to_json(self) -> Value {
         let prompt_ms = self.prompt.as_secs_f64() * 1000.0;

@@ -137,12 +137,10 @@ async fn reasoning_tokens_come_first_and_are_counted() {
     );
 }
 
-#[tokio::test]
-async fn tokens_per_chunk_groups_tokens() {
-    let server = start(fast().with_tokens_per_chunk(3)).await;
-    let s = stream(&server.base_url(), CHAT, &chat_body(7, true)).await;
-    let texts: Vec<String> = s
-        .token_events()
+/// The `delta.content` of every token event of a chat stream, in order
+/// (panics on an event without content).
+fn contents(s: &common::Streamed) -> Vec<String> {
+    s.token_events()
         .iter()
         .map(|(_, c)| {
             c["choices"][0]["delta"]["content"]
@@ -150,7 +148,14 @@ async fn tokens_per_chunk_groups_tokens() {
                 .unwrap()
                 .to_owned()
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn tokens_per_chunk_groups_tokens() {
+    let server = start(fast().with_tokens_per_chunk(3)).await;
+    let s = stream(&server.base_url(), CHAT, &chat_body(7, true)).await;
+    let texts = contents(&s);
     assert_eq!(texts, [" tok0 tok1 tok2", " tok3 tok4 tok5", " é"]);
     let usage = s.events.iter().rev().find_map(|e| e.json()).unwrap();
     assert_eq!(usage["usage"]["completion_tokens"], 7);
@@ -242,16 +247,7 @@ async fn concurrent_streams_are_complete_and_in_order() {
         .collect();
     for task in tasks {
         let s = task.await.unwrap();
-        let text: String = s
-            .token_events()
-            .iter()
-            .map(|(_, c)| {
-                c["choices"][0]["delta"]["content"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            })
-            .collect();
+        let text = contents(&s).concat();
         assert_eq!(text, expected);
         assert!(s.has_done());
     }

@@ -245,16 +245,8 @@ proptest! {
 
 #[test]
 fn summaries_are_found_by_field_name() {
-    let mut s = tokbench_stats::RequestSample::new(0, false, 0, 0);
-    s.events = (0..5)
-        .map(|k| tokbench_stats::TokenEvent {
-            t_us: 200_000 + k * 20_000,
-            bytes: 3,
-            channel: tokbench_stats::Channel::Content,
-        })
-        .collect();
-    s.end_us = Some(290_000);
-    let m = tokbench_stats::CellMetrics::compute(&[s], &tokbench_stats::SummaryOptions::default());
+    let s = sample(0, 0, &[200, 220, 240, 260, 280], 290);
+    let m = CellMetrics::compute(&[s], &SummaryOptions::default());
     assert_eq!(m.summary("ttft_ms").map(|x| x.median), Some(200.0));
     assert_eq!(m.summary("decode_tok_s").map(|x| x.median), Some(50.0));
     assert_eq!(m.summary("e2e_ms").map(|x| x.median), Some(290.0));
