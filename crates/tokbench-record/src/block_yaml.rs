@@ -11,9 +11,12 @@
 //! line ends, directives and document markers, duplicate keys, complex
 //! keys, non-printable characters, or any line that does not fit the block
 //! structure. The caller then parses with serde-saphyr, which also writes
-//! the error messages for malformed files. When it accepts, it gives the
-//! same `serde_json::Value` as `serde_saphyr::from_str`; the tests check
-//! that differentially on generated and mutated documents.
+//! the error messages for malformed files. When it accepts, it gives a
+//! [`Node`] tree (strings borrowed from the document where they need no
+//! unescaping) whose [`Node::into_value`] is the same `serde_json::Value`
+//! as `serde_saphyr::from_str`; the tests check that differentially on
+//! generated and mutated documents. Records are deserialized straight from
+//! the tree ([`crate::block_de`]).
 //!
 //! Plain scalars resolve as serde-saphyr resolves them for an untyped
 //! target (YAML 1.2 core schema plus YAML 1.1 booleans): `~`, `null`,
@@ -26,8 +29,11 @@
 //! one-scalar document, so the two can never disagree on it.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::block_node::Node;
 
 /// One meaningful line: its indentation (spaces) and its text after the
 /// indentation, without trailing spaces.
@@ -40,20 +46,33 @@ struct Line<'a> {
 /// Parses `doc` when it lies in the subset described in the module docs;
 /// `None` when it does not (the caller falls back to serde-saphyr).
 pub(crate) fn parse(doc: &str) -> Option<Value> {
+    parse_node(doc).map(Node::into_value)
+}
+
+/// As [`parse`], but gives the parse tree, which borrows from `doc`.
+pub(crate) fn parse_node(doc: &str) -> Option<Node<'_>> {
     let lines = lines(doc)?;
     let first = lines.first()?.indent;
     let mut parser = Parser { lines, pos: 0 };
-    let value = parser.node(first)?;
-    (parser.pos == parser.lines.len()).then_some(value)
+    let node = parser.node(first)?;
+    (parser.pos == parser.lines.len()).then_some(node)
 }
+
+/// Mappings with more keys than this look for duplicates in a hash set
+/// instead of a linear scan (records' mappings are far smaller).
+const LINEAR_KEY_SCAN: usize = 32;
 
 /// Splits `doc` into meaningful lines (blank and comment-only lines
 /// dropped), or `None` when a character or marker is outside the subset.
 fn lines(doc: &str) -> Option<Vec<Line<'_>>> {
-    // Tabs, CR and other control characters are declined outright.
+    // Tabs, CR and other control characters are declined outright. The
+    // test runs branch-free over 64-byte chunks, which the compiler
+    // vectorises (a byte loop that stops early does not vectorise).
+    let allowed = |b: u8| b == b'\n' || (b >= 0x20 && b != 0x7f);
     if !doc
-        .bytes()
-        .all(|b| b == b'\n' || (0x20..0x7f).contains(&b) || b >= 0x80)
+        .as_bytes()
+        .chunks(64)
+        .all(|chunk| chunk.iter().fold(true, |ok, &b| ok & allowed(b)))
     {
         return None;
     }
@@ -61,7 +80,12 @@ fn lines(doc: &str) -> Option<Vec<Line<'_>>> {
         return None;
     }
     let mut out = Vec::with_capacity(doc.len() / 24);
-    for raw in doc.split('\n') {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', doc.as_bytes()).chain(std::iter::once(doc.len()));
+    for end in ends {
+        // `\n` is ASCII, so both ends lie on character boundaries.
+        let raw = &doc[start..end];
+        start = end + 1;
         let text = raw.trim_start_matches(' ');
         let indent = raw.len() - text.len();
         let text = text.trim_end_matches(' ');
@@ -97,9 +121,9 @@ struct Parser<'a> {
     pos: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     /// The block node whose first line is the current one, at `indent`.
-    fn node(&mut self, indent: usize) -> Option<Value> {
+    fn node(&mut self, indent: usize) -> Option<Node<'a>> {
         let line = self.lines.get(self.pos)?;
         if is_item(line.text) {
             self.seq(indent)
@@ -109,8 +133,9 @@ impl Parser<'_> {
     }
 
     /// A block mapping whose keys sit at column `indent`.
-    fn map(&mut self, indent: usize) -> Option<Value> {
-        let mut map = Map::new();
+    fn map(&mut self, indent: usize) -> Option<Node<'a>> {
+        let mut entries: Vec<(Cow<'a, str>, Node<'a>)> = Vec::new();
+        let mut seen: Option<HashSet<Cow<'a, str>>> = None;
         while let Some(&line) = self.lines.get(self.pos) {
             if line.indent < indent || (line.indent == indent && is_item(line.text)) {
                 break;
@@ -119,21 +144,30 @@ impl Parser<'_> {
                 return None;
             }
             let (key, rest) = split_key(line.text)?;
+            // Duplicate keys are declined (serde-saphyr rejects them).
+            let duplicate = if entries.len() < LINEAR_KEY_SCAN {
+                entries.iter().any(|(k, _)| *k == key)
+            } else {
+                let set =
+                    seen.get_or_insert_with(|| entries.iter().map(|(k, _)| k.clone()).collect());
+                !set.insert(key.clone())
+            };
+            if duplicate {
+                return None;
+            }
             self.pos += 1;
             let value = if rest.is_empty() {
                 self.nested(indent, true)?
             } else {
                 scalar(rest)?
             };
-            if map.insert(key.into_owned(), value).is_some() {
-                return None;
-            }
+            entries.push((key, value));
         }
-        Some(Value::Object(map))
+        Some(Node::Map(entries))
     }
 
     /// A block sequence whose `-` sit at column `indent`.
-    fn seq(&mut self, indent: usize) -> Option<Value> {
+    fn seq(&mut self, indent: usize) -> Option<Node<'a>> {
         let mut items = Vec::new();
         while let Some(&line) = self.lines.get(self.pos) {
             if line.indent < indent || (line.indent == indent && !is_item(line.text)) {
@@ -162,17 +196,17 @@ impl Parser<'_> {
                 items.push(scalar(rest)?);
             }
         }
-        Some(Value::Array(items))
+        Some(Node::Seq(items))
     }
 
     /// The value of a key or item whose line ends after `:` or `-`: the
     /// block node on the following lines, or null. A mapping value may be
     /// a sequence at the key's own column.
-    fn nested(&mut self, indent: usize, in_map: bool) -> Option<Value> {
+    fn nested(&mut self, indent: usize, in_map: bool) -> Option<Node<'a>> {
         match self.lines.get(self.pos) {
             Some(next) if next.indent > indent => self.node(next.indent),
             Some(next) if in_map && next.indent == indent && is_item(next.text) => self.seq(indent),
-            _ => Some(Value::Null),
+            _ => Some(Node::Null),
         }
     }
 }
@@ -183,7 +217,7 @@ impl Parser<'_> {
 fn split_key(text: &str) -> Option<(Cow<'_, str>, &str)> {
     let (key, after) = if text.starts_with('"') {
         let (key, used) = double_quoted(text)?;
-        (Cow::Owned(key), &text[used..])
+        (key, &text[used..])
     } else {
         let b = text.as_bytes();
         let end = b
@@ -205,20 +239,20 @@ fn split_key(text: &str) -> Option<(Cow<'_, str>, &str)> {
 }
 
 /// A one-line scalar value (text without leading or trailing spaces).
-fn scalar(text: &str) -> Option<Value> {
+fn scalar(text: &str) -> Option<Node<'_>> {
     let first = *text.as_bytes().first()?;
     match first {
         b'"' => {
             let (s, used) = double_quoted(text)?;
-            comment_or_nothing(&text[used..]).then_some(Value::String(s))
+            comment_or_nothing(&text[used..]).then_some(Node::Str(s))
         }
         b'\'' => {
             let (s, used) = single_quoted(text)?;
-            comment_or_nothing(&text[used..]).then_some(Value::String(s))
+            comment_or_nothing(&text[used..]).then_some(Node::Str(s))
         }
         b'[' | b'{' => match without_comment(text).0 {
-            "[]" => Some(Value::Array(Vec::new())),
-            "{}" => Some(Value::Object(Map::new())),
+            "[]" => Some(Node::Seq(Vec::new())),
+            "{}" => Some(Node::Map(Vec::new())),
             _ => None,
         },
         b'&' | b'*' | b'!' | b'|' | b'>' | b'%' | b'@' | b'`' | b',' | b']' | b'}' | b'#'
@@ -250,7 +284,7 @@ fn without_comment(text: &str) -> (&str, bool) {
 
 /// A plain scalar: declined when it could be read as a mapping or a
 /// document marker, else resolved.
-fn plain(text: &str) -> Option<Value> {
+fn plain(text: &str) -> Option<Node<'_>> {
     let (t, colon_space) = without_comment(text);
     if colon_space || t.ends_with(':') || t.starts_with("---") || t.starts_with("...") {
         return None;
@@ -259,24 +293,37 @@ fn plain(text: &str) -> Option<Value> {
 }
 
 /// Resolves a plain scalar as serde-saphyr does for an untyped target.
-fn resolve(t: &str) -> Option<Value> {
+fn resolve(t: &str) -> Option<Node<'_>> {
     match t {
-        "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
-        "true" => return Some(Value::Bool(true)),
-        "false" => return Some(Value::Bool(false)),
+        "~" | "null" | "Null" | "NULL" => return Some(Node::Null),
+        "true" => return Some(Node::Bool(true)),
+        "false" => return Some(Node::Bool(false)),
         _ => {}
     }
     if let Some(number) = decimal_number(t) {
         return Some(number);
     }
-    if word(t) {
-        return Some(Value::String(t.to_owned()));
+    if word(t) || digit_led_word(t) {
+        return Some(Node::Str(Cow::Borrowed(t)));
     }
     // Anything else: serde-saphyr's own resolution of the same text.
-    match serde_saphyr::from_str::<Value>(t).ok()? {
-        v @ (Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_)) => Some(v),
-        Value::Array(_) | Value::Object(_) => None,
-    }
+    Node::from_scalar_value(serde_saphyr::from_str::<Value>(t).ok()?)
+}
+
+/// Starts with a digit but holds a letter that no YAML number can: not
+/// `e`/`E` (exponent), and no `0x`/`0o`/`0b` prefix (after which hex
+/// digits and the prefix letters are number syntax). Model sizes (`135M`),
+/// file names (`2026-11-22-….samples.jsonl`), kernel versions and commit
+/// hashes (`0123abc`) are strings to serde-saphyr; telling them here keeps
+/// every record from starting serde-saphyr's parser several times.
+fn digit_led_word(t: &str) -> bool {
+    let b = t.as_bytes();
+    let prefixed =
+        b.len() >= 2 && b[0] == b'0' && matches!(b[1], b'x' | b'X' | b'o' | b'O' | b'b' | b'B');
+    b.first().is_some_and(u8::is_ascii_digit)
+        && !prefixed
+        && b.iter()
+            .any(|c| c.is_ascii_alphabetic() && !matches!(c, b'e' | b'E'))
 }
 
 /// A YAML 1.1 boolean word, in any case (serde-saphyr's default).
@@ -312,7 +359,7 @@ fn word(t: &str) -> bool {
 /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?` as an integer (no
 /// fraction or exponent; must fit i64/u64) or a finite float; `None` for
 /// any other text.
-fn decimal_number(t: &str) -> Option<Value> {
+fn decimal_number(t: &str) -> Option<Node<'static>> {
     let b = t.as_bytes();
     let digits = |mut i: usize| {
         while b.get(i).is_some_and(u8::is_ascii_digit) {
@@ -346,19 +393,24 @@ fn decimal_number(t: &str) -> Option<Value> {
     }
     if float {
         let f: f64 = t.parse().ok()?;
-        return f.is_finite().then(|| Value::from(f));
+        return f.is_finite().then_some(Node::F64(f));
     }
     if start == 1 {
-        t.parse::<i64>().ok().map(Value::from)
+        t.parse::<i64>().ok().map(Node::from_i64)
     } else {
-        t.parse::<u64>().ok().map(Value::from)
+        t.parse::<u64>().ok().map(Node::U64)
     }
 }
 
 /// A double-quoted scalar at the start of `text`, closed on the same line:
-/// the unescaped string and the bytes used (quotes included).
-fn double_quoted(text: &str) -> Option<(String, usize)> {
+/// the unescaped string (borrowed when it has no escapes) and the bytes
+/// used (quotes included).
+fn double_quoted(text: &str) -> Option<(Cow<'_, str>, usize)> {
     let b = text.as_bytes();
+    let run = b[1..].iter().position(|&c| c == b'"' || c == b'\\')?;
+    if b[1 + run] == b'"' {
+        return Some((Cow::Borrowed(&text[1..1 + run]), run + 2));
+    }
     let mut out = String::new();
     let mut i = 1;
     loop {
@@ -366,7 +418,7 @@ fn double_quoted(text: &str) -> Option<(String, usize)> {
         out.push_str(&text[i..i + run]);
         i += run;
         if b[i] == b'"' {
-            return Some((out, i + 1));
+            return Some((Cow::Owned(out), i + 1));
         }
         let (c, used) = escape(&text[i + 1..])?;
         out.push(c);
@@ -412,8 +464,13 @@ fn escape(s: &str) -> Option<(char, usize)> {
 }
 
 /// A single-quoted scalar at the start of `text`, closed on the same line
-/// (`''` is a quote): the string and the bytes used.
-fn single_quoted(text: &str) -> Option<(String, usize)> {
+/// (`''` is a quote): the string (borrowed when it has no `''`) and the
+/// bytes used.
+fn single_quoted(text: &str) -> Option<(Cow<'_, str>, usize)> {
+    let run = text[1..].find('\'')?;
+    if !text[2 + run..].starts_with('\'') {
+        return Some((Cow::Borrowed(&text[1..1 + run]), run + 2));
+    }
     let mut out = String::new();
     let mut i = 1;
     loop {
@@ -424,7 +481,7 @@ fn single_quoted(text: &str) -> Option<(String, usize)> {
             out.push('\'');
             i += 1;
         } else {
-            return Some((out, i));
+            return Some((Cow::Owned(out), i));
         }
     }
 }

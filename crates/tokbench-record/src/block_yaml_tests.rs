@@ -155,6 +155,14 @@ fn plain_scalars_resolve_like_serde_saphyr() {
             json!("GNU 12.2.0 for Linux x86_64"),
         ),
         ("héllo wörld", json!("héllo wörld")),
+        ("135M", json!("135M")),
+        ("0123abc", json!("0123abc")),
+        ("6.1.0-28-amd64", json!("6.1.0-28-amd64")),
+        ("1n", json!("1n")),
+        ("0b101", json!(5)),
+        ("0o17", json!(15)),
+        ("0xfF", json!(255)),
+        ("12e3", json!(12000.0)),
     ];
     for (text, want) in cases {
         let doc = format!("k: {text}\n");
@@ -169,6 +177,34 @@ fn plain_scalars_resolve_like_serde_saphyr() {
     // Non-finite floats are an error for serde-saphyr: never accepted.
     for text in ["1e999", ".inf", "-.inf", ".nan"] {
         assert_eq!(check(&format!("k: {text}\n")), None, "{text}");
+    }
+}
+
+/// Digit-led words are told apart from numbers without asking
+/// serde-saphyr; the cases above check that it reads them the same way.
+#[test]
+fn digit_led_words_skip_the_fallback() {
+    for t in [
+        "135M",
+        "0123abc",
+        "6.1.0-28-amd64",
+        "2026-11-22-a.jsonl",
+        "1n",
+    ] {
+        assert!(super::digit_led_word(t), "{t}");
+    }
+    for t in [
+        "12e3",
+        "0x1F",
+        "0b1z",
+        "0o7",
+        "1_000",
+        "12:30",
+        "2026-11-22",
+        "abc",
+        "-1a",
+    ] {
+        assert!(!super::digit_led_word(t), "{t}");
     }
 }
 

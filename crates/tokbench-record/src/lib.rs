@@ -7,6 +7,8 @@
 //!
 //! This crate has no async runtime: the site generator depends on it.
 
+mod block_de;
+mod block_node;
 mod block_yaml;
 pub mod fixture;
 pub mod io;

@@ -60,6 +60,10 @@ pub fn validate_value(value: &serde_json::Value) -> Vec<Problem> {
         return problems;
     }
     match validator() {
+        // `is_valid` stops at the first failure and builds no error, so a
+        // good record (the usual case) costs one pass; the errors are only
+        // collected for a bad one.
+        Some(v) if v.is_valid(value) => {}
         Some(v) => problems.extend(v.iter_errors(value).map(|e| Problem {
             field: e.instance_path().to_string(),
             message: e.to_string(),
