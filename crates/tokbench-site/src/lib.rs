@@ -145,8 +145,13 @@ pub fn build_site(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
         output: &output,
         opts,
     };
+    // The downloads are built and written beside the pages.
     let (written, data) = std::thread::scope(|s| {
-        let data = s.spawn(|| export::csv_and_json(&site));
+        let data = s.spawn(|| {
+            let (csv, json) = export::csv_and_json(&site)?;
+            output.write("data/runs.csv", &csv)?;
+            output.write("data/runs.json", &json)
+        });
         let written = pages.write_all();
         (
             written,
@@ -155,9 +160,7 @@ pub fn build_site(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
         )
     });
     let pages = written?;
-    let (csv, json) = data?;
-    output.write("data/runs.csv", &csv)?;
-    output.write("data/runs.json", &json)?;
+    data?;
     let index_bytes = std::fs::metadata(output.dir().join("index.html")).map_or(0, |m| m.len());
     let (records, rows) = (site.runs.len(), site.rows.len());
     let files = output.finish()?;

@@ -1,7 +1,7 @@
 //! Loading the runs folders: every record file, in parallel, with an
 //! optional content-addressed parse cache (on by default in the CLI).
 //!
-//! Records are parsed by [`tokbench_record::from_yaml`] (≈0.5 ms for a
+//! Records are parsed by [`tokbench_record::from_yaml`] (≈0.2 ms for a
 //! 30 kB record with 8 cells). With a cache directory, a record whose bytes
 //! were parsed before (same SHA-256, same tokbench version) is read back
 //! as JSON instead (≈5× faster); filling the cache adds one small file per

@@ -37,6 +37,9 @@ pub struct Output {
     reused: AtomicUsize,
     previous: HashMap<String, String>,
     fingerprints: Mutex<Vec<(String, String)>>,
+    /// The directory was absent or empty at [`Output::open`]: nothing of an
+    /// earlier build can be left to remove.
+    fresh: bool,
 }
 
 const MARKER_HEADER: &str = "# built by tokbench site; files here are replaced on every build\n# fingerprint<TAB>page of the inputs of each run page\n";
@@ -64,7 +67,13 @@ impl Output {
         check_replaceable(dir)?;
         std::fs::create_dir_all(dir).map_err(SiteError::io(dir))?;
         let marker = dir.join(MARKER);
-        let previous = match std::fs::read_to_string(&marker) {
+        let read = std::fs::read_to_string(&marker);
+        // Without a marker, `check_replaceable` has made sure that the
+        // directory is empty.
+        let fresh = read
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+        let previous = match read {
             Ok(text) => text
                 .lines()
                 .filter(|l| !l.starts_with('#'))
@@ -83,6 +92,7 @@ impl Output {
             reused: AtomicUsize::new(0),
             previous,
             fingerprints: Mutex::new(Vec::new()),
+            fresh,
         })
     }
 
@@ -189,7 +199,8 @@ impl Output {
     }
 
     /// Removes every file of an earlier build that this build did not
-    /// write, and directories left empty.
+    /// write, and directories left empty (nothing to do, and no directory
+    /// walk, when the directory was new or empty at [`Output::open`]).
     ///
     /// # Errors
     /// [`SiteError::Io`] when the directory cannot be listed or a file
@@ -201,7 +212,9 @@ impl Output {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let changed = self.changed.into_inner();
         let mut removed = 0;
-        remove_stale(&self.dir, &self.dir, &written, &mut removed)?;
+        if !self.fresh {
+            remove_stale(&self.dir, &self.dir, &written, &mut removed)?;
+        }
         let mut manifest = String::from(MARKER_HEADER);
         let mut fps = self
             .fingerprints

@@ -13,6 +13,7 @@
 //! matching only rows left off the index still shows and counts them.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use minijinja::value::Value;
 use serde::Serialize;
@@ -81,9 +82,38 @@ impl Pages<'_> {
 
     /// Writes every page; returns how many HTML pages were written.
     ///
+    /// Run pages (most of the work) are taken from one shared counter by a
+    /// worker per core; this thread joins them once it has written the
+    /// index, family, model, rig and workload pages, so no core idles while
+    /// another still has pages to write.
+    ///
     /// # Errors
     /// Template and I/O errors.
     pub fn write_all(&self) -> Result<usize, SiteError> {
+        let next = AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get().min(8));
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (1..threads)
+                .map(|_| scope.spawn(|| self.runs(&next)))
+                .collect();
+            let mine = self.site_pages().and_then(|pages| {
+                self.runs(&next)?;
+                Ok(pages + self.site.runs.len())
+            });
+            if mine.is_err() {
+                next.store(self.site.runs.len(), Ordering::Relaxed);
+            }
+            let theirs = workers.into_iter().try_for_each(|h| match h.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            });
+            let pages = mine?;
+            theirs.map(|()| pages)
+        })
+    }
+
+    /// The pages other than run pages; returns how many were written.
+    fn site_pages(&self) -> Result<usize, SiteError> {
         self.output
             .write("assets/site.css", include_bytes!("../assets/site.css"))?;
         self.output
@@ -134,8 +164,7 @@ impl Pages<'_> {
             + self.site.models.len()
             + self.site.rigs.len()
             + workloads.len();
-        self.runs()?;
-        Ok(pages + self.site.runs.len())
+        Ok(pages)
     }
 
     /// Every (shape, closed-loop level) chart with at least one bar.
@@ -271,22 +300,21 @@ impl Pages<'_> {
         self.page(&format!("hw/{}.html", g.slug), "rig.html", context)
     }
 
-    /// Run pages and their files, on all cores.
-    fn runs(&self) -> Result<(), SiteError> {
+    /// Run pages and their files, taking indices from `next` until none
+    /// is left; on an error, `next` is moved past the end so that the
+    /// other workers stop too.
+    fn runs(&self, next: &AtomicUsize) -> Result<(), SiteError> {
         let n = self.site.runs.len();
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get().min(8));
-        let chunk = n.div_ceil(threads).max(1);
-        let indices: Vec<usize> = (0..n).collect();
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = indices
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().try_for_each(|&i| self.run(i))))
-                .collect();
-            handles.into_iter().try_for_each(|h| match h.join() {
-                Ok(result) => result,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-        })
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= n {
+                return Ok(());
+            }
+            if let Err(e) = self.run(i) {
+                next.store(n, Ordering::Relaxed);
+                return Err(e);
+            }
+        }
     }
 
     fn run(&self, i: usize) -> Result<(), SiteError> {

@@ -15,7 +15,7 @@ use crate::format;
 use crate::site::{Row, RunView, Site};
 
 /// Every template, by name.
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 13] = [
     ("base.html", include_str!("../templates/base.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("index.html", include_str!("../templates/index.html")),
@@ -29,6 +29,14 @@ const TEMPLATES: [(&str, &str); 11] = [
         include_str!("../templates/methodology.html"),
     ),
     ("hardware.html", include_str!("../templates/hardware.html")),
+    (
+        "definitions.html",
+        include_str!("../templates/definitions.html"),
+    ),
+    (
+        "metric_head.html",
+        include_str!("../templates/metric_head.html"),
+    ),
     (
         "hardware_list.html",
         include_str!("../templates/hardware_list.html"),
@@ -90,8 +98,31 @@ impl Templates {
                     source,
                 })?;
         }
-        // Built once: every run page lists the same definitions.
-        env.add_global("definitions", ctx(crate::run_page::definitions_list(defs)));
+        // Rendered once: every run page lists the same definitions.
+        let list = minijinja::context! {
+            definitions => ctx(crate::run_page::definitions_list(defs)),
+        };
+        let html = env
+            .get_template("definitions.html")
+            .and_then(|t| t.render(list))
+            .map_err(|source| SiteError::Template {
+                name: "definitions.html".into(),
+                source,
+            })?;
+        env.add_global("definitions_html", Value::from_safe_string(html));
+        // The header of a metric row, the same on every run page.
+        let mut heads = BTreeMap::new();
+        for d in &defs.metrics {
+            let head = env
+                .get_template("metric_head.html")
+                .and_then(|t| t.render(minijinja::context! { d => ctx(d) }))
+                .map_err(|source| SiteError::Template {
+                    name: "metric_head.html".into(),
+                    source,
+                })?;
+            heads.insert(d.key.clone(), Value::from_safe_string(head));
+        }
+        env.add_global("metric_heads", Value::from(heads));
         let defs = ctx(BTreeMap::from([
             ("col", def_map(&defs.columns)),
             ("metric", def_map(&defs.metrics)),

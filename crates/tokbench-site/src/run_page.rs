@@ -26,9 +26,10 @@ pub struct RunFiles {
 /// One metric row of a cell.
 #[derive(Debug, Serialize)]
 struct MetricRow<'d> {
+    /// Definition key; the row's header is the template global
+    /// `metric_heads[key]`, rendered once per build.
     key: &'d str,
     label: &'d str,
-    unit: Option<&'d str>,
     median: String,
     p90: String,
     p99: String,
@@ -74,8 +75,8 @@ pub struct RunPage<'a> {
 }
 
 /// The page of record `r` (viewed as `run`). The definitions list at the
-/// end of the page is the template global `definitions`
-/// ([`definitions_list`]), the same on every page.
+/// end of the page is the template global `definitions_html`, rendered once
+/// per build from [`definitions_list`]: the same on every page.
 pub fn run_page<'a>(
     r: &'a Record,
     run: &'a RunView,
@@ -305,7 +306,6 @@ fn metric_rows<'d>(m: &CellMetrics, defs: &'d Definitions) -> Vec<MetricRow<'d>>
             MetricRow {
                 key: &d.key,
                 label: &d.label,
-                unit: d.unit.as_deref(),
                 median: f(s.map(|s| s.median)),
                 p90: f(s.map(|s| s.p90)),
                 p99: f(s.map(|s| s.p99)),
