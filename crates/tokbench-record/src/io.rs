@@ -198,6 +198,9 @@ pub fn record_id(date: &str, model: &str, backend: &str, short_id: &str) -> Stri
 }
 
 /// Every `*.yaml` / `*.yml` record below `dir` (recursively), sorted.
+/// Symbolic links to directories are not followed (a link could reach any
+/// folder of the machine, or loop); every path returned lies below `dir`
+/// through real directories only.
 ///
 /// # Errors
 /// [`RecordError::Io`] when `dir` cannot be listed.
@@ -211,7 +214,9 @@ pub fn record_paths(dir: &Path) -> Result<Vec<PathBuf>, RecordError> {
         })?;
         for entry in entries.flatten() {
             let p = entry.path();
-            if p.is_dir() {
+            // The type read with the directory: no `stat` per file, and a
+            // symlink is not followed.
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 stack.push(p);
             } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
                 out.push(p);

@@ -192,6 +192,20 @@ pub enum CellStop {
     Skipped,
 }
 
+impl CellStop {
+    /// The name as recorded (`converged`, `request_cap`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CellStop::Converged => "converged",
+            CellStop::RequestCap => "request_cap",
+            CellStop::TimeCap => "time_cap",
+            CellStop::Fixed => "fixed",
+            CellStop::Interrupted => "interrupted",
+            CellStop::Skipped => "skipped",
+        }
+    }
+}
+
 /// One measured (or skipped) cell: a shape at one concurrency level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Cell {

@@ -134,3 +134,19 @@ fn ids_and_slugs() {
         "2026-11-22-gemma-3-270m-llama.cpp-a1b2"
     );
 }
+
+/// `CellStop::as_str` names each variant as the record does.
+#[test]
+fn cell_stop_names_match_the_record() {
+    use tokbench_record::CellStop;
+    for stop in [
+        CellStop::Converged,
+        CellStop::RequestCap,
+        CellStop::TimeCap,
+        CellStop::Fixed,
+        CellStop::Interrupted,
+        CellStop::Skipped,
+    ] {
+        assert_eq!(serde_json::to_value(stop).unwrap(), stop.as_str());
+    }
+}

@@ -3,6 +3,7 @@
 //! run page, with the summaries of every metric. Floats are rounded to
 //! [`SIG_DIGITS`] significant digits (the record has full precision).
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use tokbench_record::{Cell, Record};
@@ -73,16 +74,17 @@ const BASE: [&str; 37] = [
     "total_output_tokens",
 ];
 
-/// One exported value.
+/// One exported value (strings borrowed from the record where they can
+/// be: 80,000 rows of 37 columns).
 #[derive(Debug, Clone, PartialEq)]
-enum V {
-    S(String),
+enum V<'a> {
+    S(Cow<'a, str>),
     F(Option<f64>),
     U(Option<u64>),
     B(bool),
 }
 
-impl V {
+impl V<'_> {
     /// Appends the value to the CSV record being written and to the JSON
     /// row, formatting it once (`buf` is scratch space).
     fn emit(
@@ -199,29 +201,27 @@ fn summary<'m>(c: &'m Cell, key: &str) -> Option<&'m Summary> {
     c.metrics.as_ref()?.summary(key)
 }
 
-fn cell_row(r: &Record, v: &RunView, c: &Cell) -> Vec<V> {
-    let s = |x: &str| V::S(x.to_owned());
+fn cell_row<'a>(r: &'a Record, v: &'a RunView, c: &'a Cell) -> Vec<V<'a>> {
+    let s = |x: &'a str| V::S(Cow::Borrowed(x));
+    let opt = |x: &'a Option<String>| s(x.as_deref().unwrap_or_default());
     let gpu = r.system.gpus.first();
     let m = c.metrics.as_ref();
-    let stop = serde_json::to_value(c.stop)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned));
     let mut row = vec![
         s(&r.run.id),
         s(&v.file_name),
-        V::S(format!("runs/{}.html", v.slug)),
-        V::S(format!("runs/{}.yaml", v.slug)),
+        V::S(Cow::Owned(format!("runs/{}.html", v.slug))),
+        V::S(Cow::Owned(format!("runs/{}.yaml", v.slug))),
         s(&r.model.family),
         s(&r.model.variant),
         s(&r.model.id),
         s(&v.quant),
-        V::S(r.model.params_label.clone().unwrap_or_default()),
+        opt(&r.model.params_label),
         s(&r.system.rig_name),
         s(&v.hw),
-        V::S(gpu.map(|g| g.name.clone()).unwrap_or_default()),
+        s(gpu.map_or("", |g| g.name.as_str())),
         V::U(Some(r.system.gpus.len() as u64)),
         s(&r.backend.name),
-        V::S(r.backend.version.clone().unwrap_or_default()),
+        opt(&r.backend.version),
         s(&r.backend.device),
         s(&r.run.mode),
         s(&r.run.started_utc),
@@ -233,8 +233,8 @@ fn cell_row(r: &Record, v: &RunView, c: &Cell) -> Vec<V> {
         V::F(c.rate_rps),
         V::U(Some(c.prompt_tokens_target)),
         V::U(Some(c.output_tokens_target)),
-        V::S(stop.unwrap_or_default()),
-        V::S(c.skipped.clone().unwrap_or_default()),
+        s(c.stop.as_str()),
+        opt(&c.skipped),
         V::B(c.noisy),
         V::U(m.map(|m| m.requests)),
         V::U(m.map(|m| m.ok)),
@@ -250,7 +250,7 @@ fn cell_row(r: &Record, v: &RunView, c: &Cell) -> Vec<V> {
 }
 
 /// The exported statistics of metric `key` in cell `c` ([`STATS`]).
-fn metric_values(c: &Cell, key: &str) -> [V; 6] {
+fn metric_values(c: &Cell, key: &str) -> [V<'static>; 6] {
     let s = summary(c, key);
     let ci = s.and_then(|s| s.ci95_median.as_ref());
     [
@@ -264,7 +264,7 @@ fn metric_values(c: &Cell, key: &str) -> [V; 6] {
 }
 
 /// Every cell row of the site.
-fn rows<'s>(site: &'s Site<'_>) -> impl Iterator<Item = Vec<V>> + 's {
+fn rows<'s>(site: &'s Site<'_>) -> impl Iterator<Item = Vec<V<'s>>> + 's {
     site.records.iter().zip(&site.runs).flat_map(|(l, v)| {
         l.record
             .cells

@@ -100,8 +100,14 @@ fn record_files(dirs: &[PathBuf], exclude: &[PathBuf]) -> Result<Vec<PathBuf>, S
     let mut seen = HashSet::new();
     let mut paths = Vec::new();
     for dir in dirs {
+        // `record_paths` only descends through real directories, so a
+        // path's canonical form is the folder's plus the rest (one
+        // `realpath` per folder instead of one per record).
+        let base = dir.canonicalize().unwrap_or_else(|_| dir.clone());
         for path in record_paths(dir).map_err(SiteError::Runs)? {
-            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+            let canonical = path
+                .strip_prefix(dir)
+                .map_or_else(|_| path.clone(), |rest| base.join(rest));
             if exclude.iter().any(|e| canonical.starts_with(e)) || !seen.insert(canonical) {
                 continue;
             }

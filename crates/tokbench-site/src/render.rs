@@ -221,19 +221,21 @@ pub fn row_view<'a>(site: &'a Site<'_>, row: &Row) -> RowView<'a> {
             .reduce(f64::max)
             .map_or_else(String::new, |x| format::fixed(x, 3))
     };
-    let v = row
-        .vals
-        .iter()
-        .map(|s| match s {
-            None => String::new(),
-            Some(s) => [s.gen, s.ttft, s.pp]
-                .iter()
-                .map(|x| x.map(|x| format::num(Some(x))).unwrap_or_default())
-                .collect::<Vec<_>>()
-                .join(","),
-        })
-        .collect::<Vec<_>>()
-        .join("|");
+    let mut v = String::with_capacity(row.vals.len() * 18);
+    for (i, shape) in row.vals.iter().enumerate() {
+        if i > 0 {
+            v.push('|');
+        }
+        let Some(s) = shape else { continue };
+        for (j, x) in [s.gen, s.ttft, s.pp].into_iter().enumerate() {
+            if j > 0 {
+                v.push(',');
+            }
+            if let Some(x) = x {
+                v.push_str(&format::num(Some(x)));
+            }
+        }
+    }
     RowView {
         run,
         conc: match row.rate {

@@ -538,6 +538,29 @@ fn symlinked_records_are_refused() {
     assert!(!read(&out.join("index.html")).contains("outside-the-runs-folder"));
 }
 
+/// A symlinked folder inside a runs folder is not walked: it could reach
+/// any folder of the machine building the site.
+#[cfg(unix)]
+#[test]
+fn symlinked_folders_are_not_walked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = common::runs_dir(tmp.path());
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let mut other = common::records()[0].clone();
+    other.run.id = "behind-a-folder-link".into();
+    common::write(&elsewhere, "other.yaml", &other);
+    std::os::unix::fs::symlink(&elsewhere, runs.join("linked")).unwrap();
+    let out = tmp.path().join("site");
+    let report = common::build(&runs, &out);
+    assert_eq!(report.records, 3);
+    assert!(report.record_errors.is_empty());
+    assert!(!read(&out.join("index.html")).contains("behind-a-folder-link"));
+    // The same folder given directly is read.
+    let direct = tokbench_site::load::load_records(&[elsewhere], &[], None).unwrap();
+    assert_eq!(direct.records.len(), 1);
+}
+
 #[test]
 fn record_copies_follow_record_changes() {
     let tmp = tempfile::tempdir().unwrap();
