@@ -22,11 +22,7 @@ struct Cli {
 
 fn args(runs: &Path, out: &Path, extra: &[&str]) -> site::SiteArgs {
     let mut argv = vec!["tokbench-site".to_owned(), runs.display().to_string()];
-    argv.extend([
-        "--out".to_owned(),
-        out.display().to_string(),
-        "--no-cache".to_owned(),
-    ]);
+    argv.extend(["--out".to_owned(), out.display().to_string()]);
     argv.extend(extra.iter().map(|s| (*s).to_owned()));
     Cli::try_parse_from(argv).unwrap().args
 }
@@ -37,7 +33,9 @@ fn defaults_are_runs_and_site() {
     assert_eq!(cli.args.runs_dirs, [Path::new("runs")]);
     assert_eq!(cli.args.out, Path::new("site"));
     assert!(!cli.args.keep_going);
-    assert!(Cli::try_parse_from(["x", "--no-cache", "--cache-dir", "c"]).is_err());
+    // No parse cache unless asked for.
+    assert!(!cli.args.cache && cli.args.cache_dir.is_none());
+    assert!(Cli::try_parse_from(["x", "--cache", "--cache-dir", "c"]).is_err());
 }
 
 #[test]

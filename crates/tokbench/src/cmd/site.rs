@@ -33,24 +33,26 @@ pub struct SiteArgs {
     /// pages draw up to 1000).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CHART_BARS)]
     pub chart_bars: usize,
-    /// Parse cache: records whose bytes were parsed before are read back
-    /// from here instead of re-parsing the YAML [default:
-    /// $XDG_CACHE_HOME/tokbench/site].
+    /// Keep a parse cache in DIR: records whose bytes were parsed before
+    /// are read back from it as JSON. Off by default: reading a record's
+    /// YAML is about as fast as reading its cache entry, and filling the
+    /// cache makes a first build slower (`scripts/bench-site`).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Parse every record, without reading or writing the cache.
+    /// As --cache-dir, in $XDG_CACHE_HOME/tokbench/site (else
+    /// ~/.cache/tokbench/site).
     #[arg(long, conflicts_with = "cache_dir")]
-    pub no_cache: bool,
+    pub cache: bool,
 }
 
 /// Runs `tokbench site`: builds the site, reports each malformed record
 /// (file, line, reason) on stderr, and exits non-zero when there was one
 /// unless `--keep-going`.
 pub fn run(args: SiteArgs) -> anyhow::Result<ExitCode> {
-    let cache_dir = if args.no_cache {
-        None
+    let cache_dir = if args.cache {
+        default_cache_dir()
     } else {
-        args.cache_dir.or_else(default_cache_dir)
+        args.cache_dir
     };
     let opts = SiteOptions {
         catalogs: args.catalog,
