@@ -1,5 +1,6 @@
-//! Where record loading spends its time: YAML → value, YAML → Record,
-//! schema validation, and JSON for comparison.
+//! Where record loading spends its time: serde-saphyr YAML → value and
+//! YAML → Record, schema validation, `from_yaml` (the fast reader), and
+//! JSON for comparison.
 //! Run: `cargo run --release -p tokbench-record --example parse_speed [N [fast-only]]`
 //! (`fast-only` times `from_yaml` alone, e.g. for a profiler).
 
@@ -48,7 +49,7 @@ fn main() {
         );
     };
     if std::env::args().nth(2).as_deref() == Some("fast-only") {
-        time("from_yaml (parse+validate+convert)", &|| {
+        time("from_yaml (fast reader → Record)", &|| {
             from_yaml(&yaml, Path::new("x.yaml")).unwrap();
         });
         return;
@@ -69,7 +70,7 @@ fn main() {
     time("schema validation of the value", &|| {
         assert!(validate_value(&value).is_empty());
     });
-    time("from_yaml (parse+validate+convert)", &|| {
+    time("from_yaml (fast reader → Record)", &|| {
         from_yaml(&yaml, Path::new("x.yaml")).unwrap();
     });
     time("json -> Record", &|| {
