@@ -183,16 +183,24 @@ impl Output {
             return Err(SiteError::UnsafePath(rel.to_owned()));
         }
         let path = self.dir.join(rel);
-        if std::fs::symlink_metadata(&path).is_err() {
-            let parent = path.parent().unwrap_or(&self.dir);
-            std::fs::create_dir_all(parent).map_err(SiteError::io(parent))?;
-            if std::fs::hard_link(src, &path).is_ok() {
-                if let Ok(mut w) = self.written.lock() {
-                    w.insert(rel.to_owned());
-                }
-                self.changed.fetch_add(1, Ordering::Relaxed);
-                return Ok(());
+        // `link` never replaces: it fails when `rel` exists (then the
+        // content is compared and replaced as by `write`), and when its
+        // directory does not exist yet (created once, then linked again).
+        let linked = match std::fs::hard_link(src, &path) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let parent = path.parent().unwrap_or(&self.dir);
+                std::fs::create_dir_all(parent).map_err(SiteError::io(parent))?;
+                std::fs::hard_link(src, &path).is_ok()
             }
+            Err(_) => false,
+        };
+        if linked {
+            if let Ok(mut w) = self.written.lock() {
+                w.insert(rel.to_owned());
+            }
+            self.changed.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
         }
         let bytes = std::fs::read(src).map_err(SiteError::io(src))?;
         self.write(rel, &bytes)
