@@ -6,15 +6,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use proptest::prelude::*;
-use serde::Deserialize;
 use serde_json::Value;
 use tokbench_probe::{RigNotes, VramFit};
 use tokbench_stats::ErrorKind;
 
-use super::{from_yaml, to_yaml, RecordError};
+use super::{fast_record, from_yaml, record_from_value, to_yaml, RecordError};
 use crate::block_yaml::parse_node;
 use crate::fixture::{example_record, ExampleSpec};
-use crate::schema::{CellStop, Experts, Record, SCHEMA_VERSION};
+use crate::schema::{CellStop, Experts, Record};
 use crate::validate::validate_value;
 
 /// The slow path on its own, independent of the fast reader: what
@@ -25,25 +24,7 @@ fn slow_from_yaml(text: &str, path: &Path) -> Result<Record, RecordError> {
         line: e.location().map(|l| l.line()),
         message: e.to_string(),
     })?;
-    let problems = validate_value(&value);
-    if !problems.is_empty() {
-        return Err(RecordError::Invalid {
-            path: path.to_owned(),
-            problems,
-        });
-    }
-    serde_json::from_value(value).map_err(|e| RecordError::Parse {
-        path: path.to_owned(),
-        line: None,
-        message: e.to_string(),
-    })
-}
-
-/// The record of the fast path alone, when it gives one.
-fn fast_record(doc: &str) -> Option<Record> {
-    Record::deserialize(parse_node(doc)?)
-        .ok()
-        .filter(|r| r.schema_version == SCHEMA_VERSION)
+    record_from_value(value, path)
 }
 
 /// Records as tokbench writes them, with the rarer shapes filled in.
