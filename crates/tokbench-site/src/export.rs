@@ -158,7 +158,6 @@ fn write_sig(buf: &mut String, x: f64) -> std::fmt::Result {
 /// to the nearest integer rounds the exact value the same way. Ties and
 /// near-ties are left to `std`, which rounds the exact binary value.
 fn write_fixed_fast(buf: &mut String, x: f64, decimals: usize) -> bool {
-    use std::fmt::Write as _;
     const POW10: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
@@ -176,13 +175,7 @@ fn write_fixed_fast(buf: &mut String, x: f64, decimals: usize) -> bool {
         return false;
     }
     let rounded = whole as u64 + u64::from(frac > 0.5);
-    if x.is_sign_negative() {
-        buf.push('-');
-    }
-    let _ = write!(buf, "{rounded:0>width$}", width = decimals + 1);
-    if decimals > 0 {
-        buf.insert(buf.len() - decimals, '.');
-    }
+    crate::format::push_scaled(buf, x.is_sign_negative(), rounded, decimals);
     true
 }
 

@@ -29,17 +29,26 @@ pub fn fixed(x: f64, decimals: u32) -> String {
         return format!("{x:.decimals$}");
     }
     let n = scaled as i64;
-    // Digits, least significant first; at least one before the point.
+    let mut out = String::with_capacity(24);
+    push_scaled(&mut out, n < 0, n.unsigned_abs(), decimals);
+    out
+}
+
+/// Appends `-` when `negative`, then the integer `scaled` (a count of
+/// 10^-`decimals`) as a decimal with `decimals` digits after the point and
+/// at least one before it: `push_scaled(s, false, 1234, 2)` appends
+/// `12.34`, `(false, 5, 3)` appends `0.005`. The rounding is the caller's.
+pub(crate) fn push_scaled(out: &mut String, negative: bool, scaled: u64, decimals: usize) {
+    // Digits, least significant first (u64: at most 20).
     let mut digits = [0u8; 24];
     let mut len = 0;
-    let mut v = n.unsigned_abs();
-    while v > 0 || len <= decimals {
+    let mut v = scaled;
+    while len < digits.len() && (v > 0 || len <= decimals) {
         digits[len] = b'0' + (v % 10) as u8;
         v /= 10;
         len += 1;
     }
-    let mut out = String::with_capacity(len + 2);
-    if n < 0 {
+    if negative {
         out.push('-');
     }
     for i in (0..len).rev() {
@@ -48,7 +57,6 @@ pub fn fixed(x: f64, decimals: u32) -> String {
             out.push('.');
         }
     }
-    out
 }
 
 /// `min–max` of the values (formatted with [`num`]); one value when they

@@ -98,31 +98,7 @@ impl Templates {
                     source,
                 })?;
         }
-        // Rendered once: every run page lists the same definitions.
-        let list = minijinja::context! {
-            definitions => ctx(crate::run_page::definitions_list(defs)),
-        };
-        let html = env
-            .get_template("definitions.html")
-            .and_then(|t| t.render(list))
-            .map_err(|source| SiteError::Template {
-                name: "definitions.html".into(),
-                source,
-            })?;
-        env.add_global("definitions_html", Value::from_safe_string(html));
-        // The header of a metric row, the same on every run page.
-        let mut heads = BTreeMap::new();
-        for d in &defs.metrics {
-            let head = env
-                .get_template("metric_head.html")
-                .and_then(|t| t.render(minijinja::context! { d => ctx(d) }))
-                .map_err(|source| SiteError::Template {
-                    name: "metric_head.html".into(),
-                    source,
-                })?;
-            heads.insert(d.key.clone(), Value::from_safe_string(head));
-        }
-        env.add_global("metric_heads", Value::from(heads));
+        add_run_page_fragments(&mut env, defs)?;
         let defs = ctx(BTreeMap::from([
             ("col", def_map(&defs.columns)),
             ("metric", def_map(&defs.metrics)),
@@ -153,6 +129,42 @@ impl Templates {
             .render(ctx)
             .map_err(err)
     }
+}
+
+/// Adds the globals that are the same on every run page, rendered once per
+/// build: `definitions_html` (the definitions list, `definitions.html`) and
+/// `metric_heads` (metric key → the header of its row, `metric_head.html`).
+fn add_run_page_fragments(
+    env: &mut Environment<'static>,
+    defs: &Definitions,
+) -> Result<(), SiteError> {
+    // Rendered once: every run page lists the same definitions.
+    let list = minijinja::context! {
+        definitions => ctx(crate::run_page::definitions_list(defs)),
+    };
+    let html = env
+        .get_template("definitions.html")
+        .and_then(|t| t.render(list))
+        .map_err(|source| SiteError::Template {
+            name: "definitions.html".into(),
+            source,
+        })?;
+    env.add_global("definitions_html", Value::from_safe_string(html));
+    // The header of a metric row, the same on every run page.
+    let head_err = |source| SiteError::Template {
+        name: "metric_head.html".into(),
+        source,
+    };
+    let head = env.get_template("metric_head.html").map_err(head_err)?;
+    let mut heads = BTreeMap::new();
+    for d in &defs.metrics {
+        let html = head
+            .render(minijinja::context! { d => ctx(d) })
+            .map_err(head_err)?;
+        heads.insert(d.key.clone(), Value::from_safe_string(html));
+    }
+    env.add_global("metric_heads", Value::from(heads));
+    Ok(())
 }
 
 /// Fingerprint of everything compiled into tokbench that shapes a page:
