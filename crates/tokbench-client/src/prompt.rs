@@ -236,13 +236,20 @@ pub fn tool_schema_prompt(tokens: u64) -> String {
 }
 
 /// Settings that turn a request number into a unique request body.
+///
+/// Layout of a prompt (docs/methodology.md#prompt-cache): the shared part
+/// first (`shared_prefix`, then `system_prompt`), then a unique header
+/// naming the cell, the request and the run nonce, then seeded words. With
+/// no shared part, a chat request carries the header as its own system
+/// message, so that no chat template inserts a default system prompt that
+/// every request would share.
 #[derive(Debug, Clone)]
 pub struct RequestTemplate {
     /// Endpoint to use.
     pub endpoint: Endpoint,
     /// `model` field of the body.
     pub model: String,
-    /// Target prompt length, tokens.
+    /// Target length of the unique part of the prompt, tokens.
     pub prompt_tokens: u64,
     /// Output length forced with `max_tokens` (and `min_tokens`/`ignore_eos`
     /// when `force_length`).
@@ -252,16 +259,28 @@ pub struct RequestTemplate {
     /// Send `ignore_eos: true` and `min_tokens` so servers that accept them
     /// (llama.cpp, vLLM, SGLang) always produce `output_tokens`.
     pub force_length: bool,
-    /// Optional system prompt (chat only), e.g. a tool schema.
+    /// Optional system prompt (chat only), e.g. a tool schema; shared by
+    /// every request of the template.
     pub system_prompt: Option<String>,
+    /// Text every request starts with (`--prefix-cache N`), shared on
+    /// purpose so that a server may serve it from its cache.
+    pub shared_prefix: Option<String>,
+    /// `cache_prompt` field of the body (llama.cpp: `false` asks the server
+    /// to evaluate the whole prompt instead of reusing cached KV); `None`
+    /// sends nothing.
+    pub cache_prompt: Option<bool>,
     /// Extra top-level JSON fields merged into every body.
     pub extra: Map<String, Value>,
     /// Run nonce mixed into headers and the word RNG.
     pub seed: u64,
+    /// Ordinal of the cell within the run, mixed into headers and the word
+    /// RNG so that no two cells send the same prompt.
+    pub cell: u64,
 }
 
 impl RequestTemplate {
-    /// A chat template with defaults (`words_per_token` 1.0, forced length).
+    /// A chat template with defaults (`words_per_token` 1.0, forced length,
+    /// no shared part, nothing said about caching).
     pub fn chat(model: impl Into<String>, prompt_tokens: u64, output_tokens: u64) -> Self {
         Self {
             endpoint: Endpoint::Chat,
@@ -271,18 +290,32 @@ impl RequestTemplate {
             words_per_token: 1.0,
             force_length: true,
             system_prompt: None,
+            shared_prefix: None,
+            cache_prompt: None,
             extra: Map::new(),
             seed: 0x746f_6b62,
+            cell: 0,
         }
     }
 
-    /// The prompt text of request `id`.
+    /// The unique header of request `id` (two whitespace-separated words):
+    /// cell ordinal, request id and run nonce, in hex.
+    fn header(&self, id: u64) -> String {
+        format!("Request {:x}.{id:x}-{:x}:", self.cell, self.seed)
+    }
+
+    /// The unique text of request `id`: its header, then seeded words, about
+    /// `prompt_tokens × words_per_token` words in all.
     pub fn prompt_text(&self, id: u64) -> String {
         let words = ((self.prompt_tokens as f64) * self.words_per_token).round() as u64;
-        let header = format!("Request {id:x}-{:x}:", self.seed & 0xffff_ffff);
-        // The header is two whitespace-separated words.
+        let header = self.header(id);
         let body_words = words.saturating_sub(2);
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ id.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mix = id.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ^ self
+                .cell
+                .wrapping_add(1)
+                .wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ mix);
         let mut text = String::with_capacity(header.len() + body_words as usize * 7);
         text.push_str(&header);
         for _ in 0..body_words {
@@ -292,6 +325,17 @@ impl RequestTemplate {
         text
     }
 
+    /// The shared part every prompt starts with (`shared_prefix`, then the
+    /// system prompt), or `None`.
+    pub fn shared_text(&self) -> Option<String> {
+        match (&self.shared_prefix, &self.system_prompt) {
+            (None, None) => None,
+            (Some(p), None) => Some(p.clone()),
+            (None, Some(s)) => Some(s.clone()),
+            (Some(p), Some(s)) => Some(format!("{p}\n{s}")),
+        }
+    }
+
     /// The JSON body of request `id` (`stream: true`, usage requested).
     pub fn body(&self, id: u64) -> Value {
         let prompt = self.prompt_text(id);
@@ -299,15 +343,14 @@ impl RequestTemplate {
         body.insert("model".into(), json!(self.model));
         match self.endpoint {
             Endpoint::Chat => {
-                let mut messages = Vec::new();
-                if let Some(sys) = &self.system_prompt {
-                    messages.push(json!({"role": "system", "content": sys}));
-                }
-                messages.push(json!({"role": "user", "content": prompt}));
-                body.insert("messages".into(), Value::Array(messages));
+                body.insert("messages".into(), Value::Array(self.messages(id, prompt)));
             }
             Endpoint::Completions => {
-                body.insert("prompt".into(), json!(prompt));
+                let text = match self.shared_text() {
+                    Some(shared) => format!("{shared}\n{prompt}"),
+                    None => prompt,
+                };
+                body.insert("prompt".into(), json!(text));
             }
         }
         body.insert("max_tokens".into(), json!(self.output_tokens));
@@ -315,12 +358,36 @@ impl RequestTemplate {
             body.insert("ignore_eos".into(), json!(true));
             body.insert("min_tokens".into(), json!(self.output_tokens));
         }
+        if let Some(cache) = self.cache_prompt {
+            body.insert("cache_prompt".into(), json!(cache));
+        }
         body.insert("stream".into(), json!(true));
         body.insert("stream_options".into(), json!({"include_usage": true}));
         for (k, v) in &self.extra {
             body.insert(k.clone(), v.clone());
         }
         Value::Object(body)
+    }
+
+    /// Chat messages of request `id` whose unique text is `prompt`: the
+    /// shared part as the system message, else the header alone.
+    fn messages(&self, id: u64, prompt: String) -> Vec<Value> {
+        match self.shared_text() {
+            Some(shared) => vec![
+                json!({"role": "system", "content": shared}),
+                json!({"role": "user", "content": prompt}),
+            ],
+            None => {
+                let header = self.header(id);
+                let rest = prompt
+                    .strip_prefix(&header)
+                    .map_or(prompt.as_str(), str::trim_start);
+                vec![
+                    json!({"role": "system", "content": header}),
+                    json!({"role": "user", "content": rest}),
+                ]
+            }
+        }
     }
 
     /// The ready-to-send request `id`.
@@ -332,6 +399,20 @@ impl RequestTemplate {
             prompt_tokens_hint: Some(self.prompt_tokens),
         }
     }
+}
+
+/// A text of about `tokens × words_per_token` words drawn from `seed`
+/// alone: the deliberately shared prefix of `--prefix-cache`.
+pub fn shared_prefix_text(tokens: u64, words_per_token: f64, seed: u64) -> String {
+    let words = ((tokens as f64) * words_per_token).round().max(1.0) as u64;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5f3a_11ce_d00d_cafe);
+    let mut text = String::from("Shared context:");
+    // "Shared context:" counts as two of the words.
+    for _ in 2..words {
+        text.push(' ');
+        text.push_str(VOCAB[rng.random_range(0..VOCAB.len())]);
+    }
+    text
 }
 
 #[cfg(test)]
@@ -372,8 +453,66 @@ mod tests {
         assert_eq!(b["stream_options"]["include_usage"], true);
         assert_eq!(b["messages"][0]["role"], "system");
         assert_eq!(b["temperature"], 0);
+        assert!(b.get("cache_prompt").is_none(), "nothing said by default");
         t.force_length = false;
-        assert!(t.body(0).get("ignore_eos").is_none());
+        t.cache_prompt = Some(false);
+        let b = t.body(0);
+        assert!(b.get("ignore_eos").is_none());
+        assert_eq!(b["cache_prompt"], false);
+    }
+
+    #[test]
+    fn prompts_differ_across_cells_and_runs_and_repeat_per_seed() {
+        let t = RequestTemplate::chat("m", 60, 8);
+        let mut other_cell = t.clone();
+        other_cell.cell = 1;
+        let mut other_run = t.clone();
+        other_run.seed = 0x1234_5678_9abc;
+        for id in 0..20 {
+            // Same request number in another cell or run: another prompt,
+            // from the first word after "Request".
+            for other in [&other_cell, &other_run] {
+                let (a, b) = (t.prompt_text(id), other.prompt_text(id));
+                let word = |s: &str| s.split(' ').nth(1).map(str::to_owned);
+                assert_ne!(word(&a), word(&b), "{a} / {b}");
+                assert_ne!(a, b);
+            }
+            // The same seed and cell repeat exactly.
+            assert_eq!(t.body(id), t.clone().body(id));
+        }
+    }
+
+    #[test]
+    fn chat_without_shared_part_sends_its_header_as_the_system_message() {
+        let t = RequestTemplate::chat("m", 50, 8);
+        let b = t.body(5);
+        let sys = b["messages"][0]["content"].as_str().unwrap();
+        let user = b["messages"][1]["content"].as_str().unwrap();
+        assert_eq!(b["messages"][0]["role"], "system");
+        assert!(sys.starts_with("Request 0.5-"), "{sys}");
+        assert_eq!(sys.split(' ').count(), 2, "the header alone: {sys}");
+        // header + user words = the whole unique prompt
+        assert_eq!(format!("{sys} {user}"), t.prompt_text(5));
+        assert_eq!(user.split(' ').count(), 48);
+    }
+
+    #[test]
+    fn a_shared_prefix_comes_first_and_is_the_same_for_every_request() {
+        let mut t = RequestTemplate::chat("m", 50, 8);
+        t.system_prompt = Some("TOOLS".into());
+        t.shared_prefix = Some(shared_prefix_text(30, 1.0, t.seed));
+        let (a, b) = (t.body(1), t.body(2));
+        let sys = a["messages"][0]["content"].as_str().unwrap();
+        assert_eq!(sys, b["messages"][0]["content"].as_str().unwrap());
+        assert!(sys.starts_with("Shared context:") && sys.ends_with("\nTOOLS"));
+        assert_eq!(sys.split_whitespace().count(), 31); // 30 words + TOOLS
+        let user = a["messages"][1]["content"].as_str().unwrap();
+        assert!(user.starts_with("Request 0.1-"), "{user}");
+        // Another run nonce: another shared prefix.
+        assert_ne!(
+            shared_prefix_text(30, 1.0, 1),
+            shared_prefix_text(30, 1.0, 2)
+        );
     }
 
     #[test]
@@ -381,7 +520,7 @@ mod tests {
         let mut t = RequestTemplate::chat("m", 10, 8);
         t.endpoint = Endpoint::Completions;
         let b = t.body(3);
-        assert!(b["prompt"].as_str().unwrap().starts_with("Request 3-"));
+        assert!(b["prompt"].as_str().unwrap().starts_with("Request 0.3-"));
         assert!(b.get("messages").is_none());
     }
 }

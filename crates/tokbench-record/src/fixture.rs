@@ -5,11 +5,13 @@
 
 use tokbench_probe::system::{CpuSummary, MemorySummary, OsInfo, Virtualization};
 use tokbench_probe::{GpuInfo, GpuSource, SystemInfo, VramFit};
-use tokbench_stats::{CellMetrics, Channel, RequestSample, SummaryOptions, TokenEvent, Usage};
+use tokbench_stats::{
+    CellMetrics, Channel, PromptCacheCheck, RequestSample, SummaryOptions, TokenEvent, Usage,
+};
 
 use crate::schema::{
-    BackendSection, Cell, CellStop, Flags, ModelSection, Provenance, Record, Resources, RunInfo,
-    SystemSection, SCHEMA_VERSION,
+    BackendSection, Cell, CellStop, Flags, ModelSection, PromptSettings, Provenance, Record,
+    Resources, RunInfo, SystemSection, SCHEMA_VERSION,
 };
 
 /// What varies between example records.
@@ -75,6 +77,7 @@ pub fn samples(n: u64, ttft_ms: f64, tokens: u32, rate: f64, prompt: u64) -> Vec
                 prompt_tokens: prompt,
                 completion_tokens: u64::from(tokens),
                 reasoning_tokens: None,
+                cached_tokens: None,
             });
             s.finish_reason = Some("length".into());
             s
@@ -153,6 +156,8 @@ fn cells(spec: &ExampleSpec) -> Vec<Cell> {
                 skipped: None,
                 host_load: None,
                 noisy: false,
+                prompt_cache: false,
+                prompt_cache_check: Some(PromptCacheCheck::compute(&s, 0)),
                 metrics: Some(metrics),
             });
         }
@@ -179,6 +184,13 @@ pub fn example_record(spec: &ExampleSpec) -> Record {
             samples_file: Some(format!("{}.samples.jsonl", spec.id)),
             server_log_file: Some(format!("{}.server.log", spec.id)),
             notes: Vec::new(),
+            prompts: Some(PromptSettings {
+                seed: 0x5eed,
+                seed_given: false,
+                cache_allowed: false,
+                cache_control: Some("cache_prompt: false".into()),
+                shared_prefix_tokens: None,
+            }),
         },
         system: system(spec),
         backend: BackendSection {

@@ -130,8 +130,8 @@ fn shapes_serde_json_takes_but_the_schema_does_not_are_still_invalid() {
         ),
         ("  stop: converged\n", "  stop:\n    converged:\n"),
         (
-            "  flags:\n    noisy: false\n    incomplete: false\n    spill: false\n",
-            "  flags:\n  - false\n  - false\n  - false\n",
+            "  flags:\n    noisy: false\n    incomplete: false\n    spill: false\n    prompt_cache: false\n",
+            "  flags:\n  - false\n  - false\n  - false\n  - false\n",
         ),
         ("schema_version: 1\n", "schema_version: 2\n"),
         ("schema_version: 1\n", "schema_version: 1.0\n"),

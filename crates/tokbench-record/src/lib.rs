@@ -20,7 +20,7 @@ pub use io::{
     write_record, RecordError,
 };
 pub use schema::{
-    BackendSection, Cell, CellStop, Experts, Flags, ModelSection, Provenance, Record, Resources,
-    RunInfo, SystemSection, SCHEMA_VERSION,
+    BackendSection, Cell, CellStop, Experts, Flags, ModelSection, PromptSettings, Provenance,
+    Record, Resources, RunInfo, SystemSection, SCHEMA_VERSION,
 };
 pub use validate::{json_schema, validate_record, validate_value, Problem};

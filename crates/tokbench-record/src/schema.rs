@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokbench_probe::{GpuInfo, HostLoadSummary, PowerSummary, RigNotes, SystemInfo, VramFit};
-use tokbench_stats::CellMetrics;
+use tokbench_stats::{CellMetrics, PromptCacheCheck};
 
 /// The schema version this crate writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -71,6 +71,32 @@ pub struct RunInfo {
     /// Anything else worth knowing (skipped shapes, calibration, …).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// How prompts were made and whether the server was allowed to serve
+    /// them from its cache; absent in records written before tokbench
+    /// recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompts: Option<PromptSettings>,
+}
+
+/// How the run's prompts were made (docs/methodology.md#prompt-cache).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PromptSettings {
+    /// Seed (run nonce) of prompts and arrival schedules: `--seed` with this
+    /// value sends the same prompts again.
+    pub seed: u64,
+    /// `true` when the seed was given with `--seed`, `false` when it was
+    /// drawn fresh for this run.
+    pub seed_given: bool,
+    /// `true` when requests allowed the server to reuse cached prompts
+    /// (`--allow-prompt-cache` or `--prefix-cache`); `false` when tokbench
+    /// asked it not to where the API or launch flags allow.
+    pub cache_allowed: bool,
+    /// How requests asked the server not to reuse cached prompts, e.g.
+    /// `cache_prompt: false` (llama.cpp) or `--no-enable-prefix-caching`
+    /// (vLLM launch); absent when nothing could be asked.
+    pub cache_control: Option<String>,
+    /// Tokens of the deliberately shared prefix (`--prefix-cache N`).
+    pub shared_prefix_tokens: Option<u64>,
 }
 
 /// Flags that qualify a record; the site shows each as a badge.
@@ -83,6 +109,11 @@ pub struct Flags {
     pub incomplete: bool,
     /// The model did not fit in VRAM and `--allow-spill` recorded it anyway.
     pub spill: bool,
+    /// The server served more of some prompts from its cache than the
+    /// workload intends to share: TTFT and prefill figures of the flagged
+    /// cells are not (all) prompt-processing measurements.
+    #[serde(default)]
+    pub prompt_cache: bool,
 }
 
 /// The machine.
@@ -233,6 +264,14 @@ pub struct Cell {
     pub host_load: Option<HostLoadSummary>,
     /// Other processes loaded the host during this cell.
     pub noisy: bool,
+    /// The server served more of some prompts from its cache than the shape
+    /// intends to share ([`PromptCacheCheck::flagged`]).
+    #[serde(default)]
+    pub prompt_cache: bool,
+    /// What the server said it served from its cache in this cell; absent
+    /// for skipped cells and older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_check: Option<PromptCacheCheck>,
     /// Every metric, summarised (docs/methodology.md).
     pub metrics: Option<CellMetrics>,
 }

@@ -34,7 +34,7 @@ const METRICS: [&str; 10] = [
 const STATS: [&str; 6] = ["median", "p90", "p99", "ci95_lo", "ci95_hi", "n"];
 
 /// Columns before the metric summaries.
-const BASE: [&str; 37] = [
+const BASE: [&str; 39] = [
     "record_id",
     "record_file",
     "run_page",
@@ -64,6 +64,8 @@ const BASE: [&str; 37] = [
     "stop",
     "skipped",
     "cell_noisy",
+    "cell_prompt_cache",
+    "cached_prompt_share",
     "requests",
     "ok",
     "errors",
@@ -75,7 +77,7 @@ const BASE: [&str; 37] = [
 ];
 
 /// One exported value (strings borrowed from the record where they can
-/// be: 80,000 rows of 37 columns).
+/// be: 80,000 rows of 39 columns).
 #[derive(Debug, Clone, PartialEq)]
 enum V<'a> {
     S(Cow<'a, str>),
@@ -229,6 +231,8 @@ fn cell_row<'a>(r: &'a Record, v: &'a RunView, c: &'a Cell) -> Vec<V<'a>> {
         s(c.stop.as_str()),
         opt(&c.skipped),
         V::B(c.noisy),
+        V::B(c.prompt_cache),
+        V::F(c.prompt_cache_check.as_ref().and_then(|p| p.cached_share)),
         V::U(m.map(|m| m.requests)),
         V::U(m.map(|m| m.ok)),
         V::U(m.map(|m| m.errors_by_kind.values().sum())),

@@ -9,7 +9,8 @@ use crate::format;
 /// A visible flag on a row or run page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Badge {
-    /// `noisy`, `incomplete` or `spill` (also the CSS class).
+    /// `noisy`, `prompt-cache`, `incomplete` or `spill` (also the CSS
+    /// class).
     pub kind: &'static str,
     /// Why, for the tooltip.
     pub title: String,
@@ -84,6 +85,14 @@ pub fn record_badges(r: &Record) -> Vec<Badge> {
             kind: "noisy",
             title: why
                 .unwrap_or_else(|| "Other processes loaded the host during measurement.".into()),
+        });
+    }
+    if r.run.flags.prompt_cache {
+        out.push(Badge {
+            kind: "prompt-cache",
+            title: "The server served more of some prompts from its cache than the shape \
+                    shares: TTFT and prefill of those cells are not (all) prompt processing."
+                .into(),
         });
     }
     if r.run.flags.incomplete {

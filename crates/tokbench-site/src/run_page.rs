@@ -5,7 +5,7 @@
 use serde::Serialize;
 use tokbench_probe::{HostLoadSummary, PowerSummary, VramFit};
 use tokbench_record::{Cell, CellStop, Record};
-use tokbench_stats::{CellMetrics, Summary};
+use tokbench_stats::{CellMetrics, PromptCacheCheck, Summary};
 
 use crate::definitions::{Definition, Definitions};
 use crate::facts::{self, Fact};
@@ -48,6 +48,7 @@ struct CellView<'d> {
     stop: &'static str,
     skipped: Option<String>,
     noisy: bool,
+    prompt_cache: bool,
     facts: Vec<Fact>,
     metrics: Vec<MetricRow<'d>>,
     /// Metrics without a value in this cell (e.g. server timings from a
@@ -168,6 +169,9 @@ fn cell_view<'d>(i: usize, c: &'d Cell, defs: &'d Definitions) -> CellView<'d> {
         }
         None => (Vec::new(), Vec::new()),
     };
+    if let Some(p) = &c.prompt_cache_check {
+        facts.push(prompt_cache_fact(p));
+    }
     if let Some(h) = &c.host_load {
         facts.extend(host_load(h));
     }
@@ -179,6 +183,7 @@ fn cell_view<'d>(i: usize, c: &'d Cell, defs: &'d Definitions) -> CellView<'d> {
         stop: stop_label(c.stop),
         skipped: c.skipped.clone(),
         noisy: c.noisy,
+        prompt_cache: c.prompt_cache,
         facts,
         metrics,
         not_measured,
@@ -418,6 +423,26 @@ fn power_facts(p: &PowerSummary) -> Vec<Fact> {
     ));
     out.extend(p.notes.iter().map(|n| Fact::new("Power note", n.clone())));
     out
+}
+
+/// What the server said it served from its prompt cache in a cell.
+fn prompt_cache_fact(p: &PromptCacheCheck) -> Fact {
+    let value = match p.cached_share {
+        None => format!(
+            "no account from the server ({} requests): reuse unverified",
+            p.requests
+        ),
+        Some(share) => format!(
+            "{:.1}% of {} prompt tokens served from the server's cache \
+             ({} intended shared per request); {} of {} requests reused more than intended",
+            share * 100.0,
+            p.prompt_tokens,
+            p.intended_shared_tokens,
+            p.requests_over_threshold,
+            p.requests_with_account
+        ),
+    };
+    Fact::new("Prompt cache", value)
 }
 
 fn host_load(h: &HostLoadSummary) -> Vec<Fact> {

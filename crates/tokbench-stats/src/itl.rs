@@ -67,6 +67,7 @@ mod tests {
             prompt_tokens: 10,
             completion_tokens: c,
             reasoning_tokens: None,
+            cached_tokens: None,
         });
         s
     }

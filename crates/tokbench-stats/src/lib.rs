@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`sample`] | Raw per-request contract filled by the client |
 //! | [`metrics`] | Per-request metrics: TTFT, TTFC, E2E, prefill/decode tok/s, TPOT, queue delay |
+//! | [`prompt_cache`] | Cached vs evaluated prompt tokens, the per-cell prompt-cache check |
 //! | [`tokens`] | Token counting (usage first, else stream events), reasoning split, per-event apportionment |
 //! | [`itl`] | Inter-token latency normalised per token |
 //! | [`cell`] | Cell aggregation: counts, errors, window, throughput, summaries |
@@ -28,6 +29,7 @@ pub mod error;
 pub mod goodput;
 pub mod itl;
 pub mod metrics;
+pub mod prompt_cache;
 pub mod quantile;
 pub mod sample;
 pub mod summary;
@@ -39,6 +41,7 @@ pub use error::StatsError;
 pub use goodput::{goodput, Goodput, Slo};
 pub use itl::{append_itl_ms, itl_ms};
 pub use metrics::RequestMetrics;
+pub use prompt_cache::PromptCacheCheck;
 pub use quantile::quantile_sorted;
 pub use sample::{Channel, ErrorKind, Outcome, RequestSample, ServerTimings, TokenEvent, Usage};
 pub use summary::{Summary, SummaryOptions, DEFAULT_SEED};

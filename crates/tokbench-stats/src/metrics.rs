@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::prompt_cache::{cached_prompt_tokens, evaluated_prompt_tokens};
 use crate::sample::{Channel, ErrorKind, Outcome, RequestSample};
 use crate::tokens::{TokenCounts, TokenSource};
 
@@ -42,8 +43,18 @@ pub struct RequestMetrics {
     pub content_tokens: u64,
     /// Prompt tokens: usage, else the workload's hint.
     pub prompt_tokens: Option<u64>,
-    /// Client-side prefill rate `prompt_tokens / (ttft_ms / 1000)`, tok/s.
-    /// Includes network and queueing time, so it is a lower bound.
+    /// Prompt tokens the server served from its cache, by its own account
+    /// ([`crate::prompt_cache::cached_prompt_tokens`]).
+    #[serde(default)]
+    pub cached_prompt_tokens: Option<u64>,
+    /// Prompt tokens the server evaluated, by its own account
+    /// ([`crate::prompt_cache::evaluated_prompt_tokens`]).
+    #[serde(default)]
+    pub evaluated_prompt_tokens: Option<u64>,
+    /// Client-side prefill rate `evaluated_prompt_tokens / (ttft_ms / 1000)`
+    /// (`prompt_tokens` when the server does not say how many it
+    /// evaluated), tok/s. Includes network and queueing time, so it is a
+    /// lower bound.
     pub prefill_tok_s: Option<f64>,
     /// Server-reported prefill rate (`timings.prompt_per_second`), tok/s.
     pub server_prefill_tok_s: Option<f64>,
@@ -62,7 +73,8 @@ impl RequestMetrics {
     /// Undefined cases (`None`):
     /// * `ttft_ms` without token events; `ttfc_ms` without content events;
     ///   `e2e_ms` without `end_us`;
-    /// * `prefill_tok_s` without a prompt-token count or with TTFT of 0;
+    /// * `prefill_tok_s` without a prompt-token count, with TTFT of 0, or
+    ///   when the server evaluated no prompt token (all cached);
     /// * `server_*` without `timings` or when the reported rate is not a
     ///   positive finite number (llama.cpp reports 0 or ∞ for a fully cached
     ///   prompt);
@@ -78,6 +90,7 @@ impl RequestMetrics {
             .map(|e| e.t_us);
         let decode = decode_rate(sample, tokens.output_tokens);
         let timings = sample.server_timings;
+        let evaluated = evaluated_prompt_tokens(sample);
         Self {
             id: sample.id,
             warmup: sample.warmup,
@@ -96,7 +109,9 @@ impl RequestMetrics {
             reasoning_tokens: tokens.reasoning_tokens,
             content_tokens: tokens.content_tokens,
             prompt_tokens: tokens.prompt_tokens,
-            prefill_tok_s: prefill_rate(tokens.prompt_tokens, ttft_us),
+            cached_prompt_tokens: cached_prompt_tokens(sample),
+            evaluated_prompt_tokens: evaluated,
+            prefill_tok_s: prefill_rate(evaluated.or(tokens.prompt_tokens), ttft_us),
             server_prefill_tok_s: timings.and_then(|t| positive(t.prompt_per_second)),
             server_decode_tok_s: timings.and_then(|t| positive(t.predicted_per_second)),
             decode_tok_s: decode.map(|d| d.tok_s),
@@ -134,10 +149,12 @@ fn decode_rate(sample: &RequestSample, output_tokens: u64) -> Option<Decode> {
     })
 }
 
-/// `prompt_tokens / (ttft_us / 10⁶)`, tok/s; `None` when undefined.
+/// `prompt_tokens / (ttft_us / 10⁶)`, tok/s; `None` when undefined (no
+/// count, no prompt token evaluated, or TTFT of 0).
 fn prefill_rate(prompt_tokens: Option<u64>, ttft_us: Option<u32>) -> Option<f64> {
     let ttft_us = ttft_us.filter(|&t| t > 0)?;
-    Some(prompt_tokens? as f64 * 1e6 / f64::from(ttft_us))
+    let tokens = prompt_tokens.filter(|&p| p > 0)?;
+    Some(tokens as f64 * 1e6 / f64::from(ttft_us))
 }
 
 fn us_to_ms(us: u32) -> f64 {
@@ -217,6 +234,7 @@ mod tests {
             prompt_tokens: 400,
             completion_tokens: 9,
             reasoning_tokens: None,
+            cached_tokens: None,
         });
         let m = RequestMetrics::from_sample(&s);
         assert_eq!(m.output_tokens_source, TokenSource::Usage);

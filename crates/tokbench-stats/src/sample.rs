@@ -52,6 +52,11 @@ pub struct Usage {
     pub completion_tokens: u64,
     /// `usage.completion_tokens_details.reasoning_tokens`, when reported.
     pub reasoning_tokens: Option<u64>,
+    /// `usage.prompt_tokens_details.cached_tokens`, when reported: prompt
+    /// tokens the server served from its prefix/prompt cache instead of
+    /// evaluating them (OpenAI, vLLM with prompt-token details, llama.cpp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u64>,
 }
 
 /// Server-side timings as reported by llama.cpp's `timings` object
@@ -60,6 +65,10 @@ pub struct Usage {
 pub struct ServerTimings {
     /// Prompt tokens the server actually evaluated (cache hits excluded).
     pub prompt_n: u64,
+    /// Prompt tokens reused from the server's cache (`timings.cache_n`),
+    /// when reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_n: Option<u64>,
     /// Server time spent on prompt evaluation, ms.
     pub prompt_ms: f64,
     /// Server-side prefill rate, tok/s.

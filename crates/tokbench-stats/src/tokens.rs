@@ -288,6 +288,7 @@ mod tests {
             prompt_tokens: 80,
             completion_tokens: 10,
             reasoning_tokens: None,
+            cached_tokens: None,
         };
         let c = TokenCounts::from_sample(&sample(mixed_events(), Some(usage)));
         assert_eq!((c.output_tokens, c.source), (10, TokenSource::Usage));
@@ -304,6 +305,7 @@ mod tests {
             prompt_tokens: 80,
             completion_tokens: 4,
             reasoning_tokens: Some(3),
+            cached_tokens: None,
         };
         let c = TokenCounts::from_sample(&sample(mixed_events(), Some(usage)));
         // 4 − 5 events = −1: tokens split across events

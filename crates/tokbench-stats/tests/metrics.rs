@@ -54,6 +54,7 @@ fn cell_samples() -> Vec<RequestSample> {
         prompt_tokens: 50,
         completion_tokens: 10,
         reasoning_tokens: None,
+        cached_tokens: None,
     });
     let c = failed(sample(3, 1_500_000, &[10], 2000), ErrorKind::Stall);
     let d = failed(sample(4, 2_000_000, &[], 10), ErrorKind::HttpStatus);
@@ -251,4 +252,47 @@ fn summaries_are_found_by_field_name() {
     assert_eq!(m.summary("decode_tok_s").map(|x| x.median), Some(50.0));
     assert_eq!(m.summary("e2e_ms").map(|x| x.median), Some(290.0));
     assert!(m.summary("no_such_metric").is_none());
+}
+
+/// Client prefill tok/s counts the prompt tokens the server evaluated, not
+/// the ones it served from its cache (docs/methodology.md#prefill-tok-s).
+#[test]
+fn prefill_counts_only_evaluated_prompt_tokens() {
+    use tokbench_stats::{RequestMetrics, ServerTimings};
+    // TTFT 200 ms; 427 prompt tokens of which the server evaluated 373.
+    let mut s = sample(1, 0, &[200, 220], 300);
+    s.usage = Some(Usage {
+        prompt_tokens: 427,
+        completion_tokens: 2,
+        reasoning_tokens: None,
+        cached_tokens: Some(54),
+    });
+    s.server_timings = Some(ServerTimings {
+        prompt_n: 373,
+        cache_n: Some(54),
+        ..ServerTimings::default()
+    });
+    let m = RequestMetrics::from_sample(&s);
+    assert_eq!(m.prompt_tokens, Some(427));
+    assert_eq!(
+        (m.cached_prompt_tokens, m.evaluated_prompt_tokens),
+        (Some(54), Some(373))
+    );
+    // 373 / 0.2 s = 1,865 tok/s (not 427 / 0.2 s = 2,135).
+    assert_eq!(m.prefill_tok_s, Some(1865.0));
+    // Usage details without timings: 427 − 54 = 373 evaluated, same rate.
+    s.server_timings = None;
+    assert_eq!(RequestMetrics::from_sample(&s).prefill_tok_s, Some(1865.0));
+    // All cached: no prefill measurement at all.
+    s.usage = s.usage.map(|u| Usage {
+        cached_tokens: Some(427),
+        ..u
+    });
+    assert_eq!(RequestMetrics::from_sample(&s).prefill_tok_s, None);
+    // No account: the prompt count is used, as before.
+    s.usage = s.usage.map(|u| Usage {
+        cached_tokens: None,
+        ..u
+    });
+    assert_eq!(RequestMetrics::from_sample(&s).prefill_tok_s, Some(2135.0));
 }

@@ -69,6 +69,24 @@ fn gen_cell(_: &Record, c: &Cell) -> String {
     format!("{:.1} ({:.1}–{:.1}){mark}", s.median, s.min, s.max)
 }
 
+/// `value` with ` †` when the cell is flagged `prompt_cache`.
+fn cache_marked(value: String, c: &Cell) -> String {
+    if c.prompt_cache {
+        format!("{value} †")
+    } else {
+        value
+    }
+}
+
+/// Share of the cell's prompt tokens the server served from its cache, by
+/// its own account; `-` when it gave none.
+fn cached_share(_: &Record, c: &Cell) -> String {
+    match c.prompt_cache_check.as_ref().and_then(|p| p.cached_share) {
+        Some(share) => format!("{:.1}", share * 100.0),
+        None => "-".into(),
+    }
+}
+
 fn gen_ci(_: &Record, c: &Cell) -> String {
     match c
         .metrics
@@ -144,11 +162,15 @@ pub fn columns() -> Vec<Column> {
         },
         Column {
             header: "TTFT ms p50",
-            value: metric!(ttft_ms, |s| s.median),
+            value: |r, c| cache_marked(metric!(ttft_ms, |s| s.median)(r, c), c),
         },
         Column {
             header: "Prefill tok/s",
-            value: metric!(prefill_tok_s, |s| s.median),
+            value: |r, c| cache_marked(metric!(prefill_tok_s, |s| s.median)(r, c), c),
+        },
+        Column {
+            header: "Cached prompt %",
+            value: cached_share,
         },
         Column {
             header: "TPOT ms",
@@ -188,12 +210,20 @@ pub fn rows(records: &[Record]) -> impl Iterator<Item = (&Record, &Cell)> {
         .flat_map(|r| r.cells.iter().map(move |c| (r, c)))
 }
 
-/// Footnotes for flags present in `records` (noisy cells, incomplete runs,
-/// VRAM spill).
+/// Footnotes for flags present in `records` (noisy cells, prompt-cache
+/// reuse, incomplete runs, VRAM spill).
 pub fn footnotes(records: &[Record]) -> Vec<String> {
     let mut notes = Vec::new();
     if rows(records).any(|(_, c)| c.noisy) {
         notes.push("* noisy: other processes loaded the host during this cell (see host_load in the record)".into());
+    }
+    if rows(records).any(|(_, c)| c.prompt_cache) {
+        notes.push(
+            "† prompt cache: the server served more of some prompts from its cache than the \
+             shape shares, so TTFT and prefill are not (all) prompt processing \
+             (see prompt_cache_check in the record; docs/methodology.md#prompt-cache)"
+                .into(),
+        );
     }
     for r in records {
         if r.run.flags.incomplete {

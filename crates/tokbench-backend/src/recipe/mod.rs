@@ -8,6 +8,7 @@
 //! | `ctx_size` | `--ctx-size C` | `--max-model-len C` | `--context-length C` | `OLLAMA_CONTEXT_LENGTH=C` |
 //! | `threads` | `--threads T` | ignored | ignored | ignored |
 //! | always | `--metrics`, `--no-ui` (or older `--no-webui`) when the binary knows them | | | |
+//! | `prefix_caching: false` | — (per request: `cache_prompt: false`) | `--no-enable-prefix-caching` | `--disable-radix-cache` | — |
 //!
 //! `extra_args` follow the generated arguments verbatim; `env` is applied
 //! after the recipe's variables. Health: see [`HealthCheck`].
@@ -23,6 +24,13 @@ use std::path::PathBuf;
 use crate::redact::redact_args;
 use crate::resolve::ResolvedBinary;
 use crate::{BackendKind, LaunchSpec};
+
+/// `true` when the server should be launched with its prefix cache off:
+/// [`LaunchSpec::prefix_caching`] is off and no `extra_args` flag mentions
+/// `topic` (the user's own setting wins).
+fn disable_caching(spec: &LaunchSpec, topic: &str) -> bool {
+    !spec.prefix_caching && !spec.extra_args.iter().any(|a| a.contains(topic))
+}
 
 /// A fully built command: program, arguments, extra environment.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -68,8 +68,34 @@ fn vllm_command() {
     assert_eq!(
         c.tokens().join(" "),
         "/usr/bin/vllm serve Qwen/Qwen2.5-0.5B-Instruct --host 127.0.0.1 --port 8000 \
-         --max-num-seqs 4 --max-model-len 8192"
+         --max-num-seqs 4 --max-model-len 8192 --no-enable-prefix-caching"
     );
+}
+
+#[test]
+fn prefix_caching_is_off_unless_asked_or_set_by_the_user() {
+    let vllm = bin("vllm", &["serve"]);
+    let mut s = spec(BackendKind::Vllm, "m");
+    s.prefix_caching = true;
+    let c = build_command(&s, &vllm, 1, None);
+    assert!(
+        !c.args.iter().any(|a| a.contains("prefix-caching")),
+        "{c:?}"
+    );
+    s.prefix_caching = false;
+    s.extra_args = vec!["--enable-prefix-caching".into()];
+    let c = build_command(&s, &vllm, 1, None);
+    let mentions = c.args.iter().filter(|a| a.contains("prefix-caching"));
+    assert_eq!(mentions.collect::<Vec<_>>(), ["--enable-prefix-caching"]);
+    let mut s = spec(BackendKind::Sglang, "m");
+    s.prefix_caching = true;
+    let py = bin("python3", &["-m", "sglang.launch_server"]);
+    let c = build_command(&s, &py, 1, None);
+    assert!(!c.args.contains(&"--disable-radix-cache".to_owned()));
+    // llama.cpp is asked per request, never by a launch flag.
+    let s = spec(BackendKind::LlamaCpp, "/m.gguf");
+    let c = build_command(&s, &bin("llama-server", &[]), 1, None);
+    assert!(!c.args.iter().any(|a| a.contains("cache")), "{c:?}");
 }
 
 #[test]
@@ -84,7 +110,8 @@ fn sglang_command() {
     assert_eq!(
         c.tokens().join(" "),
         "/py/python3 -m sglang.launch_server --model-path meta-llama/Llama-3.2-1B \
-         --host 127.0.0.1 --port 30000 --max-running-requests 4 --context-length 8192"
+         --host 127.0.0.1 --port 30000 --max-running-requests 4 --context-length 8192 \
+         --disable-radix-cache"
     );
 }
 

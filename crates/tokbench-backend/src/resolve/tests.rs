@@ -150,3 +150,69 @@ fn python_module_check_uses_find_spec_for_real() {
         &path
     ));
 }
+
+/// A fake `scripts/setup` cache with llama-server builds of `versions`.
+fn setup_cache(versions: &[&str]) -> tempfile::TempDir {
+    let cache = tempfile::tempdir().unwrap();
+    for v in versions {
+        let bin = cache.path().join("llama.cpp").join(v).join("bin");
+        fs::create_dir_all(&bin).unwrap();
+        write_exe(&bin, "llama-server", "#!/bin/sh\n");
+    }
+    cache
+}
+
+#[test]
+fn llama_server_is_found_in_the_setup_cache_after_path() {
+    let cache = setup_cache(&["9.0.0", "11434.0.0", "10000.2.0"]);
+    // A version folder without an executable is passed over.
+    fs::create_dir_all(cache.path().join("llama.cpp/99999.0.0/bin")).unwrap();
+    let empty_path = tempfile::tempdir().unwrap();
+    let env = env_of(&[
+        ("PATH", empty_path.path().as_os_str()),
+        ("TOKBENCH_CACHE_DIR", cache.path().as_os_str()),
+    ]);
+    let r = resolve_binary_with(BackendKind::LlamaCpp, None, &env).unwrap();
+    assert_eq!(r.source, BinarySource::SetupCache);
+    assert_eq!(
+        r.program,
+        cache.path().join("llama.cpp/11434.0.0/bin/llama-server")
+    );
+    // PATH wins over the cache.
+    let on_path = write_exe(empty_path.path(), "llama-server", "#!/bin/sh\n");
+    let r = resolve_binary_with(BackendKind::LlamaCpp, None, &env).unwrap();
+    assert_eq!((r.program, r.source), (on_path, BinarySource::Path));
+}
+
+#[test]
+fn the_cache_follows_xdg_then_home_and_only_serves_llama_cpp() {
+    let xdg = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let nothing = tempfile::tempdir().unwrap();
+    let in_xdg = xdg.path().join("tokbench/llama.cpp/1.0/bin");
+    fs::create_dir_all(&in_xdg).unwrap();
+    let exe_xdg = write_exe(&in_xdg, "llama-server", "#!/bin/sh\n");
+    let in_home = home.path().join(".cache/tokbench/llama.cpp/2.0/bin");
+    fs::create_dir_all(&in_home).unwrap();
+    let exe_home = write_exe(&in_home, "llama-server", "#!/bin/sh\n");
+    let path = nothing.path().as_os_str();
+    let both = env_of(&[
+        ("PATH", path),
+        ("XDG_CACHE_HOME", xdg.path().as_os_str()),
+        ("HOME", home.path().as_os_str()),
+    ]);
+    let r = resolve_binary_with(BackendKind::LlamaCpp, None, &both).unwrap();
+    assert_eq!(r.program, exe_xdg);
+    let home_only = env_of(&[("PATH", path), ("HOME", home.path().as_os_str())]);
+    let r = resolve_binary_with(BackendKind::LlamaCpp, None, &home_only).unwrap();
+    assert_eq!(r.program, exe_home);
+    let err = resolve_binary_with(BackendKind::Vllm, None, &home_only)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not on PATH"), "{err}");
+    let bare = env_of(&[("PATH", path)]);
+    let err = resolve_binary_with(BackendKind::LlamaCpp, None, &bare)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nor in tokbench's cache"), "{err}");
+}

@@ -71,6 +71,7 @@ pub fn run_info(model_name: &str, backend: &str, mode: &str, salt: u64) -> RunIn
         host_load: None,
         server_log_file: None,
         notes: Vec::new(),
+        prompts: None,
     }
 }
 

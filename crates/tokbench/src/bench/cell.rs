@@ -15,7 +15,7 @@ use tokbench_client::{
 };
 use tokbench_probe::{HostLoadConfig, HostLoadSampler, HostLoadSummary};
 use tokbench_record::{Cell, CellStop};
-use tokbench_stats::{CellMetrics, RequestSample, SummaryOptions};
+use tokbench_stats::{CellMetrics, PromptCacheCheck, RequestSample, SummaryOptions};
 
 use crate::progress::ProgressDisplay;
 
@@ -113,6 +113,9 @@ pub struct CellJob<'a> {
     pub concurrency: usize,
     /// Request template of the shape.
     pub template: RequestTemplate,
+    /// Prompt tokens the shape shares between requests on purpose (its
+    /// system prompt), for the prompt-cache check.
+    pub intended_shared_tokens: u64,
     /// Processes whose CPU use is not "noise" (tokbench, the backend).
     pub tracked_pids: Vec<u32>,
     /// Draw a progress bar.
@@ -155,6 +158,7 @@ pub async fn measure_cell(
     let host_load: Option<HostLoadSummary> = sampler.and_then(|s| s.stop().ok());
     let result = result?;
     let metrics = CellMetrics::compute(&result.samples, &SummaryOptions::default());
+    let check = PromptCacheCheck::compute(&result.samples, job.intended_shared_tokens);
     let cell = Cell {
         shape: job.shape.to_owned(),
         concurrency: job.concurrency as u64,
@@ -171,6 +175,8 @@ pub async fn measure_cell(
         skipped: None,
         noisy: host_load.as_ref().is_some_and(|h| h.noisy),
         host_load,
+        prompt_cache: check.flagged,
+        prompt_cache_check: Some(check),
         metrics: Some(metrics),
     };
     Ok(CellOutcome {
@@ -200,6 +206,8 @@ pub fn skipped_cell(
         skipped: Some(reason),
         host_load: None,
         noisy: false,
+        prompt_cache: false,
+        prompt_cache_check: None,
         metrics: None,
     }
 }

@@ -12,15 +12,16 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::{Map, Value};
 use tokbench_client::calibrate::{
-    calibrate_with_tokenizer, words_per_token_from_usage, CalibrationMethod,
+    calibrate_with_tokenizer, tokenize_count, words_per_token_from_usage, CalibrationMethod,
 };
+use tokbench_client::prompt::shared_prefix_text;
 use tokbench_client::{Cancel, Endpoint, RequestTemplate, Shape};
 use tokbench_probe::{GpuProbe, HostLoadConfig, HostLoadSampler, PowerSampler, PowerSamplerConfig};
-use tokbench_record::{write_record, Record, Resources};
+use tokbench_record::{write_record, PromptSettings, Record, Resources};
 use tokbench_stats::RequestSample;
 
 use self::cell::{measure_cell, skipped_cell, CellJob, CellPlan};
-use self::target::Target;
+use self::target::{CacheControl, Target};
 
 /// Settings shared by every target of an invocation.
 #[derive(Debug, Clone)]
@@ -45,6 +46,22 @@ pub struct BenchSettings {
     pub mode: String,
     /// Draw progress bars.
     pub progress: bool,
+    /// How prompts relate to the server's prompt cache.
+    pub prompts: PromptPolicy,
+}
+
+/// How a run's prompts relate to the server's prompt cache
+/// (docs/methodology.md#prompt-cache). The seed itself is
+/// [`CellPlan::seed`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PromptPolicy {
+    /// The seed came from `--seed` (else it was drawn fresh).
+    pub seed_given: bool,
+    /// The server may reuse cached prompts (`--allow-prompt-cache`,
+    /// `--prefix-cache`).
+    pub cache_allowed: bool,
+    /// Tokens of the deliberately shared prefix (`--prefix-cache N`).
+    pub prefix_cache_tokens: Option<u64>,
 }
 
 /// The record being built for one target, and where it goes.
@@ -152,11 +169,16 @@ async fn words_per_token(
     }
 }
 
+/// The request template of `shape` as cell number `cell` of the run:
+/// unique prompts per run nonce and cell, the deliberate shared prefix of
+/// `--prefix-cache`, and `cache_prompt: false` where the server takes it and
+/// the shape shares nothing on purpose.
 fn template_for(
     target: &Target,
     settings: &BenchSettings,
     shape: &Shape,
     wpt: f64,
+    cell: u64,
 ) -> RequestTemplate {
     let mut t = shape.template(&target.model_id);
     t.endpoint = settings.endpoint;
@@ -164,7 +186,48 @@ fn template_for(
     t.extra = settings.extra_body.clone();
     t.words_per_token = wpt;
     t.seed = settings.plan.seed;
+    t.cell = cell;
+    if let Some(n) = settings.prompts.prefix_cache_tokens {
+        t.shared_prefix = Some(shared_prefix_text(n, wpt, t.seed));
+        t.prompt_tokens = t.prompt_tokens.saturating_sub(n).max(4);
+    }
+    let ask = !settings.prompts.cache_allowed
+        && target.cache_control == CacheControl::RequestField
+        && t.shared_text().is_none();
+    if ask && !t.extra.contains_key("cache_prompt") {
+        t.cache_prompt = Some(false);
+    }
     t
+}
+
+/// Prompt tokens a template's requests share on purpose, leaving out the
+/// deliberate `--prefix-cache` prefix (whose reuse is to be flagged): the
+/// system prompt's tokens by the server's `/tokenize`, else estimated from
+/// its words and the calibration.
+async fn intended_shared_tokens(target: &Target, t: &RequestTemplate) -> u64 {
+    let Some(system) = &t.system_prompt else {
+        return 0;
+    };
+    match tokenize_count(&target.client, &target.model_id, system).await {
+        Some(n) => n,
+        None => (system.split_whitespace().count() as f64 / t.words_per_token).round() as u64,
+    }
+}
+
+/// The record's `run.prompts`.
+fn prompt_settings(target: &Target, settings: &BenchSettings) -> PromptSettings {
+    let p = settings.prompts;
+    PromptSettings {
+        seed: settings.plan.seed,
+        seed_given: p.seed_given,
+        cache_allowed: p.cache_allowed,
+        cache_control: if p.cache_allowed {
+            None
+        } else {
+            target.cache_control.describe()
+        },
+        shared_prefix_tokens: p.prefix_cache_tokens,
+    }
 }
 
 /// Measures every cell for one target, writing the record after each.
@@ -180,6 +243,7 @@ pub async fn bench_target(
     session: &mut Session,
 ) -> anyhow::Result<()> {
     let wpt = words_per_token(target, settings, &mut session.record.run.notes).await;
+    session.record.run.prompts = Some(prompt_settings(target, settings));
     let backend_pid = target.process.as_ref().map(|p| p.pid());
     let mut tracked = vec![std::process::id()];
     tracked.extend(backend_pid);
@@ -198,8 +262,10 @@ pub async fn bench_target(
     .ok();
     session.save()?;
     'cells: for (name, shape) in &settings.shapes {
-        let template = template_for(target, settings, shape, wpt);
+        let mut template = template_for(target, settings, shape, wpt, 0);
+        let intended = intended_shared_tokens(target, &template).await;
         for &c in &settings.concurrency {
+            template.cell = session.record.cells.len() as u64;
             let need = shape.prompt_tokens + shape.output_tokens;
             if let Some(limit) = target.context_per_request.filter(|&l| need > l) {
                 let why =
@@ -219,6 +285,7 @@ pub async fn bench_target(
                 shape: name,
                 concurrency: c,
                 template: template.clone(),
+                intended_shared_tokens: intended,
                 tracked_pids: tracked.clone(),
                 progress: settings.progress,
             };
@@ -256,6 +323,7 @@ fn finish(session: &mut Session, load: Option<HostLoadSampler>, power: Option<Po
     r.run.ended_utc = Some(assemble::now_utc());
     r.run.host_load = load.and_then(|s| s.stop().ok());
     r.run.flags.noisy = r.cells.iter().any(|c| c.noisy);
+    r.run.flags.prompt_cache = r.cells.iter().any(|c| c.prompt_cache);
     let power = power.and_then(|p| p.stop().ok());
     let tokens: u64 = r
         .cells

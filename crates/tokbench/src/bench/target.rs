@@ -28,6 +28,53 @@ pub struct Target {
     pub vram: VramCheck,
     /// Longest prompt + output one request may use, tokens, when known.
     pub context_per_request: Option<u64>,
+    /// How this server can be asked not to reuse cached prompts.
+    pub cache_control: CacheControl,
+}
+
+/// How a server can be asked not to serve prompts from its cache
+/// (docs/methodology.md#prompt-cache).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheControl {
+    /// Per request: llama.cpp's `cache_prompt: false` (llama-server and the
+    /// built-in emulator accept it).
+    RequestField,
+    /// At launch: this flag turned the server's prefix cache off.
+    LaunchFlag(&'static str),
+    /// The server was launched with its prefix cache on, as asked.
+    LaunchedWithCache,
+    /// Nothing can be asked (Ollama, an unknown OpenAI-compatible server);
+    /// what the server reports is still recorded.
+    Unavailable,
+}
+
+impl CacheControl {
+    /// The record's `run.prompts.cache_control` text, `None` when nothing
+    /// was asked.
+    pub fn describe(self) -> Option<String> {
+        match self {
+            CacheControl::RequestField => Some("cache_prompt: false".into()),
+            CacheControl::LaunchFlag(flag) => Some(format!("{flag} (launch flag)")),
+            CacheControl::LaunchedWithCache | CacheControl::Unavailable => None,
+        }
+    }
+
+    /// The control launch mode uses for `kind`, given whether the user
+    /// allowed prompt caching and the flags passed through.
+    fn for_launch(kind: BackendKind, allowed: bool, extra_args: &[String]) -> Self {
+        let user_set = |topic: &str| extra_args.iter().any(|a| a.contains(topic));
+        match kind {
+            BackendKind::LlamaCpp => CacheControl::RequestField,
+            _ if allowed => CacheControl::LaunchedWithCache,
+            BackendKind::Vllm if !user_set("prefix-caching") => {
+                CacheControl::LaunchFlag("--no-enable-prefix-caching")
+            }
+            BackendKind::Sglang if !user_set("radix-cache") => {
+                CacheControl::LaunchFlag("--disable-radix-cache")
+            }
+            _ => CacheControl::Unavailable,
+        }
+    }
 }
 
 /// GPU memory snapshots around the server start.
@@ -68,6 +115,8 @@ pub struct LaunchOptions {
     pub keep_alive: bool,
     /// Longest wait for the next bytes of a response.
     pub stall_timeout: Duration,
+    /// Leave the server's automatic prefix caching on (vLLM, SGLang).
+    pub prefix_caching: bool,
 }
 
 /// Fine-tune tags recognised in `general.finetune` or the file name.
@@ -229,6 +278,7 @@ pub async fn launch(
     spec.binary = opts.binary.clone();
     spec.port = opts.port;
     spec.health_timeout = opts.health_timeout;
+    spec.prefix_caching = opts.prefix_caching;
     let before = gpus.memory_snapshot();
     let process = BackendProcess::launch_healthy(spec).await?;
     let after = gpus.memory_snapshot();
@@ -271,6 +321,7 @@ pub async fn launch(
         process: Some(process),
         vram: VramCheck { before, after, fit },
         context_per_request: Some(per_request),
+        cache_control: CacheControl::for_launch(opts.kind, opts.prefix_caching, &opts.extra_args),
     })
 }
 
@@ -346,6 +397,11 @@ pub async fn attach(cfg: &ClientConfig, model: Option<String>) -> anyhow::Result
     }
     // llama.cpp's `default_generation_settings.n_ctx` is per slot already.
     let per_request = info.as_ref().and_then(|i| i.n_ctx);
+    let cache_control = if info.is_some() || backend.name == "tokbench-emulator" {
+        CacheControl::RequestField
+    } else {
+        CacheControl::Unavailable
+    };
     Ok(Target {
         client,
         model: id_only_model(&model_id),
@@ -360,6 +416,7 @@ pub async fn attach(cfg: &ClientConfig, model: Option<String>) -> anyhow::Result
             },
         },
         context_per_request: per_request,
+        cache_control,
     })
 }
 

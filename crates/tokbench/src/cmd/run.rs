@@ -22,7 +22,9 @@ use tokbench_record::Record;
 use crate::bench::assemble::{provenance, run_info, system_section};
 use crate::bench::cell::CellPlan;
 use crate::bench::target::{attach, launch, LaunchOptions, Target};
-use crate::bench::{bench_target, check_runs_dir, initial_resources, BenchSettings, Session};
+use crate::bench::{
+    bench_target, check_runs_dir, initial_resources, BenchSettings, PromptPolicy, Session,
+};
 use crate::export::{exporter, Format};
 
 /// Exit code when a run is incomplete (Ctrl-C, backend died).
@@ -79,7 +81,11 @@ pub struct RunArgs {
     /// Backend to launch for MODEL files.
     #[arg(long, value_enum, default_value_t = BackendArg::LlamaCpp)]
     pub backend: BackendArg,
-    /// Backend binary (default: $TOKBENCH_LLAMA_SERVER etc., then PATH).
+    /// Backend binary. Searched, in order: this flag, the backend's
+    /// environment variable ($TOKBENCH_LLAMA_SERVER, $TOKBENCH_VLLM,
+    /// $TOKBENCH_SGLANG_PYTHON, $TOKBENCH_OLLAMA), PATH, and for llama.cpp
+    /// the llama-server that scripts/setup built in tokbench's cache
+    /// ($TOKBENCH_CACHE_DIR, else ${XDG_CACHE_HOME:-~/.cache}/tokbench).
     #[arg(long)]
     pub backend_bin: Option<PathBuf>,
     /// Flag passed through to the backend (repeat: --backend-arg=-ngl --backend-arg=99).
@@ -181,9 +187,23 @@ pub struct RunArgs {
     /// Leave the hostname out of records.
     #[arg(long)]
     pub no_hostname: bool,
-    /// Seed for prompts and arrival schedules.
-    #[arg(long, default_value_t = 0x746f_6b62)]
-    pub seed: u64,
+    /// Seed (run nonce) of prompts and arrival schedules. Default: drawn
+    /// fresh for every run and recorded as run.prompts.seed, so no prompt
+    /// repeats across runs; give a recorded value to send the same prompts
+    /// again (docs/methodology.md#prompt-cache).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Let the server serve prompts from its cache: do not send llama.cpp's
+    /// `cache_prompt: false`, and launch vLLM/SGLang with prefix caching on.
+    /// Cells where the server reused more than the shape shares are flagged
+    /// prompt_cache.
+    #[arg(long)]
+    pub allow_prompt_cache: bool,
+    /// Measure a deliberately shared prefix: every prompt starts with the
+    /// same N tokens (per run), which the server may serve from its cache
+    /// (implies --allow-prompt-cache; such cells are flagged prompt_cache).
+    #[arg(long, value_name = "N")]
+    pub prefix_cache: Option<u64>,
     /// Prompt words per token (default: calibrated with the server's /tokenize).
     #[arg(long)]
     pub words_per_token: Option<f64>,
@@ -193,7 +213,7 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    fn plan(&self) -> CellPlan {
+    fn plan(&self, seed: u64) -> CellPlan {
         CellPlan {
             requests: self.requests,
             duration: self.duration,
@@ -203,7 +223,7 @@ impl RunArgs {
             max_requests: self.max_requests,
             max_time: self.max_cell_time,
             ci_target: self.ci_target,
-            seed: self.seed,
+            seed,
             ramp_up: self.ramp_up,
         }
     }
@@ -238,7 +258,18 @@ impl RunArgs {
             bail!("give at least one concurrency level with -c");
         }
         for &c in &self.concurrency {
-            self.plan().load_config(c).validate()?;
+            self.plan(0).load_config(c).validate()?;
+        }
+        if let Some(n) = self.prefix_cache {
+            anyhow::ensure!(n > 0, "--prefix-cache must be at least 1 token");
+            for (name, shape) in self.shapes()? {
+                anyhow::ensure!(
+                    n + 4 <= shape.prompt_tokens,
+                    "--prefix-cache {n} leaves no unique prompt in shape `{name}` \
+                     ({} prompt tokens; at least 4 must stay unique)",
+                    shape.prompt_tokens
+                );
+            }
         }
         anyhow::ensure!(
             self.scale.is_finite() && self.scale > 0.0,
@@ -276,7 +307,12 @@ impl RunArgs {
         Ok(BenchSettings {
             shapes: self.shapes()?,
             concurrency: self.concurrency.clone(),
-            plan: self.plan(),
+            plan: self.plan(self.seed.unwrap_or_else(fresh_seed)),
+            prompts: PromptPolicy {
+                seed_given: self.seed.is_some(),
+                cache_allowed: self.allow_prompt_cache || self.prefix_cache.is_some(),
+                prefix_cache_tokens: self.prefix_cache,
+            },
             endpoint: match self.endpoint {
                 EndpointArg::Chat => Endpoint::Chat,
                 EndpointArg::Completions => Endpoint::Completions,
@@ -289,6 +325,16 @@ impl RunArgs {
             progress: !self.no_progress,
         })
     }
+}
+
+/// A fresh run nonce: std's `RandomState` (keyed from the OS's randomness
+/// once per process) hashing the clock and the process id.
+fn fresh_seed() -> u64 {
+    use std::hash::BuildHasher;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    std::collections::hash_map::RandomState::new().hash_one((now, std::process::id()))
 }
 
 /// Runs `tokbench run`.
@@ -461,6 +507,7 @@ fn launch_options(args: &RunArgs, settings: &BenchSettings, rig: &Rig) -> Launch
         allow_spill: args.allow_spill,
         keep_alive: args.keep_alive,
         stall_timeout: args.stall_timeout,
+        prefix_caching: settings.prompts.cache_allowed,
     }
 }
 
