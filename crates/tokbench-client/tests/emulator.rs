@@ -148,6 +148,25 @@ async fn multi_token_chunks_keep_usage_as_the_count() {
 }
 
 #[tokio::test]
+async fn coalesced_writes_share_arrival_timestamps() {
+    // 100 tok/s, 4 events per write: writes of tokens 0–3, 4–7, 8–9.
+    let s = one(base(100.0, 0.0, 1).with_events_per_write(4), 10).await;
+    assert_eq!(kind(&s), None, "{:?}", s.outcome);
+    assert_eq!(s.events.len(), 10);
+    for write in [0..4, 4..8, 8..10] {
+        let t = s.events[write.start].t_us;
+        assert!(
+            s.events[write.clone()].iter().all(|e| e.t_us == t),
+            "{write:?}"
+        );
+    }
+    // Every token of the first write is left out of the decode span.
+    let first = tokbench_stats::first_arrival_len(&s.events);
+    assert!(first >= 4, "first arrival of {first} events");
+    assert_eq!(tokbench_stats::itl_ms(&s).len(), 10 - first);
+}
+
+#[tokio::test]
 async fn completions_endpoint() {
     let emu = emulator(base(500.0, 0.0, 1)).await;
     let mut t = RequestTemplate::chat("m", 8, 6);

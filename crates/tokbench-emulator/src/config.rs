@@ -147,6 +147,15 @@ pub struct EmulatorConfig {
     /// Tokens per SSE event (default 1; ≥ 1). An event of `k` tokens is sent
     /// at the deadline of its last token.
     pub tokens_per_chunk: u32,
+    /// SSE events per network write (default 1; ≥ 1), as servers with a
+    /// stream interval (vLLM, SGLang), batching servers or buffering
+    /// proxies send them. Events keep their exact deadlines but are handed
+    /// to the socket `n` at a time, as one buffer at the deadline of the
+    /// write's last event, so a client sees them arrive together. The last
+    /// write of a response may hold fewer; a write is cut short at a due
+    /// `CloseMidStream`/`MalformedChunk` fault. The role chunk and the
+    /// finish, usage and `[DONE]` events are written on their own.
+    pub events_per_write: u32,
     /// Output length when the request sets no limit (default 128).
     pub default_max_tokens: u32,
     /// Attach a llama.cpp-style `timings` object to the final chunk / the
@@ -168,6 +177,7 @@ impl Default for EmulatorConfig {
             jitter_ms: 0.0,
             reasoning_tokens: 0,
             tokens_per_chunk: 1,
+            events_per_write: 1,
             default_max_tokens: 128,
             emit_timings: true,
             fault: None,
@@ -203,6 +213,8 @@ builder! {
     with_reasoning_tokens, reasoning_tokens: u32;
     /// Sets [`EmulatorConfig::tokens_per_chunk`].
     with_tokens_per_chunk, tokens_per_chunk: u32;
+    /// Sets [`EmulatorConfig::events_per_write`].
+    with_events_per_write, events_per_write: u32;
     /// Sets [`EmulatorConfig::default_max_tokens`].
     with_default_max_tokens, default_max_tokens: u32;
     /// Sets [`EmulatorConfig::emit_timings`].
@@ -226,8 +238,8 @@ impl EmulatorConfig {
     /// [`EmulatorError::InvalidConfig`] naming the first offending field:
     /// empty model, non-finite or negative prefill ms, non-positive prefill
     /// or decode rate, `slots` of 0 (or above the semaphore limit), negative
-    /// jitter, `tokens_per_chunk` of 0, or a fault probability outside
-    /// `[0, 1]`.
+    /// jitter, `tokens_per_chunk` or `events_per_write` of 0, or a fault
+    /// probability outside `[0, 1]`.
     pub fn validate(&self) -> Result<(), EmulatorError> {
         let bad = |msg: String| Err(EmulatorError::InvalidConfig(msg));
         if self.model.is_empty() {
@@ -264,6 +276,9 @@ impl EmulatorConfig {
         if self.tokens_per_chunk == 0 {
             return bad("tokens per chunk must be >= 1".into());
         }
+        if self.events_per_write == 0 {
+            return bad("events per write must be >= 1".into());
+        }
         if let Some(fault) = &self.fault {
             let p = fault.probability;
             if !(0.0..=1.0).contains(&p) {
@@ -285,6 +300,7 @@ mod tests {
         assert_eq!(cfg.model, "tokbench-emulator");
         assert_eq!(cfg.decode_tok_s, 50.0);
         assert_eq!(cfg.tokens_per_chunk, 1);
+        assert_eq!(cfg.events_per_write, 1);
         assert_eq!(cfg.default_max_tokens, 128);
         assert!(cfg.emit_timings);
     }
@@ -298,6 +314,7 @@ mod tests {
             base.clone().with_slots(0),
             base.clone().with_jitter_ms(-1.0),
             base.clone().with_tokens_per_chunk(0),
+            base.clone().with_events_per_write(0),
             base.clone().with_prefill(Prefill::Rate { tok_s: 0.0 }),
             base.clone().with_prefill(Prefill::Fixed { ms: -5.0 }),
             base.clone().with_model(""),

@@ -147,7 +147,16 @@ impl EventWriter {
     /// The event carrying tokens `start..end`; tokens below `reasoning` go
     /// to `delta.reasoning_content`, the rest to `delta.content` (chat) or
     /// `text` (completions). A group straddling the boundary carries both.
+    #[cfg(test)]
     pub fn tokens(&mut self, start: u32, end: u32, reasoning: u32) -> Bytes {
+        self.append_tokens(start, end, reasoning);
+        self.take_appended()
+    }
+
+    /// Appends the event of [`EventWriter::tokens`] to the pending buffer
+    /// without splitting it off, so that several events can leave in one
+    /// write ([`EventWriter::take_appended`]).
+    pub fn append_tokens(&mut self, start: u32, end: u32, reasoning: u32) {
         let out = &mut self.buf;
         out.extend_from_slice(&self.head);
         match self.endpoint {
@@ -176,7 +185,12 @@ impl EventWriter {
             }
         }
         out.extend_from_slice(b"\n\n");
-        out.split().freeze()
+    }
+
+    /// The events appended since the last call, as one buffer (empty if
+    /// none).
+    pub fn take_appended(&mut self) -> Bytes {
+        self.buf.split().freeze()
     }
 
     /// An event whose payload is truncated, invalid JSON.

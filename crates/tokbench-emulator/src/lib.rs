@@ -36,7 +36,10 @@
 //! (`choices: []`); then `data: [DONE]`. The last JSON chunk carries a
 //! llama.cpp-style `timings` object when [`EmulatorConfig::emit_timings`].
 //! Completions stream the same way with `choices[0].text` and no role
-//! chunk (and no reasoning tokens).
+//! chunk (and no reasoning tokens). With
+//! [`EmulatorConfig::events_per_write`] `n > 1`, token chunks keep their
+//! deadlines but leave `n` per network write, at the last one's deadline
+//! (a server with a stream interval, or a buffering proxy).
 //!
 //! # Faults
 //! See [`FaultMode`]; one is applied to a request with

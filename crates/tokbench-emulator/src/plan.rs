@@ -24,6 +24,8 @@ pub(crate) struct RequestPlan {
     pub fault: Option<FaultMode>,
     /// Deadlines, as offsets from slot acquisition.
     pub schedule: Schedule,
+    /// Token events per network write (≥ 1).
+    pub events_per_write: u32,
     /// RNG for the schedule's jitter (seeded per request).
     pub rng: ChaCha8Rng,
     /// `chatcmpl-…` / `cmpl-…` id.
@@ -76,6 +78,7 @@ impl RequestPlan {
             send_usage: request.include_usage && fault != Some(FaultMode::NoUsage),
             fault,
             schedule,
+            events_per_write: cfg.events_per_write.max(1),
             rng,
             id: format!("{prefix}-tokbench-{index}"),
             created: unix_now(),

@@ -22,6 +22,8 @@ pub struct EmulatorStats {
     pub token_events: u64,
     /// Sum over token events of how late each was handed to the HTTP layer
     /// after its deadline (timer granularity is 1 ms, so ~1 ms is normal).
+    /// With `events_per_write > 1` the deadline is that of the write
+    /// carrying the event (its last event's).
     pub total_lateness: Duration,
     /// The largest such lateness: a large value means the emulator itself
     /// could not keep its schedule (overloaded host), so client-side

@@ -8,6 +8,12 @@
 //! start at or after `after_tokens` emitted tokens (so `after_tokens = 0`
 //! fires right after the role chunk, and `after_tokens = N` after the last
 //! token).
+//!
+//! Writes: token groups leave `events_per_write` at a time, as one
+//! [`Bytes`] yielded at the deadline of the write's last group (hyper hands
+//! each yielded buffer to the socket as it comes, so the client receives
+//! the events together). A write ends early at the last group or before a
+//! due body fault. Every other event is yielded on its own.
 
 use std::time::Duration;
 
@@ -45,6 +51,7 @@ struct SseState {
     prompt_tokens: u64,
     tokens: u32,
     reasoning: u32,
+    events_per_write: u32,
     send_usage: bool,
     emit_timings: bool,
     body_fault: Option<(FaultMode, u32)>,
@@ -74,6 +81,7 @@ pub(crate) fn sse_body(
         prompt_tokens: plan.request.prompt_tokens,
         tokens: plan.tokens,
         reasoning: plan.reasoning,
+        events_per_write: plan.events_per_write,
         send_usage: plan.send_usage,
         emit_timings,
         body_fault,
@@ -115,41 +123,60 @@ impl SseState {
         }
     }
 
-    /// Fires a due body fault or emits the next token group; `None` once
-    /// every group is out.
+    /// Fires a due body fault or emits the next write (up to
+    /// `events_per_write` token groups, sent at the last one's deadline);
+    /// `None` once every group is out.
     async fn token_step(&mut self) -> Option<Result<Bytes, StreamAborted>> {
-        if let Some((mode, after)) = self.body_fault {
-            if self.emitted >= after {
-                self.body_fault = None;
-                if let FaultMode::CloseMidStream { .. } = mode {
-                    self.phase = Phase::End;
-                    self.slot.mark_served();
-                    // Be pending once so hyper flushes the tokens already
-                    // handed over; an immediate error would discard them.
-                    tokio::task::yield_now().await;
-                    return Some(Err(StreamAborted));
-                }
-                return Some(Ok(self.writer.malformed()));
-            }
+        if self.fault_due() {
+            return self.fire_fault().await;
         }
-        let group = self.groups.next()?;
-        let deadline = self.slot.acquired + group.offset;
+        let mut deadline = None;
+        let mut events = 0;
+        while events < self.events_per_write && !(events > 0 && self.fault_due()) {
+            let Some(group) = self.groups.next() else {
+                break;
+            };
+            self.writer
+                .append_tokens(group.start, group.end, self.reasoning);
+            deadline = Some(self.slot.acquired + group.offset);
+            self.emitted = group.end;
+            events += 1;
+        }
+        let deadline = deadline?;
         if self.first_emit.is_none() {
             sleep_until_precise(deadline).await;
         } else {
             sleep_until(deadline).await;
         }
         let now = Instant::now();
-        self.slot
-            .record_lateness(now.saturating_duration_since(deadline));
+        let late = now.saturating_duration_since(deadline);
+        for _ in 0..events {
+            self.slot.record_lateness(late);
+        }
         self.first_emit.get_or_insert(now);
         self.last_emit = Some(now);
-        self.emitted = group.end;
-        Some(Ok(self.writer.tokens(
-            group.start,
-            group.end,
-            self.reasoning,
-        )))
+        Some(Ok(self.writer.take_appended()))
+    }
+
+    /// `true` when a body fault is pending and its `after_tokens` have been
+    /// emitted.
+    fn fault_due(&self) -> bool {
+        self.body_fault
+            .is_some_and(|(_, after)| self.emitted >= after)
+    }
+
+    /// Fires the pending body fault: a malformed event, or the close.
+    async fn fire_fault(&mut self) -> Option<Result<Bytes, StreamAborted>> {
+        let (mode, _) = self.body_fault.take()?;
+        if let FaultMode::CloseMidStream { .. } = mode {
+            self.phase = Phase::End;
+            self.slot.mark_served();
+            // Be pending once so hyper flushes the tokens already
+            // handed over; an immediate error would discard them.
+            tokio::task::yield_now().await;
+            return Some(Err(StreamAborted));
+        }
+        Some(Ok(self.writer.malformed()))
     }
 
     /// The finish chunk. With zero tokens it still waits for the end of
@@ -219,5 +246,89 @@ async fn sleep_until_precise(deadline: Instant) {
     }
     while Instant::now() < deadline {
         tokio::task::yield_now().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::config::{EmulatorConfig, FaultConfig, Prefill};
+    use crate::request::ParsedRequest;
+    use crate::slots::SlotPool;
+    use crate::stats::Counters;
+
+    /// Every item the body of a `max_tokens`-token request under `cfg`
+    /// yields (0 ms prefill, 2000 tok/s: about 5 ms per 10 tokens).
+    async fn items(cfg: EmulatorConfig, endpoint: Endpoint, max_tokens: u32) -> Vec<Option<Bytes>> {
+        let cfg = cfg
+            .with_prefill(Prefill::Fixed { ms: 0.0 })
+            .with_decode_tok_s(2000.0);
+        let request = ParsedRequest {
+            endpoint,
+            prompt_tokens: 3,
+            max_tokens: Some(max_tokens),
+            stream: true,
+            include_usage: true,
+        };
+        let plan = RequestPlan::new(&cfg, request, 0);
+        let pool = SlotPool::new(1, Arc::new(Counters::default()));
+        let slot = pool.acquire().await.unwrap();
+        let body = sse_body(plan, slot, "m", true);
+        body.map(Result::ok).collect().await
+    }
+
+    /// SSE events in each item (`None` for an error item).
+    fn shape(items: &[Option<Bytes>]) -> Vec<Option<usize>> {
+        let count = |b: &Bytes| b.windows(6).filter(|w| w == b"data: ").count();
+        items.iter().map(|i| i.as_ref().map(count)).collect()
+    }
+
+    #[tokio::test]
+    async fn writes_carry_events_per_write_events() {
+        let one = items(EmulatorConfig::default(), Endpoint::Chat, 10).await;
+        let cfg = EmulatorConfig::default().with_events_per_write(4);
+        let four = items(cfg, Endpoint::Chat, 10).await;
+        // role, 10 tokens as writes of 4, 4 and 2, finish, usage, [DONE].
+        let expected = [1, 4, 4, 2, 1, 1, 1].map(Some);
+        assert_eq!(shape(&four), expected);
+        assert_eq!(shape(&one), [vec![Some(1); 11], vec![Some(1); 3]].concat());
+        // Same token events, byte for byte, only written together.
+        let concat = |v: &[Option<Bytes>]| -> Vec<u8> {
+            v.iter().flatten().flat_map(|b| b.to_vec()).collect()
+        };
+        assert_eq!(concat(&one[1..11]), concat(&four[1..4]));
+        assert_eq!(four.last(), Some(&Some(Bytes::from_static(DONE))));
+    }
+
+    #[tokio::test]
+    async fn writes_group_multi_token_events_on_completions() {
+        // Groups (0,3) (3,6) (6,9) (9,10), two per write; no role chunk.
+        let cfg = EmulatorConfig::default()
+            .with_tokens_per_chunk(3)
+            .with_events_per_write(2);
+        let got = items(cfg, Endpoint::Completions, 10).await;
+        assert_eq!(shape(&got), [2, 2, 1, 1, 1].map(Some));
+    }
+
+    #[tokio::test]
+    async fn a_due_body_fault_cuts_the_write_short() {
+        let fault = |mode| {
+            EmulatorConfig::default()
+                .with_events_per_write(4)
+                .with_fault(Some(FaultConfig::always(mode)))
+        };
+        // Malformed after 5 tokens: writes 4 and 1, the bad event, then
+        // writes 4 and 1 and the tail.
+        let malformed = fault(FaultMode::MalformedChunk { after_tokens: 5 });
+        let got = items(malformed, Endpoint::Chat, 10).await;
+        assert_eq!(shape(&got), [1, 4, 1, 1, 4, 1, 1, 1, 1].map(Some));
+        // Close after 6 tokens: writes 4 and 2, then the aborting error.
+        let close = fault(FaultMode::CloseMidStream { after_tokens: 6 });
+        let got = items(close, Endpoint::Chat, 10).await;
+        assert_eq!(shape(&got), [Some(1), Some(4), Some(2), None]);
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Semantics follow llama.cpp's server: `prompt_ms` is the time from slot
 //! acquisition to the first token's emission (the prefill, plus the wait for
-//! a multi-token chunk when `tokens_per_chunk > 1`); `predicted_ms` is the
+//! a multi-token chunk when `tokens_per_chunk > 1` and for a full write when
+//! `events_per_write > 1`); `predicted_ms` is the
 //! time from the first to the last token's emission; `predicted_n` counts
 //! every generated token (reasoning included), so, as in llama.cpp,
 //! `predicted_per_second = predicted_n / predicted_ms` is slightly above the

@@ -164,6 +164,31 @@ async fn tokens_per_chunk_groups_tokens() {
 }
 
 #[tokio::test]
+async fn events_per_write_delivers_events_together() {
+    let server = start(fast().with_events_per_write(4)).await;
+    let s = stream(&server.base_url(), CHAT, &chat_body(10, true)).await;
+    // Every token still has its own event, in order.
+    let texts = contents(&s);
+    assert_eq!(texts.len(), 10);
+    assert_eq!(texts[..3], [" tok0", " tok1", " tok2"]);
+    // Writes of 4, 4 and 2 events: each write is one read, so the events
+    // of a write share their arrival instant.
+    let at: Vec<_> = s.token_events().iter().map(|(at, _)| *at).collect();
+    for write in [0..4, 4..8, 8..10] {
+        let first = at[write.start];
+        assert!(at[write.clone()].iter().all(|&t| t == first), "{write:?}");
+    }
+    // The first write leaves at its 4th token's deadline.
+    assert!(at[0] - s.sent >= ms(20 + 3 * 5));
+    // The tail still follows: finish, usage, [DONE].
+    let usage = s.events.iter().rev().find_map(|e| e.json()).unwrap();
+    assert_eq!(usage["usage"]["completion_tokens"], 10);
+    assert!(s.has_done() && s.error.is_none());
+    assert_eq!(server.stats().token_events, 10);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn completions_stream_shape() {
     let server = start(fast()).await;
     let body = json!({"prompt": "one two three", "max_tokens": 4, "stream": true,

@@ -169,7 +169,7 @@ mod tests {
         let gen = d.column("gen").unwrap();
         assert!(gen
             .title()
-            .starts_with("decode_tok_s = (output_tokens − 1)"));
+            .starts_with("decode_tok_s = (output_tokens − first_arrival_tokens)"));
         assert_eq!(gen.href().as_deref(), Some("methodology.html#decode-tok-s"));
     }
 }

@@ -182,7 +182,7 @@ fn index_rows_are_per_record_and_concurrency_never_averaged() {
         assert!(index.contains(badge), "{badge}");
     }
     // Tooltips quote the methodology and link to it.
-    assert!(index.contains("title=\"decode_tok_s = (output_tokens − 1)"));
+    assert!(index.contains("title=\"decode_tok_s = (output_tokens − first_arrival_tokens)"));
     assert!(index.contains("<span class=\"def\">Gen tok&#x2f;s</span>"));
 }
 

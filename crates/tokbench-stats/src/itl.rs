@@ -7,29 +7,41 @@
 //! ([`crate::tokens::apportion_tokens`]) and lets the gap that *ends* at
 //! event `i` (from event `i − 1`) contribute `nᵢ` values of `gapᵢ / nᵢ`.
 //!
-//! Consequences: a request yields `output_tokens − n₀` ITL values (the first
-//! event's tokens are covered by TTFT); when events and tokens correspond
-//! one-to-one the values are the raw event gaps; events that arrived in the
-//! same network chunk share a timestamp and contribute gaps of 0 ms.
+//! The events of the *first arrival* (the first event and every event that
+//! arrived in the same network chunk, [`first_arrival_len`]) contribute
+//! nothing: their tokens are covered by TTFT, exactly as they are left out of
+//! the decode rate ([`crate::metrics`]).
+//!
+//! Consequences: a request yields `output_tokens − first_arrival_tokens` ITL
+//! values, summing to `t_last − t_first`, so their mean equals TPOT; when
+//! events and tokens correspond one-to-one the values are the raw event gaps;
+//! later events that arrived in the same network chunk share a timestamp and
+//! contribute gaps of 0 ms.
 
 use crate::sample::RequestSample;
-use crate::tokens::{apportion_tokens, output_tokens};
+use crate::tokens::{apportion_tokens, first_arrival_len, output_tokens};
 
 /// Append the normalised ITL values of `sample`, in milliseconds and in
 /// stream order, to `out` (nothing is cleared, so one buffer can collect a
 /// whole cell). Uses the same output-token count as
-/// [`crate::RequestMetrics`]. Appends nothing for fewer than two events.
+/// [`crate::RequestMetrics`]. Appends nothing when no event arrived after
+/// the first arrival.
 ///
-/// Memory: appends `output_tokens − n₀` values, so a server that reports an
-/// absurd `usage.completion_tokens` makes this buffer grow accordingly.
+/// Memory: appends `output_tokens − first_arrival_tokens` values, so a
+/// server that reports an absurd `usage.completion_tokens` makes this buffer
+/// grow accordingly.
 pub fn append_itl_ms(sample: &RequestSample, out: &mut Vec<f64>) {
-    if sample.events.len() < 2 {
+    let events = &sample.events;
+    let first = first_arrival_len(events);
+    if events.len() <= first {
         return;
     }
     let (output, _) = output_tokens(sample);
-    let mut counts = Vec::with_capacity(sample.events.len());
-    apportion_tokens(&sample.events, output, &mut counts);
-    for (pair, &n) in sample.events.windows(2).zip(counts.iter().skip(1)) {
+    let mut counts = Vec::with_capacity(events.len());
+    apportion_tokens(events, output, &mut counts);
+    // Pair `i − 1, i` for every event `i` after the first arrival.
+    let pairs = events.windows(2).zip(&counts[1..]).skip(first - 1);
+    for (pair, &n) in pairs {
         if n == 0 {
             continue;
         }
@@ -98,8 +110,32 @@ mod tests {
     }
 
     #[test]
-    fn same_chunk_events_give_zero_gaps() {
+    fn later_same_chunk_events_give_zero_gaps() {
+        // Arrivals at 50 and 60 ms; the second carries two events.
+        let s = sample(&[(50, 2), (60, 2), (60, 2)], None);
+        assert_eq!(itl_ms(&s), vec![10.0, 0.0]);
+    }
+
+    #[test]
+    fn first_arrival_events_are_left_out() {
+        // Two events at 50 ms (the first arrival, covered by TTFT), one at
+        // 60 ms: only the 10 ms gap counts.
         let s = sample(&[(50, 2), (50, 2), (60, 2)], None);
-        assert_eq!(itl_ms(&s), vec![0.0, 10.0]);
+        assert_eq!(itl_ms(&s), vec![10.0]);
+        // Everything in one chunk: no value at all.
+        assert!(itl_ms(&sample(&[(50, 2), (50, 2)], None)).is_empty());
+    }
+
+    #[test]
+    fn coalesced_stream_mean_equals_tpot() {
+        // 4 events per arrival, arrivals every 20 ms from 100 ms: 20 events,
+        // 1 token each. First arrival (4 tokens) left out; each later
+        // arrival gives [20, 0, 0, 0] → 16 values summing to 80 ms, mean
+        // 80 / 16 = 5 ms = TPOT at 200 tok/s.
+        let events: Vec<(u32, u32)> = (0..20).map(|i| (100 + 20 * (i / 4), 6)).collect();
+        let v = itl_ms(&sample(&events, None));
+        assert_eq!(v.len(), 16);
+        assert_eq!(v[..4], [20.0, 0.0, 0.0, 0.0]);
+        assert_eq!(v.iter().sum::<f64>(), 80.0);
     }
 }

@@ -45,4 +45,7 @@ pub use prompt_cache::PromptCacheCheck;
 pub use quantile::quantile_sorted;
 pub use sample::{Channel, ErrorKind, Outcome, RequestSample, ServerTimings, TokenEvent, Usage};
 pub use summary::{Summary, SummaryOptions, DEFAULT_SEED};
-pub use tokens::{apportion_tokens, output_tokens, TokenCounts, TokenSource};
+pub use tokens::{
+    apportion_tokens, first_arrival_len, output_tokens, tokens_in_first_arrival, TokenCounts,
+    TokenSource,
+};

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::prompt_cache::{cached_prompt_tokens, evaluated_prompt_tokens};
 use crate::sample::{Channel, ErrorKind, Outcome, RequestSample};
-use crate::tokens::{TokenCounts, TokenSource};
+use crate::tokens::{tokens_in_first_arrival, TokenCounts, TokenSource};
 
 /// Metrics of one request. Times are relative to the request's actual send.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -60,10 +60,15 @@ pub struct RequestMetrics {
     pub server_prefill_tok_s: Option<f64>,
     /// Server-reported decode rate (`timings.predicted_per_second`), tok/s.
     pub server_decode_tok_s: Option<f64>,
-    /// Decode rate ("gen tok/s"), `(output_tokens − 1) / (t_last − t_first)`
-    /// over token events, tok/s.
+    /// Decode rate ("gen tok/s"), tok/s:
+    /// `(output_tokens − first_arrival_tokens) / (t_last − t_first)`, where
+    /// `t_first` is the first token event's arrival, `first_arrival_tokens`
+    /// the tokens of every event that arrived with it
+    /// ([`crate::tokens::tokens_in_first_arrival`]) and `t_last` the last
+    /// token event's arrival (`docs/methodology.md#decode-tok-s`).
     pub decode_tok_s: Option<f64>,
-    /// Time per output token, `1000 / decode_tok_s`, ms.
+    /// Time per output token, `1000 / decode_tok_s`, ms (same span and
+    /// token count; `docs/methodology.md#tpot`).
     pub tpot_ms: Option<f64>,
 }
 
@@ -78,8 +83,9 @@ impl RequestMetrics {
     /// * `server_*` without `timings` or when the reported rate is not a
     ///   positive finite number (llama.cpp reports 0 or ∞ for a fully cached
     ///   prompt);
-    /// * `decode_tok_s`/`tpot_ms` when `output_tokens < 2`, fewer than two
-    ///   events, or the first and last event share a timestamp.
+    /// * `decode_tok_s`/`tpot_ms` when no event arrived after the first
+    ///   arrival (zero span: fewer than two events, or every event in one
+    ///   network chunk) or no token is left after the first arrival's.
     pub fn from_sample(sample: &RequestSample) -> Self {
         let tokens = TokenCounts::from_sample(sample);
         let ttft_us = sample.events.first().map(|e| e.t_us);
@@ -132,17 +138,19 @@ struct Decode {
     tpot_ms: f64,
 }
 
-/// `(output − 1) / span` with `span = t_last − t_first` over token events.
-/// Computed as `(output − 1)·10⁶ / span_us` and `span_us / 1000 / (output − 1)`
-/// so round numbers stay exact.
+/// `(output − first_arrival_tokens) / span` with `span = t_last − t_first`
+/// over token events and `first_arrival_tokens` the tokens of every event
+/// sharing the first event's arrival time
+/// ([`tokens_in_first_arrival`]: those tokens were generated before
+/// `t_first`, so they are not part of the span's work). Computed as
+/// `after·10⁶ / span_us` and `span_us / 1000 / after` so round numbers stay
+/// exact. `None` for a zero span or no token after the first arrival.
 fn decode_rate(sample: &RequestSample, output_tokens: u64) -> Option<Decode> {
-    if output_tokens < 2 || sample.events.len() < 2 {
-        return None;
-    }
     let first = sample.events.first()?.t_us;
     let last = sample.events.last()?.t_us;
     let span_us = f64::from(last.checked_sub(first).filter(|&s| s > 0)?);
-    let after_first = (output_tokens - 1) as f64;
+    let in_first = tokens_in_first_arrival(&sample.events, output_tokens);
+    let after_first = output_tokens.checked_sub(in_first).filter(|&n| n > 0)? as f64;
     Some(Decode {
         tok_s: after_first * 1e6 / span_us,
         tpot_ms: span_us / 1000.0 / after_first,
@@ -230,6 +238,11 @@ mod tests {
     #[test]
     fn usage_drives_decode_rate_and_prompt_tokens() {
         let mut s = synthetic();
+        // bytes [4, 8, 8, 8, 8] (total 36), 9 tokens: quotas 1, 2, 2, 2, 2
+        // exactly, so the first arrival carries 1 token.
+        for e in &mut s.events[1..] {
+            e.bytes = 8;
+        }
         s.usage = Some(Usage {
             prompt_tokens: 400,
             completion_tokens: 9,
@@ -244,6 +257,97 @@ mod tests {
         assert_eq!(m.tpot_ms, Some(10.0));
         // 400 / 0.2 s = 2000 tok/s
         assert_eq!(m.prefill_tok_s, Some(2000.0));
+    }
+
+    /// Content events at `(t_ms, bytes)`, optional usage total.
+    fn events_at(events: &[(u32, u32)], completion_tokens: Option<u64>) -> RequestSample {
+        let mut s = RequestSample::new(0, false, 0, 0);
+        s.events = events
+            .iter()
+            .map(|&(t_ms, bytes)| TokenEvent {
+                t_us: t_ms * 1000,
+                bytes,
+                channel: Channel::Content,
+            })
+            .collect();
+        s.usage = completion_tokens.map(|c| Usage {
+            prompt_tokens: 10,
+            completion_tokens: c,
+            reasoning_tokens: None,
+        });
+        s
+    }
+
+    fn decode(s: &RequestSample) -> (Option<f64>, Option<f64>) {
+        let m = RequestMetrics::from_sample(s);
+        (m.decode_tok_s, m.tpot_ms)
+    }
+
+    #[test]
+    fn several_events_per_arrival() {
+        // 200 tok/s written 4 events per write: arrivals every 20 ms at
+        // 100, 120, 140, 160, 180 ms, 4 one-token events each (20 tokens).
+        // The first arrival holds 4 tokens: (20 − 4) / 0.080 s = 200 tok/s,
+        // TPOT 80 ms / 16 = 5 ms. (The old `n − 1` gave 19 / 0.08 = 237.5.)
+        let events: Vec<(u32, u32)> = (0..20).map(|i| (100 + 20 * (i / 4), 6)).collect();
+        assert_eq!(decode(&events_at(&events, None)), (Some(200.0), Some(5.0)));
+        // Usage agreeing with the events changes nothing.
+        assert_eq!(
+            decode(&events_at(&events, Some(20))),
+            (Some(200.0), Some(5.0))
+        );
+    }
+
+    #[test]
+    fn several_tokens_per_event() {
+        // Events at 100, 110, 130, 140, 170 ms with bytes [12, 4, 8, 4, 12]
+        // (total 40); usage 10 tokens → nᵢ = [3, 1, 2, 1, 3] exactly.
+        // The first arrival holds 3 tokens: (10 − 3) / 0.070 s = 100 tok/s,
+        // TPOT 70 ms / 7 = 10 ms. (Old: 9 / 0.07 ≈ 128.6.)
+        let s = events_at(
+            &[(100, 12), (110, 4), (130, 8), (140, 4), (170, 12)],
+            Some(10),
+        );
+        assert_eq!(decode(&s), (Some(100.0), Some(10.0)));
+    }
+
+    #[test]
+    fn several_events_per_arrival_with_several_tokens_each() {
+        // Arrivals at 100, 140, 180 ms, 2 events of 8 bytes each; usage 12
+        // tokens over 6 equal events → 2 tokens per event. The first
+        // arrival holds 2 · 2 = 4 tokens: (12 − 4) / 0.080 s = 100 tok/s,
+        // TPOT 80 ms / 8 = 10 ms. (Old: 11 / 0.08 = 137.5.)
+        let events = [(100, 8), (100, 8), (140, 8), (140, 8), (180, 8), (180, 8)];
+        let s = events_at(&events, Some(12));
+        assert_eq!(decode(&s), (Some(100.0), Some(10.0)));
+        // ITL agrees: 8 values summing to the 80 ms span, mean = TPOT.
+        let itl = crate::itl::itl_ms(&s);
+        assert_eq!((itl.len(), itl.iter().sum::<f64>()), (8, 80.0));
+    }
+
+    #[test]
+    fn one_token_per_event_keeps_the_old_numbers() {
+        // Distinct arrivals, one token each: first arrival = 1 token, the
+        // formula is the old (n − 1) / span. 6 events 10 ms apart from
+        // 40 ms: 5 / 0.05 s = 100 tok/s, 10 ms.
+        let events: Vec<(u32, u32)> = (0..6).map(|i| (40 + 10 * i, 3)).collect();
+        assert_eq!(decode(&events_at(&events, None)), (Some(100.0), Some(10.0)));
+        // Usage below the event count (tokens split across events): still
+        // 1 token per event for timing, (4 − 1) / 0.05 s = 60 tok/s.
+        let (tok_s, tpot) = decode(&events_at(&events, Some(4)));
+        assert_eq!(tok_s, Some(60.0));
+        assert_eq!(tpot, Some(50.0 / 3.0));
+    }
+
+    #[test]
+    fn no_token_after_the_first_arrival_is_undefined() {
+        // Usage (3) below the events (4); the first arrival holds 3 of them,
+        // so no token is left for the 10 ms span.
+        let s = events_at(&[(50, 2), (50, 2), (50, 2), (60, 2)], Some(3));
+        assert_eq!(decode(&s), (None, None));
+        // Everything in one chunk: zero span.
+        let s = events_at(&[(50, 2), (50, 2), (50, 2)], Some(9));
+        assert_eq!(decode(&s), (None, None));
     }
 
     #[test]

@@ -18,6 +18,10 @@
 //! * Content tokens: `output − reasoning`; tool-call tokens are counted on
 //!   the content side.
 //! * Prompt tokens: `usage.prompt_tokens`, else the workload's hint.
+//! * First arrival: the first token event and every event that arrived in
+//!   the same network chunk (same `t_us`); its tokens, `Σ nᵢ` by
+//!   [`apportion_tokens`], are left out of the decode rate and of ITL
+//!   ([`tokens_in_first_arrival`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -159,6 +163,31 @@ pub fn apportion_tokens(events: &[TokenEvent], output_tokens: u64, out: &mut Vec
         fixed += 1;
     }
     largest_remainder(events, &order[fixed..], tokens, total, &weight, out);
+}
+
+/// Number of events in the *first arrival*: the first event and every
+/// later event with the same `t_us` (events that arrived in the same network
+/// chunk). `0` for no events.
+pub fn first_arrival_len(events: &[TokenEvent]) -> usize {
+    let Some(first) = events.first() else {
+        return 0;
+    };
+    events.iter().take_while(|e| e.t_us == first.t_us).count()
+}
+
+/// Tokens that arrived in the first arrival ([`first_arrival_len`] events),
+/// by the per-event estimate of [`apportion_tokens`]: `Σ nᵢ` over those
+/// events. With `output_tokens ≤ events.len()` every event counts 1, so this
+/// is the number of events in the first arrival (no allocation); otherwise
+/// the apportioned counts are summed. `0` for no events.
+pub fn tokens_in_first_arrival(events: &[TokenEvent], output_tokens: u64) -> u64 {
+    let first = first_arrival_len(events);
+    if output_tokens <= events.len() as u64 {
+        return first as u64;
+    }
+    let mut counts = Vec::with_capacity(events.len());
+    apportion_tokens(events, output_tokens, &mut counts);
+    counts.iter().take(first).sum()
 }
 
 /// Split `tokens` among the `free` events proportionally to `weight`
@@ -326,6 +355,32 @@ mod tests {
         assert_eq!(scale_rounded(1, 4, 3), 1);
         assert_eq!(scale_rounded(2, 4, 3), 3);
         assert_eq!(scale_rounded(2, 4, 0), 0);
+    }
+
+    #[test]
+    fn first_arrival_counts_events_and_their_tokens() {
+        let at = |ms: &[(u32, u32)]| -> Vec<TokenEvent> {
+            ms.iter()
+                .map(|&(t, b)| ev(t, b, Channel::Content))
+                .collect()
+        };
+        assert_eq!(first_arrival_len(&[]), 0);
+        assert_eq!(tokens_in_first_arrival(&[], 5), 0);
+        // Four events in the first chunk (t = 100 ms), one later.
+        let events = at(&[(100, 4), (100, 4), (100, 4), (100, 4), (120, 4)]);
+        assert_eq!(first_arrival_len(&events), 4);
+        // No usage beyond the events: one token each → 4.
+        assert_eq!(tokens_in_first_arrival(&events, 5), 4);
+        // 10 tokens over equal bytes [4; 5]: shares 8/4 = 2 each → 2·4 = 8.
+        assert_eq!(tokens_in_first_arrival(&events, 10), 8);
+        // Distinct times: only the first event; bytes [4, 12, 4], 5 tokens
+        // → counts [1, 3, 1] → 1.
+        let events = at(&[(100, 4), (130, 12), (150, 4)]);
+        assert_eq!(first_arrival_len(&events), 1);
+        assert_eq!(tokens_in_first_arrival(&events, 5), 1);
+        // bytes [12, 4, 4], 5 tokens → counts [3, 1, 1] → 3.
+        let events = at(&[(100, 12), (130, 4), (150, 4)]);
+        assert_eq!(tokens_in_first_arrival(&events, 5), 3);
     }
 
     proptest! {

@@ -39,8 +39,8 @@ fn failed(mut s: RequestSample, kind: ErrorKind) -> RequestSample {
 /// * a (ok): sent 1.0 s, 5 tokens at 200, 220, 240, 260, 280 ms, end 500 ms,
 ///   no usage → 5 tokens from stream, decode 4 / 0.08 s = 50 tok/s;
 /// * b (ok): sent 1.2 s, 5 events at 100, 120, 140, 160, 180 ms, end 1800 ms,
-///   usage 10 completion / 50 prompt → discrepancy +5,
-///   decode (10 − 1) / 0.08 s = 112.5 tok/s;
+///   usage 10 completion / 50 prompt → discrepancy +5, 2 tokens per event
+///   (the first arrival holds 2) → decode (10 − 2) / 0.08 s = 100 tok/s;
 /// * c (stall): sent 1.5 s, one event at 10 ms, end 2000 ms → ends at 3.5 s;
 /// * d (HTTP status): sent 2.0 s, no events, end 10 ms → ends at 2.01 s.
 ///
@@ -97,11 +97,8 @@ fn summaries_cover_ok_requests_only() {
     // are excluded.
     assert_eq!((ttft.n, ttft.min, ttft.max), (2, 100.0, 200.0));
     let decode = cell.decode_tok_s.as_ref().unwrap();
-    // median of {50, 112.5} = 81.25
-    assert_eq!(
-        (decode.min, decode.max, decode.median),
-        (50.0, 112.5, 81.25)
-    );
+    // median of {50, 100} = 75
+    assert_eq!((decode.min, decode.max, decode.median), (50.0, 100.0, 75.0));
     let e2e = cell.e2e_ms.as_ref().unwrap();
     assert_eq!((e2e.min, e2e.max), (500.0, 1800.0));
     // only b has a prompt-token count (usage)

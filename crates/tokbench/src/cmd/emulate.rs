@@ -75,6 +75,11 @@ pub struct EmulateArgs {
     /// Tokens per SSE event, sent at the deadline of the group's last token.
     #[arg(long, default_value_t = 1)]
     pub tokens_per_chunk: u32,
+    /// SSE events per network write: events keep their deadlines but are
+    /// written N at a time, at the N-th one's deadline (a server's stream
+    /// interval, or a buffering proxy).
+    #[arg(long, default_value_t = 1)]
+    pub events_per_write: u32,
     /// Output tokens when a request sets no max_tokens.
     #[arg(long, default_value_t = 128)]
     pub max_tokens_default: u32,
@@ -111,8 +116,9 @@ impl EmulateArgs {
     ///
     /// # Errors
     /// A message naming the flag when a value is out of range: decode or
-    /// prefill rate not > 0, negative prefill ms or jitter, `--slots` or
-    /// `--tokens-per-chunk` below 1, probability outside [0, 1].
+    /// prefill rate not > 0, negative prefill ms or jitter, `--slots`,
+    /// `--tokens-per-chunk` or `--events-per-write` below 1, probability
+    /// outside [0, 1].
     pub fn to_config(&self) -> anyhow::Result<EmulatorConfig> {
         ensure!(
             self.decode_tok_s.is_finite() && self.decode_tok_s > 0.0,
@@ -135,6 +141,10 @@ impl EmulateArgs {
             self.tokens_per_chunk >= 1,
             "--tokens-per-chunk must be at least 1"
         );
+        ensure!(
+            self.events_per_write >= 1,
+            "--events-per-write must be at least 1"
+        );
         let cfg = EmulatorConfig::default()
             .with_model(self.model.clone())
             .with_prefill(self.prefill()?)
@@ -143,6 +153,7 @@ impl EmulateArgs {
             .with_jitter_ms(self.jitter_ms)
             .with_reasoning_tokens(self.reasoning_tokens)
             .with_tokens_per_chunk(self.tokens_per_chunk)
+            .with_events_per_write(self.events_per_write)
             .with_default_max_tokens(self.max_tokens_default)
             .with_emit_timings(!self.no_timings)
             .with_fault(self.fault_config())
@@ -202,6 +213,9 @@ fn describe(cfg: &EmulatorConfig) -> String {
         "model {}, decode {} tok/s, prefill {prefill}, slots {}",
         cfg.model, cfg.decode_tok_s, cfg.slots
     );
+    if cfg.events_per_write > 1 {
+        out.push_str(&format!(", {} events per write", cfg.events_per_write));
+    }
     if let Some(fault) = &cfg.fault {
         out.push_str(&format!(", fault {:?} p={}", fault.mode, fault.probability));
     }
@@ -299,6 +313,8 @@ mod tests {
             "--no-timings",
             "--tokens-per-chunk",
             "2",
+            "--events-per-write",
+            "4",
         ])?;
         let cfg = args.to_config()?;
         assert_eq!(cfg.prefill, Prefill::Rate { tok_s: 2000.0 });
@@ -306,6 +322,7 @@ mod tests {
             (cfg.decode_tok_s, cfg.slots, cfg.tokens_per_chunk),
             (25.0, 16, 2)
         );
+        assert_eq!(cfg.events_per_write, 4);
         assert!(!cfg.emit_timings);
         let fault = cfg.fault.ok_or_else(|| anyhow::anyhow!("no fault"))?;
         assert_eq!(
@@ -332,6 +349,7 @@ mod tests {
             &["--fault", "close", "--fault-probability", "1.5"],
             &["--prefill-tok-s", "0"],
             &["--jitter-ms=-1"],
+            &["--events-per-write", "0"],
         ] {
             let err = parse(bad)?.to_config().err();
             assert!(err.is_some(), "{bad:?} accepted");

@@ -6,7 +6,12 @@
 //! 1. **Fidelity**: at each concurrency level, runs requests against a known
 //!    schedule (fixed prefill, fixed decode rate, a slot per stream) and
 //!    compares the measured median TTFT and decode tok/s with the truth.
-//! 2. **Ceiling**: at a fixed number of streams, doubles the per-stream
+//! 2. **Coalescing**: at concurrency 1, an emulator that writes several SSE
+//!    events per network write (`--coalesce-events`, as servers with a
+//!    stream interval do) at a known decode rate; compares the measured
+//!    median decode tok/s with the truth (the first arrival's tokens must
+//!    not count as decoded).
+//! 3. **Ceiling**: at a fixed number of streams, doubles the per-stream
 //!    decode rate until the median decode-rate error exceeds 1%, and reports
 //!    the highest aggregate streamed tok/s that stayed within it.
 
@@ -45,6 +50,12 @@ pub struct SelftestArgs {
     /// Highest per-stream decode rate the ceiling search tries, tok/s.
     #[arg(long, default_value_t = 3200.0)]
     pub ceiling_max_tok_s: f64,
+    /// SSE events per network write of the coalescing check (0 skips it).
+    #[arg(long, default_value_t = 4)]
+    pub coalesce_events: u32,
+    /// Decode rate of the coalescing check, tok/s.
+    #[arg(long, default_value_t = 200.0)]
+    pub coalesce_decode_tok_s: f64,
     /// Open a new connection per request (as `tokbench run` does by
     /// default) instead of reusing connections set up during warm-up; TTFT
     /// then includes TCP connect time, which grows when many streams start
@@ -79,6 +90,26 @@ pub struct FidelityRow {
     pub ok: u64,
 }
 
+/// The coalescing check: decode fidelity when the server writes
+/// `events_per_write` SSE events per network write.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoalesceRow {
+    /// Concurrent streams (1).
+    pub concurrency: usize,
+    /// SSE events per network write.
+    pub events_per_write: u32,
+    /// Configured decode rate, tok/s.
+    pub decode_true_tok_s: f64,
+    /// Measured median decode rate, tok/s.
+    pub decode_median_tok_s: f64,
+    /// Relative error of the median, percent.
+    pub decode_error_pct: f64,
+    /// Requests measured.
+    pub requests: u64,
+    /// Requests that succeeded.
+    pub ok: u64,
+}
+
 /// Result of the ceiling search.
 #[derive(Debug, Clone, Serialize)]
 pub struct CeilingRow {
@@ -101,6 +132,8 @@ pub struct SelftestReport {
     pub fresh_connections: bool,
     /// Fidelity rows.
     pub fidelity: Vec<FidelityRow>,
+    /// The coalescing check (`None` when skipped).
+    pub coalescing: Option<CoalesceRow>,
     /// Ceiling steps, in order tried.
     pub ceiling: Vec<CeilingRow>,
     /// Highest aggregate tok/s within 1% median decode error.
@@ -120,6 +153,10 @@ fn load_avg_1m() -> Option<f64> {
 /// Runs `tokbench selftest`.
 pub fn run(args: SelftestArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.decode_tok_s > 0.0, "--decode-tok-s must be positive");
+    anyhow::ensure!(
+        args.coalesce_decode_tok_s.is_finite() && args.coalesce_decode_tok_s > 0.0,
+        "--coalesce-decode-tok-s must be positive"
+    );
     anyhow::ensure!(
         args.output_tokens >= 2,
         "--output-tokens must be at least 2"
@@ -167,6 +204,7 @@ async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
             ok: m.ok,
         });
     }
+    let coalescing = coalesce_check(args).await?;
     let ceiling = ceiling_search(args).await?;
     let ceiling_tok_s = ceiling
         .iter()
@@ -176,6 +214,7 @@ async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
     Ok(SelftestReport {
         fresh_connections: args.fresh_connections,
         fidelity,
+        coalescing,
         ceiling,
         ceiling_tok_s,
         peak_rss_bytes: peak_rss_bytes(),
@@ -210,6 +249,38 @@ async fn ceiling_search(args: &SelftestArgs) -> anyhow::Result<Vec<CeilingRow>> 
     Ok(rows)
 }
 
+/// The coalescing check: 5 requests at concurrency 1 against an emulator
+/// writing `--coalesce-events` events per write; `None` when that is 0.
+async fn coalesce_check(args: &SelftestArgs) -> anyhow::Result<Option<CoalesceRow>> {
+    let (events, rate) = (args.coalesce_events, args.coalesce_decode_tok_s);
+    if events == 0 {
+        return Ok(None);
+    }
+    eprintln!("[selftest] coalescing: {events} events per write at {rate} tok/s …");
+    let cfg = emulator_config(rate, args.prefill_ms, 1).with_events_per_write(events);
+    let m = measure_config(args, cfg, args.output_tokens, 1, 5).await?;
+    let decode = m.decode_tok_s.as_ref().map_or(f64::NAN, |s| s.median);
+    Ok(Some(CoalesceRow {
+        concurrency: 1,
+        events_per_write: events,
+        decode_true_tok_s: rate,
+        decode_median_tok_s: decode,
+        decode_error_pct: 100.0 * (decode - rate) / rate,
+        requests: m.requests,
+        ok: m.ok,
+    }))
+}
+
+/// The emulator of a fidelity measurement: fixed prefill, `c` slots, no
+/// `timings`.
+fn emulator_config(decode_tok_s: f64, prefill_ms: f64, c: usize) -> EmulatorConfig {
+    EmulatorConfig::default()
+        .with_decode_tok_s(decode_tok_s)
+        .with_prefill(Prefill::Fixed { ms: prefill_ms })
+        .with_slots(c)
+        .with_emit_timings(false)
+}
+
 /// Runs `n` requests at concurrency `c` against a fresh emulator.
 async fn measure(
     args: &SelftestArgs,
@@ -219,11 +290,20 @@ async fn measure(
     c: usize,
     n: u64,
 ) -> anyhow::Result<CellMetrics> {
-    let cfg = EmulatorConfig::default()
-        .with_decode_tok_s(decode_tok_s)
-        .with_prefill(Prefill::Fixed { ms: prefill_ms })
-        .with_slots(c)
-        .with_emit_timings(false);
+    let cfg = emulator_config(decode_tok_s, prefill_ms, c);
+    measure_config(args, cfg, output_tokens, c, n).await
+}
+
+/// Runs `n` requests at concurrency `c` against a fresh emulator with
+/// configuration `cfg`.
+async fn measure_config(
+    args: &SelftestArgs,
+    cfg: EmulatorConfig,
+    output_tokens: u64,
+    c: usize,
+    n: u64,
+) -> anyhow::Result<CellMetrics> {
+    let decode_tok_s = cfg.decode_tok_s;
     let emu = tokbench_emulator::spawn(([127, 0, 0, 1], 0).into(), cfg)
         .await
         .context("could not start the emulator")?;
@@ -299,6 +379,7 @@ fn render(r: &SelftestReport) -> String {
         "connections kept alive after warm-up"
     };
     let mut out = format!("Client fidelity against the built-in emulator ({conn})\n{t}\n");
+    out.push_str(&render_coalescing(r.coalescing.as_ref()));
     for c in &r.ceiling {
         out.push_str(&format!(
             "ceiling step: {} streams × {} tok/s = {} tok/s → median decode error {:+.2}% {}\n",
@@ -326,4 +407,53 @@ fn render(r: &SelftestReport) -> String {
         out.push_str(&format!("peak RSS: {:.1} MiB\n", rss as f64 / 1048576.0));
     }
     out
+}
+
+/// The coalescing check as a one-row table (empty when skipped).
+fn render_coalescing(row: Option<&CoalesceRow>) -> String {
+    let Some(c) = row else {
+        return String::new();
+    };
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_header([
+        "Conc.",
+        "Events/write",
+        "Decode true tok/s",
+        "Decode median tok/s",
+        "Error %",
+        "ok/total",
+    ]);
+    t.add_row([
+        c.concurrency.to_string(),
+        c.events_per_write.to_string(),
+        format!("{:.1}", c.decode_true_tok_s),
+        format!("{:.2}", c.decode_median_tok_s),
+        format!("{:+.2}", c.decode_error_pct),
+        format!("{}/{}", c.ok, c.requests),
+    ]);
+    format!("Coalesced writes (several SSE events per network write)\n{t}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coalescing_row_is_rendered_with_its_error() {
+        let row = CoalesceRow {
+            concurrency: 1,
+            events_per_write: 4,
+            decode_true_tok_s: 200.0,
+            decode_median_tok_s: 201.5,
+            decode_error_pct: 0.75,
+            requests: 5,
+            ok: 5,
+        };
+        let text = render_coalescing(Some(&row));
+        for cell in ["Events/write", "200.0", "201.50", "+0.75", "5/5"] {
+            assert!(text.contains(cell), "{cell} missing from\n{text}");
+        }
+        assert!(render_coalescing(None).is_empty());
+    }
 }
