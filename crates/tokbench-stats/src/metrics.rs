@@ -274,6 +274,7 @@ mod tests {
             prompt_tokens: 10,
             completion_tokens: c,
             reasoning_tokens: None,
+            cached_tokens: None,
         });
         s
     }
