@@ -6,76 +6,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
-use tokbench_record::{read_record, validate_record, Record};
+use tokbench_record::{validate_record, Record};
 
-struct Setup {
-    server: PathBuf,
-    model: PathBuf,
-}
+mod common;
 
-/// Real-server tests share two cores: run them one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn setup() -> Option<Setup> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?
-        .join("tokbench");
-    let server = std::env::var_os("TOKBENCH_LLAMA_SERVER")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::fs::read_dir(cache.join("llama.cpp"))
-                .ok()?
-                .flatten()
-                .map(|e| e.path().join("bin/llama-server"))
-                .find(|p| p.is_file())
-        });
-    let models = std::env::var_os("TOKBENCH_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cache.join("models"));
-    let model = models.join("smollm2-135m-instruct-q4_1.gguf");
-    match server {
-        Some(server) if server.is_file() && model.is_file() => Some(Setup { server, model }),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run scripts/setup first: llama-server or the SmolLM2 model is missing"
-            );
-            eprintln!("SKIP: llama-server or SmolLM2 missing (run scripts/setup)");
-            None
-        }
-    }
-}
-
-fn tokbench(s: &Setup) -> Command {
-    let mut c = Command::cargo_bin("tokbench").unwrap();
-    c.env("TOKBENCH_LLAMA_SERVER", &s.server)
-        .env_remove("OPENAI_API_KEY");
-    c
-}
-
-fn records(dir: &Path) -> Vec<Record> {
-    let mut out: Vec<Record> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .map(|p| read_record(&p).unwrap())
-        .collect();
-    out.sort_by(|a, b| a.run.id.cmp(&b.run.id));
-    out
-}
+use common::{records, serial, setup, tokbench, Setup};
 
 /// Small chat shape at concurrency 1 and 2 (scale 0.125: 25 prompt, 32 output tokens).
 fn small_run(s: &Setup, dir: &Path) -> Command {
