@@ -302,3 +302,83 @@ fn validate_names_file_and_field_and_fails() {
         .stdout(predicate::str::contains("syntax.yaml:"))
         .stdout(predicate::str::contains("1 valid, 2 invalid"));
 }
+
+/// One attach-mode run against `url` into `dir`; returns its record.
+fn run_once(url: &str, dir: &std::path::Path, extra: &[&str]) -> tokbench_record::Record {
+    let out = tokbench()
+        .args(["run", "--url", url, "-n", "2", "--warmup", "0", "-c", "1,2"])
+        .args([
+            "--output-tokens",
+            "3",
+            "--prompt-tokens",
+            "20",
+            "--no-progress",
+        ])
+        .args(["--format", "json", "--runs-dir"])
+        .arg(dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let path = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("record: "))
+        .expect("a record line");
+    tokbench_record::read_record(std::path::Path::new(path.trim())).unwrap()
+}
+
+#[test]
+fn each_run_draws_a_fresh_prompt_seed_unless_one_is_given() {
+    let emu = emulate(&["--decode-tok-s", "500", "--prefill-ms", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let prompts = |r: &tokbench_record::Record| r.run.prompts.clone().unwrap();
+    let (a, b) = (
+        prompts(&run_once(&emu.url, dir.path(), &[])),
+        prompts(&run_once(&emu.url, dir.path(), &[])),
+    );
+    assert_ne!(a.seed, b.seed, "fresh nonce per run");
+    assert!(!a.seed_given && !a.cache_allowed);
+    // The emulator takes llama.cpp's per-request switch.
+    assert_eq!(a.cache_control.as_deref(), Some("cache_prompt: false"));
+    let given = ["--seed", "42", "--allow-prompt-cache"];
+    let (c, d) = (
+        run_once(&emu.url, dir.path(), &given),
+        run_once(&emu.url, dir.path(), &given),
+    );
+    for r in [&c, &d] {
+        let p = prompts(r);
+        assert_eq!((p.seed, p.seed_given, p.cache_allowed), (42, true, true));
+        assert_eq!(p.cache_control, None);
+        // The emulator has no prompt cache: its timings say it evaluated
+        // every prompt token.
+        let check = r.cells[0].prompt_cache_check.clone().unwrap();
+        assert_eq!(
+            (check.requests_with_account, check.cached_share),
+            (2, Some(0.0))
+        );
+        assert!(!r.cells[0].prompt_cache);
+    }
+    let p = prompts(&run_once(&emu.url, dir.path(), &["--prefix-cache", "10"]));
+    assert_eq!((p.shared_prefix_tokens, p.cache_allowed), (Some(10), true));
+}
+
+#[test]
+fn a_prefix_longer_than_a_prompt_is_refused() {
+    tokbench()
+        .args([
+            "run",
+            "--url",
+            "http://127.0.0.1:1",
+            "--prompt-tokens",
+            "20",
+        ])
+        .args(["--prefix-cache", "18", "--no-record"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--prefix-cache 18"));
+}
