@@ -18,7 +18,7 @@ use tokbench_client::prompt::shared_prefix_text;
 use tokbench_client::{Cancel, Endpoint, RequestTemplate, Shape};
 use tokbench_probe::{GpuProbe, HostLoadConfig, HostLoadSampler, PowerSampler, PowerSamplerConfig};
 use tokbench_record::{write_record, PromptSettings, Record, Resources};
-use tokbench_stats::RequestSample;
+use tokbench_stats::{prompt_cache, RequestSample};
 
 use self::cell::{measure_cell, skipped_cell, CellJob, CellPlan};
 use self::target::{CacheControl, Target};
@@ -202,16 +202,18 @@ fn template_for(
 
 /// Prompt tokens a template's requests share on purpose, leaving out the
 /// deliberate `--prefix-cache` prefix (whose reuse is to be flagged): the
-/// system prompt's tokens by the server's `/tokenize`, else estimated from
-/// its words and the calibration.
+/// system prompt's tokens by the server's `/tokenize` (else estimated from
+/// its words and the calibration) plus [`prompt_cache::MIN_TOKENS`] for the
+/// chat template's wrapping of the system message.
 async fn intended_shared_tokens(target: &Target, t: &RequestTemplate) -> u64 {
     let Some(system) = &t.system_prompt else {
         return 0;
     };
-    match tokenize_count(&target.client, &target.model_id, system).await {
+    let tokens = match tokenize_count(&target.client, &target.model_id, system).await {
         Some(n) => n,
         None => (system.split_whitespace().count() as f64 / t.words_per_token).round() as u64,
-    }
+    };
+    tokens + prompt_cache::MIN_TOKENS
 }
 
 /// The record's `run.prompts`.
