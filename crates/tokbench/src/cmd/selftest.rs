@@ -73,6 +73,11 @@ pub struct FidelityRow {
     pub ttft_median_ms: f64,
     /// Measured median TTFT minus truth, ms.
     pub ttft_error_ms: f64,
+    /// Measured 99th-percentile TTFT, ms (the tail that a burst of
+    /// simultaneous sends inflates when the client delays them).
+    pub ttft_p99_ms: f64,
+    /// Measured p99 TTFT minus truth, ms.
+    pub ttft_p99_error_ms: f64,
     /// Requests measured / succeeded.
     pub requests: u64,
     /// Requests that succeeded.
@@ -155,6 +160,7 @@ async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
         .await?;
         let decode = m.decode_tok_s.as_ref().map_or(f64::NAN, |s| s.median);
         let ttft = m.ttft_ms.as_ref().map_or(f64::NAN, |s| s.median);
+        let ttft_p99 = m.ttft_ms.as_ref().map_or(f64::NAN, |s| s.p99);
         fidelity.push(FidelityRow {
             concurrency: c,
             decode_true_tok_s: args.decode_tok_s,
@@ -163,6 +169,8 @@ async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
             ttft_true_ms: args.prefill_ms,
             ttft_median_ms: ttft,
             ttft_error_ms: ttft - args.prefill_ms,
+            ttft_p99_ms: ttft_p99,
+            ttft_p99_error_ms: ttft_p99 - args.prefill_ms,
             requests: m.requests,
             ok: m.ok,
         });
@@ -279,6 +287,8 @@ fn render(r: &SelftestReport) -> String {
         "TTFT true ms",
         "TTFT median ms",
         "TTFT error ms",
+        "TTFT p99 ms",
+        "p99 error ms",
         "ok/total",
     ]);
     for f in &r.fidelity {
@@ -290,6 +300,8 @@ fn render(r: &SelftestReport) -> String {
             format!("{:.1}", f.ttft_true_ms),
             format!("{:.2}", f.ttft_median_ms),
             format!("{:+.2}", f.ttft_error_ms),
+            format!("{:.2}", f.ttft_p99_ms),
+            format!("{:+.2}", f.ttft_p99_error_ms),
             format!("{}/{}", f.ok, f.requests),
         ]);
     }
