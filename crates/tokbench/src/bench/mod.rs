@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use tokbench_client::calibrate::{
     calibrate_with_tokenizer, words_per_token_from_usage, CalibrationMethod,
 };
-use tokbench_client::{Cancel, Endpoint, RequestTemplate, Shape};
+use tokbench_client::{Cancel, Endpoint, RequestTemplate, SendClock, Shape};
 use tokbench_probe::{GpuProbe, HostLoadConfig, HostLoadSampler, PowerSampler, PowerSamplerConfig};
 use tokbench_record::{write_record, Record, Resources};
 use tokbench_stats::RequestSample;
@@ -131,7 +131,7 @@ async fn words_per_token(
     let mut sample = RequestSample::new(0, true, 0, 0);
     target
         .client
-        .execute(&probe.spec(u64::MAX - 1), &mut sample)
+        .execute(&probe.spec(u64::MAX - 1), &mut sample, &SendClock::start())
         .await;
     let words = probe.prompt_text(u64::MAX - 1).split_whitespace().count() as u64;
     match sample
