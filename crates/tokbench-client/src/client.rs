@@ -25,6 +25,11 @@ use crate::stamp::{ConnectTimer, SendClock};
 /// timeout of common servers.
 pub const IDLE_POOL_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Longest wait, with keep-alive, for the end of a response body after its
+/// `[DONE]` event (servers send it at once); past it the connection is
+/// dropped instead of reused.
+pub const DRAIN_AFTER_DONE: Duration = Duration::from_millis(100);
+
 /// Which OpenAI endpoint a request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -197,6 +202,7 @@ pub struct Client {
     auth: Option<HeaderValue>,
     stall: Duration,
     max_line: usize,
+    keep_alive: bool,
 }
 
 /// Microseconds elapsed since `start`, saturating at `u32::MAX` (71 min).
@@ -241,6 +247,7 @@ impl Client {
             auth,
             stall: cfg.stall_timeout,
             max_line: cfg.max_line_bytes,
+            keep_alive: cfg.keep_alive,
         })
     }
 
@@ -300,6 +307,7 @@ impl Client {
             let Some(chunk) = chunk else { break };
             recorder.on_chunk(micros_since(sent), &chunk, sample)?;
             if recorder.is_done() {
+                self.drain(resp).await;
                 return Ok(());
             }
         }
@@ -311,6 +319,18 @@ impl Client {
                 String::new()
             },
         })
+    }
+
+    /// With keep-alive, reads what follows `[DONE]` (the end of the chunked
+    /// body) so that hyper can return the connection to the pool: a body
+    /// dropped unfinished closes its connection, and the next request would
+    /// then connect anew. Bounded by [`DRAIN_AFTER_DONE`]; after the
+    /// request's end was stamped, so it counts toward no metric.
+    async fn drain(&self, mut resp: reqwest::Response) {
+        if self.keep_alive {
+            let rest = async { while let Ok(Some(_)) = resp.chunk().await {} };
+            let _ = tokio::time::timeout(DRAIN_AFTER_DONE, rest).await;
+        }
     }
 
     /// Adds the bearer token, when one is configured.
