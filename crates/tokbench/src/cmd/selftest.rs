@@ -1,11 +1,13 @@
 //! `tokbench selftest`: the client's own fidelity and ceiling on this host.
 //!
-//! Starts the built-in emulator in-process (so the figures include the
-//! emulator's own cost, as a worst case) and:
+//! Starts the built-in emulator in-process, on its own tokio runtime (so
+//! the figures include the emulator's own CPU cost, as a worst case, but
+//! not a wait in the client's task queues) and:
 //!
 //! 1. **Fidelity**: at each concurrency level, runs requests against a known
 //!    schedule (fixed prefill, fixed decode rate, a slot per stream) and
-//!    compares the measured median TTFT and decode tok/s with the truth.
+//!    compares the measured median and p99 TTFT and the median decode
+//!    tok/s with the truth.
 //! 2. **Ceiling**: at a fixed number of streams, doubles the per-stream
 //!    decode rate until the median decode-rate error exceeds 1%, and reports
 //!    the highest aggregate streamed tok/s that stayed within it.
@@ -16,6 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde::Serialize;
+use tokio::runtime::Handle;
 use tokbench_client::{
     run_load, Cancel, Client, ClientConfig, LoadConfig, Progress, RequestTemplate,
 };
@@ -133,7 +136,16 @@ pub fn run(args: SelftestArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    let report = rt.block_on(selftest(&args))?;
+    // The emulator gets its own runtime, as a real server has its own
+    // process: sharing the client's task queues, it would read requests
+    // late when a burst of them starts, and that delay would be charged to
+    // the client's TTFT.
+    let emu_rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("emulator")
+        .enable_all()
+        .build()
+        .context("could not start the emulator's runtime")?;
+    let report = rt.block_on(selftest(&args, emu_rt.handle()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -142,7 +154,7 @@ pub fn run(args: SelftestArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
+async fn selftest(args: &SelftestArgs, emu_rt: &Handle) -> anyhow::Result<SelftestReport> {
     let load_before = load_avg_1m();
     let mut fidelity = Vec::new();
     for &c in &args.concurrency {
@@ -151,6 +163,7 @@ async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
         let n = (2 * c as u64).max(5);
         let m = measure(
             args,
+            emu_rt,
             args.decode_tok_s,
             args.prefill_ms,
             args.output_tokens,
@@ -175,7 +188,7 @@ async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
             ok: m.ok,
         });
     }
-    let ceiling = ceiling_search(args).await?;
+    let ceiling = ceiling_search(args, emu_rt).await?;
     let ceiling_tok_s = ceiling
         .iter()
         .take_while(|r| r.pass)
@@ -191,7 +204,7 @@ async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
     })
 }
 
-async fn ceiling_search(args: &SelftestArgs) -> anyhow::Result<Vec<CeilingRow>> {
+async fn ceiling_search(args: &SelftestArgs, emu_rt: &Handle) -> anyhow::Result<Vec<CeilingRow>> {
     let mut rows = Vec::new();
     let streams = args.ceiling_streams;
     let mut rate = args.decode_tok_s;
@@ -199,7 +212,7 @@ async fn ceiling_search(args: &SelftestArgs) -> anyhow::Result<Vec<CeilingRow>> 
         eprintln!("[selftest] ceiling: {streams} streams × {rate} tok/s …");
         // About two seconds of decode per request, at least 64 tokens.
         let tokens = ((rate * 2.0) as u64).max(64);
-        let m = measure(args, rate, 0.0, tokens, streams, streams as u64).await?;
+        let m = measure(args, emu_rt, rate, 0.0, tokens, streams, streams as u64).await?;
         let decode = m.decode_tok_s.as_ref().map_or(f64::NAN, |s| s.median);
         let err = 100.0 * (decode - rate) / rate;
         let pass = err.abs() <= 1.0 && m.ok == m.requests;
@@ -218,9 +231,11 @@ async fn ceiling_search(args: &SelftestArgs) -> anyhow::Result<Vec<CeilingRow>> 
     Ok(rows)
 }
 
-/// Runs `n` requests at concurrency `c` against a fresh emulator.
+/// Runs `n` requests at concurrency `c` against a fresh emulator, served
+/// on `emu_rt`.
 async fn measure(
     args: &SelftestArgs,
+    emu_rt: &Handle,
     decode_tok_s: f64,
     prefill_ms: f64,
     output_tokens: u64,
@@ -232,8 +247,10 @@ async fn measure(
         .with_prefill(Prefill::Fixed { ms: prefill_ms })
         .with_slots(c)
         .with_emit_timings(false);
-    let emu = tokbench_emulator::spawn(([127, 0, 0, 1], 0).into(), cfg)
+    let emu = emu_rt
+        .spawn(tokbench_emulator::spawn(([127, 0, 0, 1], 0).into(), cfg))
         .await
+        .context("the emulator's runtime stopped")?
         .context("could not start the emulator")?;
     let mut client_cfg = ClientConfig::new(emu.base_url());
     client_cfg.keep_alive = !args.fresh_connections;
