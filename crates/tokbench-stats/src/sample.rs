@@ -189,3 +189,23 @@ impl RequestSample {
         matches!(self.outcome, Outcome::Ok)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_written_before_connect_us_still_read() {
+        let old = r#"{"id":3,"warmup":false,"intended_send_us":10,"actual_send_us":12,
+            "headers_us":5,"events":[],"end_us":9,"prompt_tokens_hint":null,"usage":null,
+            "server_timings":null,"finish_reason":null,"outcome":{"status":"ok"}}"#;
+        let s: RequestSample = serde_json::from_str(old).expect("old sample reads");
+        assert_eq!(s.connect_us, None);
+        assert_eq!(s.actual_send_us, 12);
+        let mut new = RequestSample::new(4, false, 1, 2);
+        new.connect_us = Some(150);
+        let text = serde_json::to_string(&new).expect("serialises");
+        let back: RequestSample = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(back, new);
+    }
+}

@@ -18,7 +18,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde::Serialize;
-use tokio::runtime::Handle;
 use tokbench_client::{
     run_load, Cancel, Client, ClientConfig, LoadConfig, Progress, RequestTemplate,
 };
@@ -26,6 +25,7 @@ use tokbench_emulator::{EmulatorConfig, Prefill};
 use tokbench_probe::procfs;
 use tokbench_stats::CellMetrics;
 use tokbench_stats::SummaryOptions;
+use tokio::runtime::Handle;
 
 /// Arguments of `tokbench selftest`.
 #[derive(Debug, clap::Args)]
