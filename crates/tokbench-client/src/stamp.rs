@@ -6,9 +6,10 @@
 //! task that owns the connection, and when hundreds of requests start at
 //! once on a busy host that gap reaches tens of milliseconds. tokbench
 //! therefore stamps the send where hyper takes the request body's last byte
-//! for writing ([`StampedBody`]); hyper writes it to the socket in the same
-//! step, microseconds later. The connect time is measured by a connector
-//! layer ([`ConnectTimer`]) and reported on its own.
+//! for writing (the body records when it is polled); hyper writes it to the
+//! socket in the same step, microseconds later. The connect time is
+//! measured by a layer around reqwest's connector and reported on its own.
+//! Both land in a [`SendClock`].
 
 use std::convert::Infallible;
 use std::future::Future;
