@@ -1,9 +1,10 @@
 //! Streaming HTTP client for OpenAI-compatible servers.
 //!
 //! One [`Client`] is shared by every in-flight request. [`Client::execute`]
-//! sends a pre-serialised JSON body, then reads the response body chunk by
-//! chunk, stamping each chunk on the monotonic clock the moment `hyper`
-//! hands it over, and feeds it to a [`StreamRecorder`]. There is no retry of
+//! sends a pre-serialised JSON body, stamping the moment `hyper` takes its
+//! last byte for writing ([`crate::stamp`]), then reads the response body
+//! chunk by chunk, stamping each chunk on the monotonic clock the moment
+//! `hyper` hands it over, and feeds it to a [`StreamRecorder`]. There is no retry of
 //! any kind: a retried POST would double-count a request.
 //!
 //! Timeouts: a connect timeout, and a *stall* timeout applied to every wait
@@ -18,10 +19,16 @@ use tokbench_stats::{ErrorKind, Outcome, RequestSample};
 
 use crate::recorder::{excerpt, StreamError, StreamRecorder};
 use crate::sse::DEFAULT_MAX_LINE_BYTES;
+use crate::stamp::{ConnectTimer, SendClock};
 
 /// How long an idle pooled connection is kept: below the ~5 s keep-alive
 /// timeout of common servers.
 pub const IDLE_POOL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Longest wait, with keep-alive, for the end of a response body after its
+/// `[DONE]` event (servers send it at once); past it the connection is
+/// dropped instead of reused.
+pub const DRAIN_AFTER_DONE: Duration = Duration::from_millis(100);
 
 /// Which OpenAI endpoint a request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -73,7 +80,8 @@ pub struct ClientConfig {
     /// opens its own connection, as vLLM's `bench serve` does, because
     /// servers such as llama-server may close a connection right after a
     /// streamed response, racing its reuse (the next request then fails
-    /// unread). Connect time is then part of TTFT (~0.1 ms on loopback).
+    /// unread). Connect time is then recorded per request (`connect_us`);
+    /// it is not part of TTFT, which starts once the request is written.
     pub keep_alive: bool,
 }
 
@@ -194,6 +202,7 @@ pub struct Client {
     auth: Option<HeaderValue>,
     stall: Duration,
     max_line: usize,
+    keep_alive: bool,
 }
 
 /// Microseconds elapsed since `start`, saturating at `u32::MAX` (71 min).
@@ -217,6 +226,8 @@ impl Client {
             // (~5 s in cpp-httplib and uvicorn), never retrying a POST.
             .pool_idle_timeout(IDLE_POOL_TIMEOUT)
             .tcp_nodelay(true)
+            // Times each connect for the request that opens it.
+            .connector_layer(ConnectTimer)
             .no_proxy()
             .build()
             .map_err(|e| ClientError::Build(cause_chain(&e)))?;
@@ -236,6 +247,7 @@ impl Client {
             auth,
             stall: cfg.stall_timeout,
             max_line: cfg.max_line_bytes,
+            keep_alive: cfg.keep_alive,
         })
     }
 
@@ -245,15 +257,16 @@ impl Client {
     }
 
     /// Sends `spec` and records the stream into `sample`. `sample`'s
-    /// `outcome`, `headers_us` and `end_us` are set here; times are µs since
-    /// the instant taken just before the request is handed to the socket.
-    /// Never fails: failures become [`Outcome::Error`] with what was received
-    /// before them kept.
-    pub async fn execute(&self, spec: &RequestSpec, sample: &mut RequestSample) {
+    /// `outcome`, `connect_us`, `headers_us` and `end_us` are set here;
+    /// times are µs since `clock`'s send instant ([`SendClock::sent`]: when
+    /// the request's last byte went to the connection). `clock` is started
+    /// by the caller just before. Never fails: failures become
+    /// [`Outcome::Error`] with what was received before them kept.
+    pub async fn execute(&self, spec: &RequestSpec, sample: &mut RequestSample, clock: &SendClock) {
         sample.prompt_tokens_hint = spec.prompt_tokens_hint;
-        let sent = Instant::now();
-        let result = self.stream(spec, sample, sent).await;
-        sample.end_us = Some(micros_since(sent));
+        let result = self.stream(spec, sample, clock).await;
+        sample.connect_us = clock.connect_us();
+        sample.end_us = Some(micros_since(clock.sent()));
         if let Err(e) = result {
             sample.outcome = Outcome::Error {
                 kind: e.kind(),
@@ -266,17 +279,20 @@ impl Client {
         &self,
         spec: &RequestSpec,
         sample: &mut RequestSample,
-        sent: Instant,
+        clock: &SendClock,
     ) -> Result<(), ClientError> {
         let url = format!("{}{}", self.base, spec.endpoint.path());
         let req = self.authorised(
             self.http
                 .post(&url)
                 .header(CONTENT_TYPE, "application/json")
-                .body(spec.body.clone()),
+                .body(reqwest::Body::wrap(clock.body(spec.body.clone()))),
         );
-        let resp = self.wait(&url, req.send()).await?;
+        let resp = self.wait(&url, clock.scope(req.send())).await?;
         let mut resp = resp.map_err(|e| transport_error(&url, &e))?;
+        // The request was written before its answer came: the send instant
+        // is known from here on.
+        let sent = clock.sent();
         sample.headers_us = Some(micros_since(sent));
         if !resp.status().is_success() {
             return Err(self.status_error(&url, resp).await);
@@ -291,6 +307,7 @@ impl Client {
             let Some(chunk) = chunk else { break };
             recorder.on_chunk(micros_since(sent), &chunk, sample)?;
             if recorder.is_done() {
+                self.drain(resp).await;
                 return Ok(());
             }
         }
@@ -302,6 +319,18 @@ impl Client {
                 String::new()
             },
         })
+    }
+
+    /// With keep-alive, reads what follows `[DONE]` (the end of the chunked
+    /// body) so that hyper can return the connection to the pool: a body
+    /// dropped unfinished closes its connection, and the next request would
+    /// then connect anew. Bounded by [`DRAIN_AFTER_DONE`]; after the
+    /// request's end was stamped, so it counts toward no metric.
+    async fn drain(&self, mut resp: reqwest::Response) {
+        if self.keep_alive {
+            let rest = async { while let Ok(Some(_)) = resp.chunk().await {} };
+            let _ = tokio::time::timeout(DRAIN_AFTER_DONE, rest).await;
+        }
     }
 
     /// Adds the bearer token, when one is configured.

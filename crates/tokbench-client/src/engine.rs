@@ -32,6 +32,7 @@ use tokbench_stats::{ErrorKind, Outcome, RequestSample};
 use tokio::sync::{watch, Semaphore};
 
 use crate::client::{micros_since, Client, RequestSpec};
+use crate::stamp::SendClock;
 
 /// Produces the request with a given sequence number (unique prompts).
 pub trait RequestSource: Send + Sync {
@@ -246,22 +247,20 @@ fn us_since(start: Instant, t: Instant) -> u64 {
 
 impl Shared {
     /// Sends request `id` and stores its sample. `intended` is the intended
-    /// send instant.
+    /// send instant; the actual one is when the request's last byte went to
+    /// the connection ([`SendClock::sent`]).
     async fn one(&self, id: u64, warmup: bool, intended: Instant) {
         let spec = self.source.request(id);
-        let actual = Instant::now();
-        let mut sample = RequestSample::new(
-            id,
-            warmup,
-            us_since(self.start, intended),
-            us_since(self.start, actual),
-        );
+        let clock = SendClock::start();
+        let mut sample = RequestSample::new(id, warmup, us_since(self.start, intended), 0);
         let cancelled = tokio::select! {
-            () = self.client.execute(&spec, &mut sample) => false,
+            () = self.client.execute(&spec, &mut sample, &clock) => false,
             () = self.cancel.cancelled() => true,
         };
+        sample.actual_send_us = us_since(self.start, clock.sent());
         if cancelled {
-            sample.end_us = Some(micros_since(actual));
+            sample.connect_us = clock.connect_us();
+            sample.end_us = Some(micros_since(clock.sent()));
             sample.outcome = Outcome::Error {
                 kind: ErrorKind::Cancelled,
                 message: "cancelled before completion".into(),

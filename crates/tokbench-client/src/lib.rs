@@ -4,7 +4,8 @@
 //! [`engine::run_load`] decides when each is sent → [`client::Client`]
 //! streams the response → [`recorder::StreamRecorder`] frames SSE
 //! ([`sse`]), decodes chunks ([`openai`]) and stamps token events into a
-//! [`tokbench_stats::RequestSample`]. Metrics are computed afterwards by
+//! [`tokbench_stats::RequestSample`], whose times count from the moment
+//! the request's last byte went to the connection ([`stamp`]). Metrics are computed afterwards by
 //! `tokbench-stats`.
 
 pub mod calibrate;
@@ -15,6 +16,7 @@ pub mod prompt;
 pub mod recorder;
 pub mod shapes;
 pub mod sse;
+pub mod stamp;
 
 pub use client::{Client, ClientConfig, ClientError, Endpoint, RequestSpec};
 pub use engine::{
@@ -23,3 +25,4 @@ pub use engine::{
 };
 pub use prompt::RequestTemplate;
 pub use shapes::{Shape, ShapeError, ShapeSet, Stresses};
+pub use stamp::SendClock;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokbench_client::{
     run_load, AdaptiveStop, Cancel, Client, ClientConfig, DecodeCiRule, Endpoint, LoadConfig,
-    LoadResult, Progress, RequestTemplate, StopReason,
+    LoadResult, Progress, RequestTemplate, SendClock, StopReason,
 };
 use tokbench_emulator::{EmulatorConfig, EmulatorHandle, FaultConfig, FaultMode, Prefill};
 use tokbench_stats::{
@@ -330,6 +330,54 @@ async fn slots_queue_shows_in_ttft() {
     ttfts.sort_unstable();
     // Request duration is 19 gaps × 10 ms = 190 ms.
     assert!(ttfts[2] >= 180_000, "queued ttfts {ttfts:?}");
+}
+
+#[tokio::test]
+async fn fresh_connections_record_their_connect_before_the_send() {
+    let emu = emulator(base(500.0, 20.0, 4)).await;
+    let samples = run(&emu, RequestTemplate::chat("m", 8, 4), closed(4, 8)).await;
+    emu.shutdown().await;
+    assert_eq!(samples.len(), 8);
+    for s in &samples {
+        assert!(s.is_ok(), "{:?}", s.outcome);
+        let connect = u64::from(s.connect_us.expect("a new connection per request"));
+        // The send is stamped once the request is written, after its
+        // connection was opened, so the connect lies within the queue delay
+        // (each figure is rounded down to the µs on its own).
+        assert!(
+            s.actual_send_us + 2 >= s.intended_send_us + connect,
+            "send {} µs, intended {} µs, connect {connect} µs",
+            s.actual_send_us,
+            s.intended_send_us
+        );
+        // Times count from the written request: the answer cannot come
+        // before the server's 20 ms prefill.
+        assert!(s.events[0].t_us >= 20_000, "ttft {} µs", s.events[0].t_us);
+        assert!(s.headers_us.unwrap() <= s.events[0].t_us);
+    }
+}
+
+#[tokio::test]
+async fn kept_alive_connection_is_reused_without_a_connect() {
+    let emu = emulator(base(500.0, 0.0, 1)).await;
+    let mut cfg = ClientConfig::new(emu.base_url());
+    cfg.keep_alive = true;
+    let client = Client::new(&cfg).unwrap();
+    let spec = RequestTemplate::chat("m", 8, 4).spec(0);
+    let mut first = RequestSample::new(0, false, 0, 0);
+    client.execute(&spec, &mut first, &SendClock::start()).await;
+    // Let hyper put the connection back in the pool.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut second = RequestSample::new(1, false, 0, 0);
+    let clock = SendClock::start();
+    client.execute(&spec, &mut second, &clock).await;
+    emu.shutdown().await;
+    assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
+    assert!(first.connect_us.is_some(), "the first request connects");
+    assert_eq!(second.connect_us, None, "the second reuses its connection");
+    let written = clock.written().expect("the request was written");
+    assert!(written >= clock.started());
+    assert_eq!(second.events.len(), 4);
 }
 
 #[tokio::test]

@@ -6,8 +6,9 @@
 //! the run. They are deliberately compact: one [`TokenEvent`] is 12 bytes, so
 //! 256 streams × 50 tok/s × 5 min stay well under 100 MiB.
 //!
-//! Time base: every request has an *actual send* instant. Times inside a
-//! request are microseconds since that instant (`u32`, good for 71 minutes);
+//! Time base: every request has an *actual send* instant, when its last
+//! byte was handed to the connection. Times inside a request are
+//! microseconds since that instant (`u32`, good for 71 minutes);
 //! send times themselves are microseconds since the start of the run (`u64`).
 //! All instants come from a monotonic clock.
 
@@ -144,9 +145,16 @@ pub struct RequestSample {
     /// Intended send time, µs since run start (open loop: the Poisson
     /// schedule; closed loop: when the slot became free).
     pub intended_send_us: u64,
-    /// Actual send time, µs since run start. `actual - intended` is the
-    /// client-side queueing delay (coordinated omission made visible).
+    /// Actual send time, µs since run start: when the request's last byte
+    /// was handed to the connection (after any connect). `actual -
+    /// intended` is the client-side queueing delay (coordinated omission
+    /// made visible); it includes the connect.
     pub actual_send_us: u64,
+    /// Time taken to open the connection this request went out on, µs (TCP
+    /// connect, plus TLS for `https`); `None` when it reused a kept-alive
+    /// connection (or never connected). Not part of any time below.
+    #[serde(default)]
+    pub connect_us: Option<u32>,
     /// Response headers received, µs since actual send.
     pub headers_us: Option<u32>,
     /// Token-bearing events in arrival order.
@@ -173,6 +181,7 @@ impl RequestSample {
             warmup,
             intended_send_us,
             actual_send_us,
+            connect_us: None,
             headers_us: None,
             events: Vec::new(),
             end_us: None,
@@ -187,5 +196,25 @@ impl RequestSample {
     /// `true` when the request completed without error.
     pub fn is_ok(&self) -> bool {
         matches!(self.outcome, Outcome::Ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_written_before_connect_us_still_read() {
+        let old = r#"{"id":3,"warmup":false,"intended_send_us":10,"actual_send_us":12,
+            "headers_us":5,"events":[],"end_us":9,"prompt_tokens_hint":null,"usage":null,
+            "server_timings":null,"finish_reason":null,"outcome":{"status":"ok"}}"#;
+        let s: RequestSample = serde_json::from_str(old).expect("old sample reads");
+        assert_eq!(s.connect_us, None);
+        assert_eq!(s.actual_send_us, 12);
+        let mut new = RequestSample::new(4, false, 1, 2);
+        new.connect_us = Some(150);
+        let text = serde_json::to_string(&new).expect("serialises");
+        let back: RequestSample = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(back, new);
     }
 }

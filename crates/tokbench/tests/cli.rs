@@ -382,3 +382,32 @@ fn a_prefix_longer_than_a_prompt_is_refused() {
         .failure()
         .stderr(predicate::str::contains("--prefix-cache 18"));
 }
+
+#[test]
+fn selftest_reports_ttft_p99_per_fidelity_row() {
+    let out = tokbench()
+        .args(["selftest", "--concurrency", "1,3", "--ceiling-streams", "0"])
+        .args(["--prefill-ms", "20", "--decode-tok-s", "400"])
+        .args(["--output-tokens", "4", "--fresh-connections", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["fresh_connections"], true);
+    let rows = v["fidelity"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        let median = row["ttft_median_ms"].as_f64().unwrap();
+        let p99 = row["ttft_p99_ms"].as_f64().unwrap();
+        let err = row["ttft_p99_error_ms"].as_f64().unwrap();
+        // TTFT starts at the written request, so it cannot undercut the
+        // emulator's 20 ms prefill.
+        assert!(median >= 20.0 && p99 >= median, "{row}");
+        assert!((err - (p99 - 20.0)).abs() < 1e-9, "{row}");
+        assert_eq!(row["ok"], row["requests"]);
+    }
+}

@@ -15,7 +15,7 @@ use tokbench_client::calibrate::{
     calibrate_with_tokenizer, tokenize_count, words_per_token_from_usage, CalibrationMethod,
 };
 use tokbench_client::prompt::shared_prefix_text;
-use tokbench_client::{Cancel, Endpoint, RequestTemplate, Shape};
+use tokbench_client::{Cancel, Endpoint, RequestTemplate, SendClock, Shape};
 use tokbench_probe::{GpuProbe, HostLoadConfig, HostLoadSampler, PowerSampler, PowerSamplerConfig};
 use tokbench_record::{write_record, PromptSettings, Record, Resources};
 use tokbench_stats::{prompt_cache, RequestSample};
@@ -148,7 +148,7 @@ async fn words_per_token(
     let mut sample = RequestSample::new(0, true, 0, 0);
     target
         .client
-        .execute(&probe.spec(u64::MAX - 1), &mut sample)
+        .execute(&probe.spec(u64::MAX - 1), &mut sample, &SendClock::start())
         .await;
     let words = probe.prompt_text(u64::MAX - 1).split_whitespace().count() as u64;
     match sample

@@ -1,11 +1,13 @@
 //! `tokbench selftest`: the client's own fidelity and ceiling on this host.
 //!
-//! Starts the built-in emulator in-process (so the figures include the
-//! emulator's own cost, as a worst case) and:
+//! Starts the built-in emulator in-process, on its own tokio runtime (so
+//! the figures include the emulator's own CPU cost, as a worst case, but
+//! not a wait in the client's task queues) and:
 //!
 //! 1. **Fidelity**: at each concurrency level, runs requests against a known
 //!    schedule (fixed prefill, fixed decode rate, a slot per stream) and
-//!    compares the measured median TTFT and decode tok/s with the truth.
+//!    compares the measured median and p99 TTFT and the median decode
+//!    tok/s with the truth.
 //! 2. **Coalescing**: at concurrency 1, an emulator that writes several SSE
 //!    events per network write (`--coalesce-events`, as servers with a
 //!    stream interval do) at a known decode rate; compares the measured
@@ -28,6 +30,7 @@ use tokbench_emulator::{EmulatorConfig, Prefill};
 use tokbench_probe::procfs;
 use tokbench_stats::CellMetrics;
 use tokbench_stats::SummaryOptions;
+use tokio::runtime::Handle;
 
 /// Arguments of `tokbench selftest`.
 #[derive(Debug, clap::Args)]
@@ -84,6 +87,11 @@ pub struct FidelityRow {
     pub ttft_median_ms: f64,
     /// Measured median TTFT minus truth, ms.
     pub ttft_error_ms: f64,
+    /// Measured 99th-percentile TTFT, ms (the tail that a burst of
+    /// simultaneous sends inflates when the client delays them).
+    pub ttft_p99_ms: f64,
+    /// Measured p99 TTFT minus truth, ms.
+    pub ttft_p99_error_ms: f64,
     /// Requests measured / succeeded.
     pub requests: u64,
     /// Requests that succeeded.
@@ -165,7 +173,16 @@ pub fn run(args: SelftestArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    let report = rt.block_on(selftest(&args))?;
+    // The emulator gets its own runtime, as a real server has its own
+    // process: sharing the client's task queues, it would read requests
+    // late when a burst of them starts, and that delay would be charged to
+    // the client's TTFT.
+    let emu_rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("emulator")
+        .enable_all()
+        .build()
+        .context("could not start the emulator's runtime")?;
+    let report = rt.block_on(selftest(&args, emu_rt.handle()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -174,7 +191,7 @@ pub fn run(args: SelftestArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
+async fn selftest(args: &SelftestArgs, emu_rt: &Handle) -> anyhow::Result<SelftestReport> {
     let load_before = load_avg_1m();
     let mut fidelity = Vec::new();
     for &c in &args.concurrency {
@@ -183,6 +200,7 @@ async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
         let n = (2 * c as u64).max(5);
         let m = measure(
             args,
+            emu_rt,
             args.decode_tok_s,
             args.prefill_ms,
             args.output_tokens,
@@ -192,6 +210,7 @@ async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
         .await?;
         let decode = m.decode_tok_s.as_ref().map_or(f64::NAN, |s| s.median);
         let ttft = m.ttft_ms.as_ref().map_or(f64::NAN, |s| s.median);
+        let ttft_p99 = m.ttft_ms.as_ref().map_or(f64::NAN, |s| s.p99);
         fidelity.push(FidelityRow {
             concurrency: c,
             decode_true_tok_s: args.decode_tok_s,
@@ -200,12 +219,14 @@ async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
             ttft_true_ms: args.prefill_ms,
             ttft_median_ms: ttft,
             ttft_error_ms: ttft - args.prefill_ms,
+            ttft_p99_ms: ttft_p99,
+            ttft_p99_error_ms: ttft_p99 - args.prefill_ms,
             requests: m.requests,
             ok: m.ok,
         });
     }
-    let coalescing = coalesce_check(args).await?;
-    let ceiling = ceiling_search(args).await?;
+    let coalescing = coalesce_check(args, emu_rt).await?;
+    let ceiling = ceiling_search(args, emu_rt).await?;
     let ceiling_tok_s = ceiling
         .iter()
         .take_while(|r| r.pass)
@@ -222,7 +243,7 @@ async fn selftest(args: &SelftestArgs) -> anyhow::Result<SelftestReport> {
     })
 }
 
-async fn ceiling_search(args: &SelftestArgs) -> anyhow::Result<Vec<CeilingRow>> {
+async fn ceiling_search(args: &SelftestArgs, emu_rt: &Handle) -> anyhow::Result<Vec<CeilingRow>> {
     let mut rows = Vec::new();
     let streams = args.ceiling_streams;
     let mut rate = args.decode_tok_s;
@@ -230,7 +251,7 @@ async fn ceiling_search(args: &SelftestArgs) -> anyhow::Result<Vec<CeilingRow>> 
         eprintln!("[selftest] ceiling: {streams} streams × {rate} tok/s …");
         // About two seconds of decode per request, at least 64 tokens.
         let tokens = ((rate * 2.0) as u64).max(64);
-        let m = measure(args, rate, 0.0, tokens, streams, streams as u64).await?;
+        let m = measure(args, emu_rt, rate, 0.0, tokens, streams, streams as u64).await?;
         let decode = m.decode_tok_s.as_ref().map_or(f64::NAN, |s| s.median);
         let err = 100.0 * (decode - rate) / rate;
         let pass = err.abs() <= 1.0 && m.ok == m.requests;
@@ -251,14 +272,17 @@ async fn ceiling_search(args: &SelftestArgs) -> anyhow::Result<Vec<CeilingRow>> 
 
 /// The coalescing check: 5 requests at concurrency 1 against an emulator
 /// writing `--coalesce-events` events per write; `None` when that is 0.
-async fn coalesce_check(args: &SelftestArgs) -> anyhow::Result<Option<CoalesceRow>> {
+async fn coalesce_check(
+    args: &SelftestArgs,
+    emu_rt: &Handle,
+) -> anyhow::Result<Option<CoalesceRow>> {
     let (events, rate) = (args.coalesce_events, args.coalesce_decode_tok_s);
     if events == 0 {
         return Ok(None);
     }
     eprintln!("[selftest] coalescing: {events} events per write at {rate} tok/s …");
     let cfg = emulator_config(rate, args.prefill_ms, 1).with_events_per_write(events);
-    let m = measure_config(args, cfg, args.output_tokens, 1, 5).await?;
+    let m = measure_config(args, emu_rt, cfg, args.output_tokens, 1, 5).await?;
     let decode = m.decode_tok_s.as_ref().map_or(f64::NAN, |s| s.median);
     Ok(Some(CoalesceRow {
         concurrency: 1,
@@ -281,9 +305,11 @@ fn emulator_config(decode_tok_s: f64, prefill_ms: f64, c: usize) -> EmulatorConf
         .with_emit_timings(false)
 }
 
-/// Runs `n` requests at concurrency `c` against a fresh emulator.
+/// Runs `n` requests at concurrency `c` against a fresh emulator, served
+/// on `emu_rt`.
 async fn measure(
     args: &SelftestArgs,
+    emu_rt: &Handle,
     decode_tok_s: f64,
     prefill_ms: f64,
     output_tokens: u64,
@@ -291,21 +317,24 @@ async fn measure(
     n: u64,
 ) -> anyhow::Result<CellMetrics> {
     let cfg = emulator_config(decode_tok_s, prefill_ms, c);
-    measure_config(args, cfg, output_tokens, c, n).await
+    measure_config(args, emu_rt, cfg, output_tokens, c, n).await
 }
 
 /// Runs `n` requests at concurrency `c` against a fresh emulator with
-/// configuration `cfg`.
+/// configuration `cfg`, served on `emu_rt`.
 async fn measure_config(
     args: &SelftestArgs,
+    emu_rt: &Handle,
     cfg: EmulatorConfig,
     output_tokens: u64,
     c: usize,
     n: u64,
 ) -> anyhow::Result<CellMetrics> {
     let decode_tok_s = cfg.decode_tok_s;
-    let emu = tokbench_emulator::spawn(([127, 0, 0, 1], 0).into(), cfg)
+    let emu = emu_rt
+        .spawn(tokbench_emulator::spawn(([127, 0, 0, 1], 0).into(), cfg))
         .await
+        .context("the emulator's runtime stopped")?
         .context("could not start the emulator")?;
     let mut client_cfg = ClientConfig::new(emu.base_url());
     client_cfg.keep_alive = !args.fresh_connections;
@@ -359,6 +388,8 @@ fn render(r: &SelftestReport) -> String {
         "TTFT true ms",
         "TTFT median ms",
         "TTFT error ms",
+        "TTFT p99 ms",
+        "p99 error ms",
         "ok/total",
     ]);
     for f in &r.fidelity {
@@ -370,6 +401,8 @@ fn render(r: &SelftestReport) -> String {
             format!("{:.1}", f.ttft_true_ms),
             format!("{:.2}", f.ttft_median_ms),
             format!("{:+.2}", f.ttft_error_ms),
+            format!("{:.2}", f.ttft_p99_ms),
+            format!("{:+.2}", f.ttft_p99_error_ms),
             format!("{}/{}", f.ok, f.requests),
         ]);
     }
