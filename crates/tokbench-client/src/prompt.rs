@@ -299,9 +299,31 @@ impl RequestTemplate {
     }
 
     /// The unique header of request `id` (two whitespace-separated words):
-    /// cell ordinal, request id and run nonce, in hex.
-    fn header(&self, id: u64) -> String {
-        format!("Request {:x}.{id:x}-{:x}:", self.cell, self.seed)
+    /// first a 64-bit hash of (run nonce, cell, id) in hex, so that two
+    /// prompts differ from their very first token, then the cell ordinal,
+    /// request id and run nonce in readable form.
+    pub fn header(&self, id: u64) -> String {
+        format!(
+            "{:016x} request-{:x}.{id:x}-{:x}:",
+            self.mix(id),
+            self.cell,
+            self.seed
+        )
+    }
+
+    /// The seed of request `id`'s words (and the start of its header): the
+    /// run nonce mixed with the request id and the cell ordinal, finalised
+    /// with SplitMix64's mixer (Steele, Lea & Flood, OOPSLA 2014).
+    fn mix(&self, id: u64) -> u64 {
+        let mut z = self.seed
+            ^ id.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ^ self
+                .cell
+                .wrapping_add(1)
+                .wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
 
     /// The unique text of request `id`: its header, then seeded words, about
@@ -470,15 +492,30 @@ mod tests {
         other_run.seed = 0x1234_5678_9abc;
         for id in 0..20 {
             // Same request number in another cell or run: another prompt,
-            // from the first word after "Request".
+            // from its very first word.
             for other in [&other_cell, &other_run] {
                 let (a, b) = (t.prompt_text(id), other.prompt_text(id));
-                let word = |s: &str| s.split(' ').nth(1).map(str::to_owned);
+                let word = |s: &str| s.split(' ').next().map(str::to_owned);
                 assert_ne!(word(&a), word(&b), "{a} / {b}");
                 assert_ne!(a, b);
             }
             // The same seed and cell repeat exactly.
             assert_eq!(t.body(id), t.clone().body(id));
+        }
+    }
+
+    #[test]
+    fn first_words_are_distinct_across_requests_and_cells() {
+        let mut seen = std::collections::HashSet::new();
+        let mut t = RequestTemplate::chat("m", 10, 2);
+        for cell in 0..4 {
+            t.cell = cell;
+            for id in 0..500 {
+                let first = t.header(id).split(' ').next().unwrap().to_owned();
+                // 16 hex digits; the first two differ in most pairs.
+                assert_eq!(first.len(), 16);
+                assert!(seen.insert(first), "cell {cell} id {id}");
+            }
         }
     }
 
@@ -489,7 +526,7 @@ mod tests {
         let sys = b["messages"][0]["content"].as_str().unwrap();
         let user = b["messages"][1]["content"].as_str().unwrap();
         assert_eq!(b["messages"][0]["role"], "system");
-        assert!(sys.starts_with("Request 0.5-"), "{sys}");
+        assert!(sys.contains(" request-0.5-"), "{sys}");
         assert_eq!(sys.split(' ').count(), 2, "the header alone: {sys}");
         // header + user words = the whole unique prompt
         assert_eq!(format!("{sys} {user}"), t.prompt_text(5));
@@ -507,7 +544,10 @@ mod tests {
         assert!(sys.starts_with("Shared context:") && sys.ends_with("\nTOOLS"));
         assert_eq!(sys.split_whitespace().count(), 31); // 30 words + TOOLS
         let user = a["messages"][1]["content"].as_str().unwrap();
-        assert!(user.starts_with("Request 0.1-"), "{user}");
+        assert_eq!(
+            user.split(' ').nth(1),
+            Some(t.header(1).split(' ').nth(1).unwrap())
+        );
         // Another run nonce: another shared prefix.
         assert_ne!(
             shared_prefix_text(30, 1.0, 1),
@@ -520,7 +560,7 @@ mod tests {
         let mut t = RequestTemplate::chat("m", 10, 8);
         t.endpoint = Endpoint::Completions;
         let b = t.body(3);
-        assert!(b["prompt"].as_str().unwrap().starts_with("Request 0.3-"));
+        assert!(b["prompt"].as_str().unwrap().starts_with(&t.header(3)));
         assert!(b.get("messages").is_none());
     }
 }
