@@ -44,6 +44,36 @@ pub async fn tokenize_count(client: &Client, model: &str, text: &str) -> Option<
         })
 }
 
+/// Tokens of the chat prompt that every request with the system message
+/// `system` shares: two chats with different user messages are rendered by
+/// the server's chat template (llama.cpp's `/apply-template`) and tokenized
+/// by it with special tokens (`/tokenize`, `add_special`, `parse_special`),
+/// and the length of their common token prefix is returned. `None` when the
+/// server lacks either endpoint.
+pub async fn chat_prefix_tokens(client: &Client, system: &str) -> Option<u64> {
+    let a = rendered_tokens(client, system, "alpha 1 first user message").await?;
+    let b = rendered_tokens(client, system, "Zulu 9 other user message").await?;
+    Some(a.iter().zip(&b).take_while(|(x, y)| x == y).count() as u64)
+}
+
+/// The server's tokens of a chat of `system` and `user`, as its chat
+/// template renders it.
+async fn rendered_tokens(
+    client: &Client,
+    system: &str,
+    user: &str,
+) -> Option<Vec<serde_json::Value>> {
+    let messages = json!({"messages": [
+        {"role": "system", "content": system},
+        {"role": "user", "content": user},
+    ]});
+    let rendered = client.post_json("/apply-template", &messages).await.ok()?;
+    let prompt = rendered.get("prompt")?.as_str()?;
+    let body = json!({"content": prompt, "add_special": true, "parse_special": true});
+    let v = client.post_json("/tokenize", &body).await.ok()?;
+    v.get("tokens")?.as_array().cloned()
+}
+
 /// Calibration result.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Calibration {

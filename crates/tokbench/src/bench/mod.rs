@@ -12,7 +12,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::{Map, Value};
 use tokbench_client::calibrate::{
-    calibrate_with_tokenizer, tokenize_count, words_per_token_from_usage, CalibrationMethod,
+    calibrate_with_tokenizer, chat_prefix_tokens, tokenize_count, words_per_token_from_usage,
+    CalibrationMethod,
 };
 use tokbench_client::prompt::shared_prefix_text;
 use tokbench_client::{Cancel, Endpoint, RequestTemplate, SendClock, Shape};
@@ -202,13 +203,19 @@ fn template_for(
 
 /// Prompt tokens a template's requests share on purpose, leaving out the
 /// deliberate `--prefix-cache` prefix (whose reuse is to be flagged): the
-/// system prompt's tokens by the server's `/tokenize` (else estimated from
-/// its words and the calibration) plus [`prompt_cache::MIN_TOKENS`] for the
-/// chat template's wrapping of the system message.
+/// chat prompt up to the user message, rendered and tokenized by the server
+/// ([`chat_prefix_tokens`]); else the system prompt's tokens by `/tokenize`
+/// (else estimated from its words and the calibration) plus
+/// [`prompt_cache::MIN_TOKENS`] for the chat template's wrapping.
 async fn intended_shared_tokens(target: &Target, t: &RequestTemplate) -> u64 {
     let Some(system) = &t.system_prompt else {
         return 0;
     };
+    if t.endpoint == Endpoint::Chat {
+        if let Some(n) = chat_prefix_tokens(&target.client, system).await {
+            return n;
+        }
+    }
     let tokens = match tokenize_count(&target.client, &target.model_id, system).await {
         Some(n) => n,
         None => (system.split_whitespace().count() as f64 / t.words_per_token).round() as u64,
