@@ -342,6 +342,16 @@ fn each_run_draws_a_fresh_prompt_seed_unless_one_is_given() {
         prompts(&run_once(&emu.url, dir.path(), &[])),
     );
     assert_ne!(a.seed, b.seed, "fresh nonce per run");
+    let first = run_once(&emu.url, dir.path(), &[]);
+    let seed = first.run.prompts.as_ref().unwrap().seed;
+    assert!(
+        first
+            .provenance
+            .reproduce
+            .ends_with(&format!("--seed {seed}")),
+        "{}",
+        first.provenance.reproduce
+    );
     assert!(!a.seed_given && !a.cache_allowed);
     // The emulator takes llama.cpp's per-request switch.
     assert_eq!(a.cache_control.as_deref(), Some("cache_prompt: false"));

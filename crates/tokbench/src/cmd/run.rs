@@ -327,6 +327,16 @@ impl RunArgs {
     }
 }
 
+/// The command line with `--seed <drawn nonce>` appended when the seed was
+/// drawn fresh, so that `provenance.reproduce` sends the same prompts.
+fn reproducible_command(command_line: &[String], settings: &BenchSettings) -> Vec<String> {
+    let mut argv = command_line.to_vec();
+    if !settings.prompts.seed_given {
+        argv.extend(["--seed".to_owned(), settings.plan.seed.to_string()]);
+    }
+    argv
+}
+
 /// A fresh run nonce: std's `RandomState` (keyed from the OS's randomness
 /// once per process) hashing the clock and the process id.
 fn fresh_seed() -> u64 {
@@ -463,7 +473,10 @@ async fn run_target(
     run.flags.spill = target.vram.fit.is_spill();
     let record = Record {
         schema_version: tokbench_record::SCHEMA_VERSION,
-        provenance: provenance(&run.command_line, target.backend.version.as_deref()),
+        provenance: provenance(
+            &reproducible_command(&run.command_line, settings),
+            target.backend.version.as_deref(),
+        ),
         run,
         system: system_section(rig),
         backend: target.backend.clone(),
