@@ -63,26 +63,8 @@ pub fn itl_ms(sample: &RequestSample) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample::{Channel, TokenEvent, Usage};
 
-    fn sample(events: &[(u32, u32)], completion_tokens: Option<u64>) -> RequestSample {
-        let mut s = RequestSample::new(0, false, 0, 0);
-        s.events = events
-            .iter()
-            .map(|&(t_ms, bytes)| TokenEvent {
-                t_us: t_ms * 1000,
-                bytes,
-                channel: Channel::Content,
-            })
-            .collect();
-        s.usage = completion_tokens.map(|c| Usage {
-            prompt_tokens: 10,
-            completion_tokens: c,
-            reasoning_tokens: None,
-            cached_tokens: None,
-        });
-        s
-    }
+    use crate::test_support::content_sample as sample;
 
     #[test]
     fn one_token_per_event_gives_raw_gaps() {

@@ -33,6 +33,8 @@ pub mod prompt_cache;
 pub mod quantile;
 pub mod sample;
 pub mod summary;
+#[cfg(test)]
+mod test_support;
 pub mod tokens;
 
 pub use bootstrap::{bootstrap_median_ci, Ci};

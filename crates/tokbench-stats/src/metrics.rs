@@ -259,25 +259,7 @@ mod tests {
         assert_eq!(m.prefill_tok_s, Some(2000.0));
     }
 
-    /// Content events at `(t_ms, bytes)`, optional usage total.
-    fn events_at(events: &[(u32, u32)], completion_tokens: Option<u64>) -> RequestSample {
-        let mut s = RequestSample::new(0, false, 0, 0);
-        s.events = events
-            .iter()
-            .map(|&(t_ms, bytes)| TokenEvent {
-                t_us: t_ms * 1000,
-                bytes,
-                channel: Channel::Content,
-            })
-            .collect();
-        s.usage = completion_tokens.map(|c| Usage {
-            prompt_tokens: 10,
-            completion_tokens: c,
-            reasoning_tokens: None,
-            cached_tokens: None,
-        });
-        s
-    }
+    use crate::test_support::content_sample as events_at;
 
     fn decode(s: &RequestSample) -> (Option<f64>, Option<f64>) {
         let m = RequestMetrics::from_sample(s);
