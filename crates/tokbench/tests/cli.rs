@@ -4,25 +4,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
 use predicates::prelude::*;
 
-/// A `tokbench emulate` child process, killed on drop.
-struct Emu {
-    child: Child,
-    url: String,
-}
+mod common;
 
-impl Drop for Emu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::Served;
 
-fn emulate(args: &[&str]) -> Emu {
+/// A `tokbench emulate` child process on a free port, killed on drop.
+fn emulate(args: &[&str]) -> Served {
     let mut child = Command::cargo_bin("tokbench")
         .unwrap()
         .args(["emulate", "--port", "0"])
@@ -40,7 +32,7 @@ fn emulate(args: &[&str]) -> Emu {
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no URL in {line:?}"))
         .to_owned();
-    Emu { child, url }
+    Served { child, url }
 }
 
 fn tokbench() -> assert_cmd::Command {

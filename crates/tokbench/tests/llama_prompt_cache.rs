@@ -9,26 +9,14 @@ mod common;
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{records, serial, setup, tokbench, Setup};
+use common::{records, serial, setup, tokbench, Served, Setup};
 use tokbench_record::Record;
 
 /// A llama-server on a free port, killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(s: &Setup, log: &Path) -> Server {
+fn start_server(s: &Setup, log: &Path) -> Served {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -45,7 +33,7 @@ fn start_server(s: &Setup, log: &Path) -> Server {
         .spawn()
         .unwrap();
     let url = format!("http://127.0.0.1:{port}");
-    let server = Server { child, url };
+    let server = Served { child, url };
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         let ok = std::net::TcpStream::connect(("127.0.0.1", port))

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
 
 use assert_cmd::cargo::CommandCargoExt;
 use tokbench_record::{read_record, Record};
@@ -76,4 +76,20 @@ pub fn records(dir: &Path) -> Vec<Record> {
         .collect();
     out.sort_by(|a, b| a.run.id.cmp(&b.run.id));
     out
+}
+
+/// A server child process (`tokbench emulate`, llama-server) and its base
+/// URL; killed and reaped on drop.
+pub struct Served {
+    /// The process.
+    pub child: Child,
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
