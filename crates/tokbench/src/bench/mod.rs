@@ -230,10 +230,11 @@ fn prompt_settings(target: &Target, settings: &BenchSettings) -> PromptSettings 
         seed: settings.plan.seed,
         seed_given: p.seed_given,
         cache_allowed: p.cache_allowed,
-        cache_control: if p.cache_allowed {
-            None
-        } else {
-            target.cache_control.describe()
+        cache_control: match settings.extra_body.get("cache_prompt") {
+            // The user's --extra-body wins over tokbench's own field.
+            Some(v) => Some(format!("cache_prompt: {v} (--extra-body)")),
+            None if p.cache_allowed => None,
+            None => target.cache_control.describe(),
         },
         shared_prefix_tokens: p.prefix_cache_tokens,
     }
