@@ -1,14 +1,35 @@
 //! Command-line definition (clap derive). Metric definitions referenced in
 //! help texts live in `docs/methodology.md`.
 
-use clap::{Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::cmd;
+
+/// The exit codes every subcommand uses, listed in `tokbench --help`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  failure (bad input file, missing binary or model, unreachable server)
+  2  usage error (unknown flag, value out of range, flag that means nothing in the mode)
+  3  run: incomplete (Ctrl-C or the backend died); completed requests are kept
+  4  run: some measured requests failed
+  5  selftest --check: a fidelity bar was missed";
+
+/// The exit codes of `tokbench run`, listed in `tokbench run --help`.
+pub const EXIT_CODES_RUN: &str = "\
+Exit codes:
+  0  every measured request succeeded
+  1  failure before or outside measurement (bad input, missing binary or model,
+     unreachable server, VRAM spill)
+  2  usage error (value out of range, flag that means nothing in the mode)
+  3  incomplete (Ctrl-C or the backend died): completed requests are reported
+     and recorded
+  4  some measured requests failed";
 
 /// Benchmark LLM inference servers: TTFT, prefill and decode tok/s, ITL/TPOT,
 /// end-to-end latency and throughput. Metric definitions: docs/methodology.md.
 #[derive(Debug, Parser)]
-#[command(name = "tokbench", version, about, long_about = None)]
+#[command(name = "tokbench", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Subcommand to run.
     #[command(subcommand)]
@@ -32,4 +53,33 @@ pub enum Command {
     Validate(cmd::validate::ValidateArgs),
     /// Build the static benchmark website from a runs folder.
     Site(cmd::site::SiteArgs),
+}
+
+impl Cli {
+    /// Parses the process's arguments (`args_os`, so a non-UTF-8 argument
+    /// is a clap error, not a panic) and runs the checks clap's derive
+    /// cannot express. Prints the error with the usage line and exits 2 on
+    /// a usage error, as clap does for its own.
+    pub fn parse_checked() -> Self {
+        let matches = Self::command().get_matches();
+        let cli = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if let Err(e) = cli.check_usage(&matches) {
+            let mut cmd = Self::command();
+            // Building names each subcommand `tokbench <sub>` in its usage line.
+            cmd.build();
+            let sub = matches.subcommand_name().unwrap_or_default().to_owned();
+            match cmd.find_subcommand_mut(&sub) {
+                Some(sc) => sc.clone().error(e.kind, e.message).exit(),
+                None => cmd.error(e.kind, e.message).exit(),
+            }
+        }
+        cli
+    }
+
+    fn check_usage(&self, matches: &ArgMatches) -> Result<(), cmd::run::UsageError> {
+        match (&self.command, matches.subcommand()) {
+            (Command::Run(args), Some((_, sub))) => args.check_usage(sub),
+            _ => Ok(()),
+        }
+    }
 }

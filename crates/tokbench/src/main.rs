@@ -1,8 +1,11 @@
 //! `tokbench`: benchmark LLM inference servers.
 //!
 //! The binary is thin: argument parsing lives in [`cli`], each subcommand in
-//! its own module under [`cmd`]. Exit codes: 0 success, 1 runtime failure,
-//! 2 usage error (clap), 3 run completed but incomplete (see `--help`).
+//! its own module under [`cmd`]. Exit codes ([`cli::EXIT_CODES`], shown by
+//! `--help`): 0 success, 1 runtime failure, 2 usage error (clap's, and the
+//! mode checks of [`cli::Cli::parse_checked`]), 3 run completed but
+//! incomplete, 4 some measured requests failed, 5 `selftest --check` missed
+//! a fidelity bar.
 
 mod bench;
 mod cli;
@@ -11,8 +14,6 @@ mod export;
 mod progress;
 mod report;
 
-use clap::Parser;
-
 /// mimalloc instead of glibc's malloc: building a site allocates and frees
 /// millions of small strings and tree nodes on every core, where glibc
 /// spends about a sixth of the CPU time (`scripts/bench-site`).
@@ -20,7 +21,7 @@ use clap::Parser;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_checked();
     match cmd::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {

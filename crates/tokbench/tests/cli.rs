@@ -35,30 +35,116 @@ fn emulate(args: &[&str]) -> Served {
     Served { child, url }
 }
 
+/// A working directory shared by this binary's tests, so that records
+/// written by default (`./runs`) never land in the source tree.
+fn scratch_cwd() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
 fn tokbench() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::cargo_bin("tokbench").unwrap();
-    c.env_remove("OPENAI_API_KEY");
+    c.env_remove("OPENAI_API_KEY").current_dir(scratch_cwd());
     c
 }
 
 #[test]
-fn zero_concurrency_is_rejected() {
-    tokbench()
-        .args(["run", "--url", "http://127.0.0.1:9", "-c", "0"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("concurrency must be at least 1"));
+fn out_of_range_values_are_usage_errors() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["-c", "0"],
+            "'--concurrency <CONCURRENCY>': must be at least 1",
+        ),
+        (
+            &["--rate", "-1"],
+            "'--rate <RATE>': must be a positive number",
+        ),
+        (
+            &["--scale", "0"],
+            "'--scale <SCALE>': must be a positive number",
+        ),
+        (
+            &["--ci-target", "2"],
+            "'--ci-target <CI_TARGET>': must be between 0 and 1",
+        ),
+        (&["-n", "0"], "'--requests <REQUESTS>': must be at least 1"),
+        (&["--extra-body", "[1]"], "must be a JSON object"),
+    ];
+    for (args, message) in cases {
+        tokbench()
+            .args(["run", "--url", "http://127.0.0.1:9"])
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message));
+    }
 }
 
 #[test]
-fn negative_rate_is_rejected() {
+fn a_flag_that_means_nothing_in_the_mode_is_a_usage_error() {
+    for flag in [
+        &["--threads", "4"][..],
+        &["--ctx-size", "512"],
+        &["--port", "8080"],
+        &["--backend", "vllm"],
+        &["--backend-bin", "/bin/true"],
+        &["--backend-arg=-ngl"],
+        &["--health-timeout", "5s"],
+        &["--allow-spill"],
+    ] {
+        tokbench()
+            .args(["run", "--url", "http://127.0.0.1:1"])
+            .args(flag)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "{} has no effect in attach mode (--url)",
+                flag[0].split('=').next().unwrap()
+            )));
+    }
+    for flag in [&["--model", "m"][..], &["--api-key", "k"]] {
+        tokbench()
+            .args(["run", "missing.gguf"])
+            .args(flag)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "{} has no effect in launch mode",
+                flag[0]
+            )));
+    }
+    // A key in the environment is not "given": launch mode goes on (and
+    // fails on the missing file, exit 1).
     tokbench()
-        .args(["run", "--url", "http://127.0.0.1:9", "--rate", "-1"])
+        .env("OPENAI_API_KEY", "k")
+        .args(["run", "missing.gguf", "--no-record"])
         .assert()
-        .failure()
-        .stderr(predicate::str::contains(
-            "request rate must be a positive number",
-        ));
+        .code(1)
+        .stderr(predicate::str::contains("missing.gguf does not exist"));
+    // Adaptive-stop settings mean nothing with a fixed plan.
+    tokbench()
+        .args([
+            "run",
+            "--url",
+            "http://127.0.0.1:1",
+            "-n",
+            "3",
+            "--max-requests",
+            "9",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+}
+
+#[test]
+fn help_lists_the_exit_codes() {
+    for args in [&["--help"][..], &["run", "--help"]] {
+        let out = tokbench().args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Exit codes:"), "{text}");
+        assert!(text.contains("  4  "), "exit code 4 is listed: {text}");
+    }
 }
 
 #[test]
@@ -86,18 +172,6 @@ fn unreachable_url_is_named_with_its_cause() {
             "could not connect to {url}/v1/models"
         )))
         .stderr(predicate::str::contains("refused").or(predicate::str::contains("Refused")));
-}
-
-#[test]
-fn bad_extra_body_is_rejected() {
-    let emu = emulate(&[]);
-    tokbench()
-        .args(["run", "--url", &emu.url, "--extra-body", "[1]", "-n", "1"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains(
-            "--extra-body must be a JSON object",
-        ));
 }
 
 #[test]
@@ -195,16 +269,26 @@ fn failed_requests_give_exit_code_4_and_are_counted_by_kind() {
 }
 
 #[test]
-fn record_and_samples_sidecar_are_written_in_attach_mode() {
+fn record_and_samples_sidecar_are_written_in_attach_mode_by_default() {
     let emu = emulate(&["--decode-tok-s", "500", "--prefill-ms", "0"]);
-    let dir = tempfile::tempdir().unwrap();
-    tokbench()
-        .args(["run", "--url", &emu.url, "-n", "3", "--warmup", "1"])
-        .args(["--output-tokens", "5", "--no-progress", "--runs-dir"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    let files: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+    let cwd = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        tokbench()
+            .current_dir(cwd.path())
+            .args(["run", "--url", &emu.url, "-n", "3", "--warmup", "1"])
+            .args(["--output-tokens", "5", "--no-progress"])
+            .args(extra)
+            .assert()
+            .success();
+    };
+    run(&["--no-record"]);
+    assert!(
+        !cwd.path().join("runs").exists(),
+        "--no-record writes nothing"
+    );
+    run(&[]);
+    let dir = cwd.path().join("runs");
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
@@ -216,7 +300,7 @@ fn record_and_samples_sidecar_are_written_in_attach_mode() {
     assert!(tokbench_record::validate_record(&record).is_empty());
     assert_eq!(record.cells.len(), 1);
     assert!(!record.run.flags.incomplete);
-    let path = dir.path().join(record.run.samples_file.as_ref().unwrap());
+    let path = dir.join(record.run.samples_file.as_ref().unwrap());
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<serde_json::Value> = text
         .lines()
