@@ -7,7 +7,6 @@
 //! incomplete, 4 some measured requests failed, 5 `selftest --check` missed
 //! a fidelity bar.
 
-mod bench;
 mod cli;
 mod cmd;
 mod export;

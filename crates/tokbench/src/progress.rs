@@ -11,6 +11,32 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokbench_client::Progress;
+use tokbench_runner::{CellProgress, ProgressSink};
+
+/// Progress bars on stderr for `tokbench run`'s cells (nothing when
+/// `enabled` is false or stderr is not a terminal).
+#[derive(Debug, Clone, Copy)]
+pub struct Bars {
+    /// Draw at all (`--no-progress` turns it off).
+    pub enabled: bool,
+}
+
+impl ProgressSink for Bars {
+    fn cell_started(
+        &self,
+        label: String,
+        total: Option<u64>,
+        progress: Arc<Progress>,
+    ) -> Box<dyn CellProgress> {
+        Box::new(ProgressDisplay::start(label, total, progress, self.enabled))
+    }
+}
+
+impl CellProgress for ProgressDisplay {
+    fn finish(self: Box<Self>) {
+        (*self).finish();
+    }
+}
 
 /// A running progress display; stop it with [`ProgressDisplay::finish`].
 pub struct ProgressDisplay {

@@ -1,7 +1,8 @@
 //! `tokbench run`'s arguments: the clap definition, value parsers that turn
 //! out-of-range values into usage errors (exit 2), the mode check (a flag
 //! that means nothing in launch or attach mode is an error naming the flag
-//! and the mode), and the conversion into [`BenchSettings`].
+//! and the mode), and the conversion into the runner's [`Plan`] and
+//! [`TargetSpec`]s.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,8 +14,8 @@ use serde_json::{Map, Value};
 use tokbench_backend::BackendKind;
 use tokbench_client::{Endpoint, Shape, ShapeSet, Stresses};
 
-use crate::bench::cell::CellPlan;
-use crate::bench::{BenchSettings, PromptPolicy};
+use tokbench_runner::{CellPlan, ClientSettings, LaunchOptions, Plan, PromptPolicy, TargetSpec};
+
 use crate::export::Format;
 
 /// Flags that set a fixed plan, which turns the adaptive stop off.
@@ -346,16 +347,49 @@ impl RunArgs {
         Ok(())
     }
 
-    pub(super) fn settings(&self) -> anyhow::Result<BenchSettings> {
-        let runs_dir = match (&self.runs_dir, self.no_record) {
+    /// Where records go: `--runs-dir`, else `./runs`; `None` with
+    /// `--no-record`.
+    pub(super) fn runs_dir(&self) -> Option<PathBuf> {
+        match (&self.runs_dir, self.no_record) {
             (_, true) => None,
             (Some(d), false) => Some(d.clone()),
             (None, false) => Some(PathBuf::from("runs")),
+        }
+    }
+
+    /// The targets: one launch per model file, or the `--url` server.
+    pub(super) fn targets(&self) -> Vec<TargetSpec> {
+        if let Some(url) = &self.url {
+            return vec![TargetSpec::Attach {
+                url: url.clone(),
+                model: self.model.clone(),
+                api_key: self.api_key.clone(),
+            }];
+        }
+        let options = LaunchOptions {
+            kind: self.backend.into(),
+            binary: self.backend_bin.clone(),
+            extra_args: self.backend_args.clone(),
+            threads: self.threads,
+            ctx_size: self.ctx_size,
+            port: self.port,
+            health_timeout: self.health_timeout,
+            allow_spill: self.allow_spill,
         };
-        Ok(BenchSettings {
+        (self.models.iter())
+            .map(|m| TargetSpec::Launch {
+                model: m.clone(),
+                options: options.clone(),
+            })
+            .collect()
+    }
+
+    /// The plan every target runs (a fresh seed unless `--seed`).
+    pub(super) fn plan_all(&self) -> anyhow::Result<Plan> {
+        Ok(Plan {
             shapes: self.shapes()?,
             concurrency: self.concurrency.clone(),
-            plan: self.plan(self.seed.unwrap_or_else(super::fresh_seed)),
+            cells: self.plan(self.seed.unwrap_or_else(super::fresh_seed)),
             prompts: PromptPolicy {
                 seed_given: self.seed.is_some(),
                 cache_allowed: self.allow_prompt_cache || self.prefix_cache.is_some(),
@@ -368,9 +402,10 @@ impl RunArgs {
             force_length: !self.no_force_length,
             extra_body: self.extra_body.clone().unwrap_or_default(),
             words_per_token: self.words_per_token,
-            runs_dir,
-            mode: self.mode.clone(),
-            progress: !self.no_progress,
+            client: ClientSettings {
+                keep_alive: self.keep_alive,
+                stall_timeout: self.stall_timeout,
+            },
         })
     }
 }

@@ -1,0 +1,139 @@
+//! Measuring one cell: a shape at one concurrency level, with the host
+//! load sampled alongside; and the record entry of a cell that was skipped.
+
+use std::sync::Arc;
+
+use tokbench_client::{run_load, Cancel, Client, Progress, RequestTemplate, StopReason};
+use tokbench_probe::{HostLoadConfig, HostLoadSampler, HostLoadSummary};
+use tokbench_record::{Cell, CellStop};
+use tokbench_stats::{CellMetrics, PromptCacheCheck, RequestSample, SummaryOptions};
+
+use crate::plan::CellPlan;
+use crate::progress::ProgressSink;
+use crate::RunError;
+
+/// Everything one cell produced.
+pub struct CellOutcome {
+    /// The record entry.
+    pub cell: Cell,
+    /// Every request, warm-up included.
+    pub samples: Vec<RequestSample>,
+    /// Whether issuing stopped because of Ctrl-C.
+    pub cancelled: bool,
+    /// What could not be observed (e.g. the host-load sampler did not
+    /// start), for the record's notes.
+    pub notes: Vec<String>,
+}
+
+/// What the cell is and how to observe it.
+pub struct CellJob<'a> {
+    /// Shape name.
+    pub shape: &'a str,
+    /// Concurrency level.
+    pub concurrency: usize,
+    /// Request template of the shape.
+    pub template: RequestTemplate,
+    /// Prompt tokens the shape shares between requests on purpose (its
+    /// system prompt), for the prompt-cache check.
+    pub intended_shared_tokens: u64,
+    /// Processes whose CPU use is not "noise" (tokbench, the backend).
+    pub tracked_pids: Vec<u32>,
+}
+
+/// Runs one cell.
+///
+/// # Errors
+/// Only invalid settings; request failures are recorded in the cell.
+pub async fn measure_cell(
+    client: &Client,
+    job: CellJob<'_>,
+    plan: &CellPlan,
+    cancel: &Cancel,
+    observer: &dyn ProgressSink,
+) -> Result<CellOutcome, RunError> {
+    let load = plan.load_config(job.concurrency);
+    let (prompt_target, output_target) = (job.template.prompt_tokens, job.template.output_tokens);
+    let progress = Arc::new(Progress::default());
+    let label = format!("{} c={}", job.shape, job.concurrency);
+    let display = observer.cell_started(
+        label.clone(),
+        load.requests.map(|n| n + load.warmup),
+        progress.clone(),
+    );
+    let mut notes = Vec::new();
+    let sampler = HostLoadSampler::start(HostLoadConfig {
+        tracked_pids: job.tracked_pids.clone(),
+        ..HostLoadConfig::default()
+    })
+    .map_err(|e| notes.push(format!("{label}: host-load sampler did not start: {e}")))
+    .ok();
+    let result = run_load(
+        client.clone(),
+        Arc::new(job.template),
+        &load,
+        cancel.clone(),
+        progress,
+    )
+    .await;
+    display.finish();
+    let host_load: Option<HostLoadSummary> = sampler.and_then(|s| {
+        s.stop()
+            .map_err(|e| notes.push(format!("{label}: host-load sampler failed: {e}")))
+            .ok()
+    });
+    let result = result?;
+    let metrics = CellMetrics::compute(&result.samples, &SummaryOptions::default());
+    let check = PromptCacheCheck::compute(&result.samples, job.intended_shared_tokens);
+    let cell = Cell {
+        shape: job.shape.to_owned(),
+        concurrency: job.concurrency as u64,
+        rate_rps: plan.rate,
+        prompt_tokens_target: prompt_target,
+        output_tokens_target: output_target,
+        prompt_tokens_actual: metrics.prompt_tokens.as_ref().map(|s| s.median),
+        output_tokens_actual: metrics.output_tokens.as_ref().map(|s| s.median),
+        stop: plan.cell_stop(result.stop),
+        decode_ci_rel_half_width: metrics
+            .decode_tok_s
+            .as_ref()
+            .and_then(|s| s.ci_relative_half_width()),
+        skipped: None,
+        noisy: host_load.as_ref().is_some_and(|h| h.noisy),
+        host_load,
+        prompt_cache: check.flagged,
+        prompt_cache_check: Some(check),
+        metrics: Some(metrics),
+    };
+    Ok(CellOutcome {
+        cell,
+        samples: result.samples,
+        cancelled: result.stop == StopReason::Cancelled,
+        notes,
+    })
+}
+
+/// A cell that was not measured, with the reason.
+pub fn skipped_cell(
+    shape: &str,
+    concurrency: usize,
+    template: &RequestTemplate,
+    reason: String,
+) -> Cell {
+    Cell {
+        shape: shape.to_owned(),
+        concurrency: concurrency as u64,
+        rate_rps: None,
+        prompt_tokens_target: template.prompt_tokens,
+        output_tokens_target: template.output_tokens,
+        prompt_tokens_actual: None,
+        output_tokens_actual: None,
+        stop: CellStop::Skipped,
+        decode_ci_rel_half_width: None,
+        skipped: Some(reason),
+        host_load: None,
+        noisy: false,
+        prompt_cache: false,
+        prompt_cache_check: None,
+        metrics: None,
+    }
+}
