@@ -67,6 +67,7 @@ pub async fn measure_cell(
     })
     .map_err(|e| notes.push(format!("{label}: host-load sampler did not start: {e}")))
     .ok();
+    let meta = job.meta();
     let result = run_load(
         client.clone(),
         Arc::new(job.template),
@@ -82,9 +83,30 @@ pub async fn measure_cell(
             .ok()
     });
     let result = result?;
-    let metrics = CellMetrics::compute(&result.samples, &SummaryOptions::default());
-    let check = PromptCacheCheck::compute(&result.samples, job.intended_shared_tokens);
-    let cell = Cell {
+    let stop = plan.cell_stop(result.stop);
+    let template = (prompt_target, output_target);
+    let cell = measured_cell(&meta, plan, stop, template, &result.samples, host_load);
+    Ok(CellOutcome {
+        cell,
+        samples: result.samples,
+        cancelled: result.stop == StopReason::Cancelled,
+        notes,
+    })
+}
+
+/// The record entry of a measured cell: every metric summarised, the
+/// prompt-cache check, the host load.
+fn measured_cell(
+    job: &JobMeta<'_>,
+    plan: &CellPlan,
+    stop: CellStop,
+    (prompt_target, output_target): (u64, u64),
+    samples: &[RequestSample],
+    host_load: Option<HostLoadSummary>,
+) -> Cell {
+    let metrics = CellMetrics::compute(samples, &SummaryOptions::default());
+    let check = PromptCacheCheck::compute(samples, job.intended_shared_tokens);
+    Cell {
         shape: job.shape.to_owned(),
         concurrency: job.concurrency as u64,
         rate_rps: plan.rate,
@@ -92,7 +114,7 @@ pub async fn measure_cell(
         output_tokens_target: output_target,
         prompt_tokens_actual: metrics.prompt_tokens.as_ref().map(|s| s.median),
         output_tokens_actual: metrics.output_tokens.as_ref().map(|s| s.median),
-        stop: plan.cell_stop(result.stop),
+        stop,
         decode_ci_rel_half_width: metrics
             .decode_tok_s
             .as_ref()
@@ -103,13 +125,24 @@ pub async fn measure_cell(
         prompt_cache: check.flagged,
         prompt_cache_check: Some(check),
         metrics: Some(metrics),
-    };
-    Ok(CellOutcome {
-        cell,
-        samples: result.samples,
-        cancelled: result.stop == StopReason::Cancelled,
-        notes,
-    })
+    }
+}
+
+/// The parts of a [`CellJob`] that outlive its template.
+struct JobMeta<'a> {
+    shape: &'a str,
+    concurrency: usize,
+    intended_shared_tokens: u64,
+}
+
+impl<'a> CellJob<'a> {
+    fn meta(&self) -> JobMeta<'a> {
+        JobMeta {
+            shape: self.shape,
+            concurrency: self.concurrency,
+            intended_shared_tokens: self.intended_shared_tokens,
+        }
+    }
 }
 
 /// A cell that was not measured, with the reason.
