@@ -183,9 +183,9 @@ fn ends_authority(c: char) -> bool {
 /// `text` with the user-info of every `scheme://user[:password]@host`
 /// hidden: `user:password@` becomes `user:***@`, a bare `user@` (which may
 /// be a token) becomes `***@`. The user-info ends at the last `@` before
-/// the authority ends ([`ends_authority`], or the scheme of a next URL).
-/// Text without a URL with
-/// user-info is returned unchanged.
+/// the authority ends: at `/`, `?`, `#`, whitespace, a double quote, a
+/// bracket, or at the scheme of a next URL (`…,https://…`). Text without
+/// a URL with user-info is returned unchanged.
 pub fn redact_url_userinfo(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
