@@ -5,10 +5,20 @@
 //! - a `NAME=value` token whose `NAME` looks like a flag or an environment
 //!   variable (`[-]*[A-Za-z_][A-Za-z0-9_-]*`) and contains `KEY`, `TOKEN`,
 //!   `SECRET` or `PASSWORD` (any case) becomes `NAME=***` — this covers
-//!   `--api-key=…`, `HF_TOKEN=…` and `OPENAI_API_KEY=…`.
+//!   `--api-key=…`, `HF_TOKEN=…` and `OPENAI_API_KEY=…`;
+//! - the JSON after `--extra-body` (next token, or `--extra-body=JSON`)
+//!   has the value of every secret key ([`is_secret_json_key`]), at any
+//!   depth, replaced by `"***"`; JSON that does not parse is replaced
+//!   whole by `***` ([`redact_json`]);
+//! - the user-info of every URL in a token (`scheme://user:pass@host`)
+//!   loses its password, or, without a password, its user (which may be a
+//!   token): `https://user:***@host/`, `https://***@host/`
+//!   ([`redact_url_userinfo`]).
 //!
 //! Dotted names such as `tokenizer.ggml.add_bos_token=bool:false` (a
 //! llama.cpp `--override-kv` value) are not environment-like and are kept.
+
+use serde_json::Value;
 
 /// What a secret is replaced with.
 pub const REDACTED: &str = "***";
@@ -19,22 +29,75 @@ pub const SECRET_FLAGS: [&str; 3] = ["--api-key", "--hf-token", "--token"];
 /// Words that make a `NAME=value` name secret (matched case-insensitively).
 pub const SECRET_WORDS: [&str; 4] = ["KEY", "TOKEN", "SECRET", "PASSWORD"];
 
-/// Returns `args` with secrets replaced by [`REDACTED`]; other tokens are
-/// unchanged and the length is preserved.
+/// The flag whose value is a JSON object merged into request bodies.
+pub const JSON_FLAG: &str = "--extra-body";
+
+/// JSON keys whose values are secret, lower case without `_` or `-`
+/// (compared with the key normalised the same way).
+pub const SECRET_JSON_KEYS: [&str; 14] = [
+    "apikey",
+    "token",
+    "accesstoken",
+    "refreshtoken",
+    "authtoken",
+    "bearertoken",
+    "idtoken",
+    "authorization",
+    "password",
+    "passwd",
+    "secret",
+    "clientsecret",
+    "secretkey",
+    "privatekey",
+];
+
+/// Endings of normalised JSON keys that make them secret (as
+/// [`SECRET_JSON_KEYS`]): `openai_api_key`, `db_password`, `x-client-secret`.
+pub const SECRET_JSON_KEY_ENDINGS: [&str; 3] = ["apikey", "password", "secret"];
+
+/// What the next token is, after the one just read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// An ordinary token.
+    Plain,
+    /// The value of a [`SECRET_FLAGS`] flag.
+    Secret,
+    /// The JSON of [`JSON_FLAG`].
+    Json,
+}
+
+/// Returns `args` with secrets replaced by [`REDACTED`] (see the module
+/// rules); other tokens are unchanged and the length is preserved.
 pub fn redact_args<S: AsRef<str>>(args: &[S]) -> Vec<String> {
     let mut out = Vec::with_capacity(args.len());
-    let mut hide_next = false;
+    let mut next = Next::Plain;
     for arg in args {
         let arg = arg.as_ref();
-        if hide_next {
-            out.push(REDACTED.to_owned());
-            hide_next = false;
-            continue;
-        }
-        hide_next = SECRET_FLAGS.contains(&arg);
-        out.push(redact_pair(arg).unwrap_or_else(|| arg.to_owned()));
+        let token = match next {
+            Next::Secret => REDACTED.to_owned(),
+            Next::Json => redact_json(arg),
+            Next::Plain => redact_token(arg),
+        };
+        next = match (next, arg) {
+            (Next::Plain, a) if SECRET_FLAGS.contains(&a) => Next::Secret,
+            (Next::Plain, JSON_FLAG) => Next::Json,
+            _ => Next::Plain,
+        };
+        out.push(redact_url_userinfo(&token));
     }
     out
+}
+
+/// One token that is not a flag's value: a secret `NAME=value` pair, or
+/// `--extra-body=JSON`, redacted; anything else unchanged.
+fn redact_token(token: &str) -> String {
+    if let Some(json) = token
+        .strip_prefix(JSON_FLAG)
+        .and_then(|rest| rest.strip_prefix('='))
+    {
+        return format!("{JSON_FLAG}={}", redact_json(json));
+    }
+    redact_pair(token).unwrap_or_else(|| token.to_owned())
 }
 
 /// `Some("NAME=***")` when `token` is a `NAME=value` pair with a secret
@@ -55,6 +118,105 @@ fn is_env_or_flag_name(name: &str) -> bool {
     let mut chars = bare.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Whether a JSON object key names a secret: lower-cased and stripped of
+/// `_` and `-`, it is one of [`SECRET_JSON_KEYS`] or ends with one of
+/// [`SECRET_JSON_KEY_ENDINGS`]. `max_tokens` and `cache_prompt` are not.
+pub fn is_secret_json_key(key: &str) -> bool {
+    let norm: String = key
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    SECRET_JSON_KEYS.contains(&norm.as_str())
+        || SECRET_JSON_KEY_ENDINGS.iter().any(|e| norm.ends_with(e))
+}
+
+/// `text` (a JSON document) with the value of every secret key
+/// ([`is_secret_json_key`]), in objects at any depth, replaced by the
+/// string `"***"`. Unchanged, byte for byte, when it holds no secret key;
+/// re-serialised compactly (keys sorted) when it does; [`REDACTED`] as a
+/// whole when it is not valid JSON, since its secrets cannot be told apart.
+pub fn redact_json(text: &str) -> String {
+    let Ok(mut value) = serde_json::from_str::<Value>(text) else {
+        return REDACTED.to_owned();
+    };
+    if !redact_json_value(&mut value) {
+        return text.to_owned();
+    }
+    serde_json::to_string(&value).unwrap_or_else(|_| REDACTED.to_owned())
+}
+
+/// Replaces secret values in `value` in place; `true` if any was.
+fn redact_json_value(value: &mut Value) -> bool {
+    match value {
+        Value::Object(map) => {
+            let mut changed = false;
+            for (key, v) in map.iter_mut() {
+                if is_secret_json_key(key) {
+                    *v = Value::String(REDACTED.to_owned());
+                    changed = true;
+                } else {
+                    changed |= redact_json_value(v);
+                }
+            }
+            changed
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, v| redact_json_value(v) | changed),
+        _ => false,
+    }
+}
+
+/// Characters that end a URL's authority: its delimiters (`/ ? #`) and
+/// characters no authority holds, which end a URL inside other text
+/// (quotes, spaces, brackets).
+fn ends_authority(c: char) -> bool {
+    matches!(
+        c,
+        '/' | '?' | '#' | '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}' | '[' | ']'
+    ) || c.is_whitespace()
+}
+
+/// `text` with the user-info of every `scheme://user[:password]@host`
+/// hidden: `user:password@` becomes `user:***@`, a bare `user@` (which may
+/// be a token) becomes `***@`. The user-info ends at the last `@` before
+/// the authority ends: at `/`, `?`, `#`, whitespace, a double quote, a
+/// bracket, or at the scheme of a next URL (`…,https://…`). Text without
+/// a URL with user-info is returned unchanged.
+pub fn redact_url_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        // The next URL's scheme (`…,https://…`) ends this authority too,
+        // so that its user-info is not skipped.
+        let end = tail.find(ends_authority).unwrap_or(tail.len());
+        let end = match tail.find("://") {
+            Some(next) if next < end => tail[..next]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+                .map_or(0, |i| i + 1),
+            _ => end,
+        };
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.split_once(':') {
+                    Some((user, _password)) => out.push_str(&format!("{user}:{REDACTED}")),
+                    None => out.push_str(REDACTED),
+                }
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -143,5 +305,137 @@ mod tests {
         assert!(!is_secret_name("OLLAMA_HOST"));
         assert_eq!(redact_pair("Password=x").as_deref(), Some("Password=***"));
         assert_eq!(redact_pair("no-equals-key"), None);
+    }
+
+    #[test]
+    fn hides_url_userinfo_anywhere_in_a_token() {
+        assert_eq!(
+            r(&[
+                "--url",
+                "https://user:pa55@host.example/v1",
+                "--url=http://alice:s3cret@10.0.0.1:8080",
+                "DATABASE_URL=postgres://db:pw@db.local/x?sslmode=require",
+                "https://ghp_abc@github.com/o/r.git",
+                "http://u:p@[::1]:8000/",
+                "a=http://x:y@h1,b=https://z:w@h2/p",
+            ]),
+            [
+                "--url",
+                "https://user:***@host.example/v1",
+                "--url=http://alice:***@10.0.0.1:8080",
+                "DATABASE_URL=postgres://db:***@db.local/x?sslmode=require",
+                "https://***@github.com/o/r.git",
+                "http://u:***@[::1]:8000/",
+                "a=http://x:***@h1,b=https://z:***@h2/p",
+            ]
+        );
+    }
+
+    #[test]
+    fn url_userinfo_ends_at_the_last_at_sign_of_the_authority() {
+        // An unescaped `@` in the password: everything before the last one
+        // is user-info. An `@` in the path or query is not.
+        assert_eq!(
+            redact_url_userinfo("https://u:p@ss@h/x@y?to=a@b"),
+            "https://u:***@h/x@y?to=a@b"
+        );
+        assert_eq!(
+            redact_url_userinfo("http://h/a@b and http://h2?x=@"),
+            "http://h/a@b and http://h2?x=@"
+        );
+        // A URL without user-info right before one with it.
+        assert_eq!(
+            redact_url_userinfo("http://h1,git+ssh://me:pw@h2"),
+            "http://h1,git+ssh://me:***@h2"
+        );
+    }
+
+    #[test]
+    fn keeps_urls_without_userinfo_and_text_without_urls() {
+        for text in [
+            "http://127.0.0.1:8080/v1",
+            "user@example.com",
+            "hf://org/model@main",
+            "",
+            "://",
+        ] {
+            assert_eq!(redact_url_userinfo(text), text);
+        }
+    }
+
+    #[test]
+    fn hides_secret_keys_in_extra_body_json_at_any_depth() {
+        let body = r#"{"api_key":"sk-1","cache_prompt":true,"max_tokens":8,
+            "nested":{"Access-Token":"t","list":[{"PASSWORD":"p"},{"n":1}]},
+            "Authorization":{"scheme":"Bearer"},"openai_api_key":"sk-2"}"#;
+        let out = r(&["run", "--extra-body", body]);
+        assert_eq!(out[..2], ["run", "--extra-body"]);
+        let v: Value = serde_json::from_str(&out[2]).unwrap();
+        let expected: Value = serde_json::json!({
+            "api_key": "***",
+            "cache_prompt": true,
+            "max_tokens": 8,
+            "nested": {"Access-Token": "***", "list": [{"PASSWORD": "***"}, {"n": 1}]},
+            "Authorization": "***",
+            "openai_api_key": "***",
+        });
+        assert_eq!(v, expected);
+        assert!(!out[2].contains("sk-"));
+    }
+
+    #[test]
+    fn extra_body_as_a_pair_and_inner_urls_are_redacted() {
+        assert_eq!(
+            r(&[r#"--extra-body={"token":"t","x":1}"#]),
+            [r#"--extra-body={"token":"***","x":1}"#]
+        );
+        assert_eq!(
+            r(&["--extra-body", r#"{"proxy":"http://u:p@h:3128"}"#]),
+            ["--extra-body", r#"{"proxy":"http://u:***@h:3128"}"#]
+        );
+    }
+
+    #[test]
+    fn extra_body_without_secrets_is_kept_byte_for_byte() {
+        let body = r#"{ "z": 1, "cache_prompt": false, "max_tokens": 4, "top_k": 2 }"#;
+        assert_eq!(r(&["--extra-body", body]), ["--extra-body", body]);
+    }
+
+    #[test]
+    fn unparseable_extra_body_is_hidden_whole() {
+        assert_eq!(
+            r(&["--extra-body", r#"{"api_key": "sk-1""#, "--port", "8"]),
+            ["--extra-body", "***", "--port", "8"]
+        );
+        assert_eq!(r(&["--extra-body=not json"]), ["--extra-body=***"]);
+    }
+
+    #[test]
+    fn secret_json_keys_are_matched_after_normalising() {
+        for key in [
+            "api_key",
+            "apikey",
+            "API-KEY",
+            "x-api-key",
+            "token",
+            "access_token",
+            "Authorization",
+            "password",
+            "db_password",
+            "secret",
+            "client_secret",
+        ] {
+            assert!(is_secret_json_key(key), "{key}");
+        }
+        for key in [
+            "max_tokens",
+            "add_bos_token",
+            "cache_prompt",
+            "keys",
+            "n_predict",
+            "tokenizer",
+        ] {
+            assert!(!is_secret_json_key(key), "{key}");
+        }
     }
 }

@@ -154,7 +154,7 @@ impl PowerSampler {
     pub fn start(probe: Arc<dyn GpuProbe>, config: PowerSamplerConfig) -> Result<Self, ProbeError> {
         let mut notes = probe.notes();
         let rapl = RaplMeter::start(&config.root)
-            .map_err(|note| notes.push(note))
+            .map_err(|err| notes.push(err.to_string()))
             .ok();
         let gpus = (0..probe.device_count())
             .map(|_| GpuTrack {

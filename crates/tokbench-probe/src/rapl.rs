@@ -6,9 +6,74 @@
 //! Since Linux 5.10 `energy_uj` is readable by root only (CVE-2020-8694,
 //! "PLATYPUS"); then the meter reports `None` with a note.
 
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::util::{read_trimmed, read_u64, under};
+
+/// Why a [`RaplMeter`] could not start. Its text is the note a run record
+/// carries in place of the CPU package energy.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RaplError {
+    /// No package domain under the powercap folder: no RAPL driver, or a
+    /// CPU without it.
+    #[error("no RAPL package domains under {}", dir.display())]
+    NoPackages {
+        /// `<root>/sys/class/powercap`.
+        dir: PathBuf,
+    },
+    /// A counter exists but this user may not read it.
+    #[error(
+        "RAPL counter {} not readable (permission denied); it is root-only since Linux 5.10",
+        path.display()
+    )]
+    PermissionDenied {
+        /// The `energy_uj` file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// A domain's counter file is absent (a partial driver, or the domain
+    /// went away between listing and reading).
+    #[error("RAPL counter {} is missing", path.display())]
+    Missing {
+        /// The `energy_uj` file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// Reading a counter failed otherwise.
+    #[error("RAPL counter {} not readable ({source})", path.display())]
+    Io {
+        /// The `energy_uj` file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// A counter did not hold a whole number of microjoules.
+    #[error("RAPL counter {}: {text:?} is not a number", path.display())]
+    Parse {
+        /// The `energy_uj` file.
+        path: PathBuf,
+        /// Its trimmed content.
+        text: String,
+    },
+}
+
+impl RaplError {
+    /// Classifies an error reading the counter `path`.
+    fn read(path: PathBuf, source: io::Error) -> Self {
+        match source.kind() {
+            io::ErrorKind::PermissionDenied => Self::PermissionDenied { path, source },
+            io::ErrorKind::NotFound => Self::Missing { path, source },
+            _ => Self::Io { path, source },
+        }
+    }
+}
 
 /// One RAPL package domain (`intel-rapl:N` whose `name` is `package-N`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +126,16 @@ pub fn energy_delta_uj(prev: u64, cur: u64, max_range: u64) -> u64 {
     }
 }
 
+/// Reads one `energy_uj` counter, microjoules.
+fn read_counter(path: &Path) -> Result<u64, RaplError> {
+    let text = std::fs::read_to_string(path).map_err(|e| RaplError::read(path.to_owned(), e))?;
+    let text = text.trim();
+    text.parse().map_err(|_| RaplError::Parse {
+        path: path.to_owned(),
+        text: text.to_owned(),
+    })
+}
+
 /// Accumulates package energy across samples. Read it more often than the
 /// counter wraps (minutes at server power) so at most one wrap happens
 /// between two readings.
@@ -75,29 +150,22 @@ impl RaplMeter {
     /// Finds the package domains under `root` and takes the first readings.
     ///
     /// # Errors
-    /// A note for the run record when there is no RAPL or it is unreadable.
-    pub fn start(root: &Path) -> Result<Self, String> {
+    /// [`RaplError::NoPackages`] when there is no package domain;
+    /// [`RaplError::PermissionDenied`], [`RaplError::Missing`] or
+    /// [`RaplError::Io`] when a counter cannot be read;
+    /// [`RaplError::Parse`] when one does not hold a number. Its text is a
+    /// note for the run record.
+    pub fn start(root: &Path) -> Result<Self, RaplError> {
         let domains = discover_packages(root);
         if domains.is_empty() {
-            return Err("no RAPL package domains under /sys/class/powercap".to_string());
+            return Err(RaplError::NoPackages {
+                dir: under(root, "/sys/class/powercap"),
+            });
         }
-        let mut last_uj = Vec::with_capacity(domains.len());
-        for d in &domains {
-            let path = d.dir.join("energy_uj");
-            match std::fs::read_to_string(&path) {
-                Ok(t) => last_uj.push(
-                    t.trim()
-                        .parse()
-                        .map_err(|_| format!("{}: not a number", path.display()))?,
-                ),
-                Err(e) => {
-                    return Err(format!(
-                        "RAPL counter {} not readable ({e}); it is root-only since Linux 5.10",
-                        path.display()
-                    ))
-                }
-            }
-        }
+        let last_uj = domains
+            .iter()
+            .map(|d| read_counter(&d.dir.join("energy_uj")))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             domains,
             last_uj,
@@ -179,15 +247,59 @@ mod tests {
     }
 
     #[test]
-    fn absent_or_unreadable_rapl_gives_a_note() {
+    fn absent_rapl_is_no_packages() {
         let empty = tempfile::tempdir().unwrap();
-        assert!(RaplMeter::start(empty.path())
-            .unwrap_err()
-            .contains("no RAPL"));
+        let err = RaplMeter::start(empty.path()).unwrap_err();
+        assert!(
+            matches!(&err, RaplError::NoPackages { dir } if dir.ends_with("sys/class/powercap")),
+            "{err:?}"
+        );
+        assert!(err
+            .to_string()
+            .starts_with("no RAPL package domains under "));
+    }
+
+    #[test]
+    fn a_missing_counter_is_named() {
         let dir = tree();
-        std::fs::remove_file(dir.path().join("sys/class/powercap/intel-rapl:1/energy_uj")).unwrap();
-        assert!(RaplMeter::start(dir.path())
-            .unwrap_err()
-            .contains("not readable"));
+        let path = dir.path().join("sys/class/powercap/intel-rapl:1/energy_uj");
+        std::fs::remove_file(&path).unwrap();
+        let err = RaplMeter::start(dir.path()).unwrap_err();
+        assert!(
+            matches!(&err, RaplError::Missing { path: p, .. } if *p == path),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("RAPL counter {} is missing", path.display())
+        );
+    }
+
+    #[test]
+    fn a_counter_that_is_not_a_number_is_named_with_its_text() {
+        let dir = tree();
+        let path = dir.path().join("sys/class/powercap/intel-rapl:0/energy_uj");
+        write(&path, "12a\n");
+        let err = RaplMeter::start(dir.path()).unwrap_err();
+        assert!(
+            matches!(&err, RaplError::Parse { path: p, text } if *p == path && text == "12a"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("\"12a\" is not a number"));
+    }
+
+    #[test]
+    fn read_errors_are_classified_by_kind() {
+        // Permission is not testable through files here (tests may run as
+        // root), so the classification is checked directly.
+        let p = PathBuf::from("/sys/class/powercap/intel-rapl:0/energy_uj");
+        let denied = RaplError::read(p.clone(), io::ErrorKind::PermissionDenied.into());
+        assert!(matches!(denied, RaplError::PermissionDenied { .. }));
+        assert!(denied.to_string().contains("root-only since Linux 5.10"));
+        let missing = RaplError::read(p.clone(), io::ErrorKind::NotFound.into());
+        assert!(matches!(missing, RaplError::Missing { .. }));
+        let other = RaplError::read(p, io::ErrorKind::InvalidData.into());
+        assert!(matches!(other, RaplError::Io { .. }));
+        assert!(std::error::Error::source(&other).is_some());
     }
 }

@@ -16,24 +16,40 @@
 //! 3. **Ceiling**: at a fixed number of streams, doubles the per-stream
 //!    decode rate until the median decode-rate error exceeds 1%, and reports
 //!    the highest aggregate streamed tok/s that stayed within it.
+//!
+//! With `--check`, the fidelity and coalescing rows are held to bars
+//! ([`check`]) and the exit code says whether all were met:
+//! [`EXIT_BAR_MISSED`] when any was missed. `--emulator-stall-ms` injects a
+//! server-side stall that the truth leaves out, so the bars can be seen to
+//! fail.
+
+mod check;
+mod report;
+
+pub use check::EXIT_BAR_MISSED;
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use serde::Serialize;
 use tokbench_client::{
     run_load, Cancel, Client, ClientConfig, LoadConfig, Progress, RequestTemplate,
 };
-use tokbench_emulator::{EmulatorConfig, Prefill};
+use tokbench_emulator::{EmulatorConfig, FaultConfig, FaultMode, Prefill};
 use tokbench_probe::procfs;
 use tokbench_stats::CellMetrics;
 use tokbench_stats::SummaryOptions;
 use tokio::runtime::Handle;
 
+use report::{render, CeilingRow, CoalesceRow, FidelityRow, InjectedStall, SelftestReport};
+
 /// Arguments of `tokbench selftest`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 done (with --check: every bar met), 1 runtime failure, \
+2 usage error, 5 --check: a fidelity bar missed (each named on a `missed:` line)."
+)]
 pub struct SelftestArgs {
     /// Emulated per-stream decode rate, tok/s.
     #[arg(long, default_value_t = 50.0)]
@@ -68,89 +84,34 @@ pub struct SelftestArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Hold the client to its fidelity bars and exit 5 if any is missed
+    /// (naming it): at concurrency ≤ 64, median TTFT within 2 ms of the
+    /// truth and median decode tok/s within 1%; above 64, decode within 2%;
+    /// coalescing check within 1%; no failed request. Exit 0 when all are
+    /// met. The bars apply to the levels measured (--concurrency).
+    #[arg(long)]
+    pub check: bool,
+    /// Fault injection, to see --check fail: every emulator this selftest
+    /// starts pauses this many ms (a server-side stall) before token
+    /// --emulator-stall-after of each response, while the truth the rows
+    /// compare with stays the configured schedule. 0: no stall.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub emulator_stall_ms: u64,
+    /// Index of the first token the stall delays: 0 delays the first token
+    /// (TTFT misses its bar), 1 or more delays the decode phase (decode
+    /// tok/s misses).
+    #[arg(long, default_value_t = 0, value_name = "TOKENS")]
+    pub emulator_stall_after: u32,
 }
 
-/// One fidelity measurement.
-#[derive(Debug, Clone, Serialize)]
-pub struct FidelityRow {
-    /// Concurrent streams.
-    pub concurrency: usize,
-    /// Configured decode rate, tok/s.
-    pub decode_true_tok_s: f64,
-    /// Measured median decode rate, tok/s.
-    pub decode_median_tok_s: f64,
-    /// Relative error of the median, percent.
-    pub decode_error_pct: f64,
-    /// Configured prefill (= TTFT truth), ms.
-    pub ttft_true_ms: f64,
-    /// Measured median TTFT, ms.
-    pub ttft_median_ms: f64,
-    /// Measured median TTFT minus truth, ms.
-    pub ttft_error_ms: f64,
-    /// Measured 99th-percentile TTFT, ms (the tail that a burst of
-    /// simultaneous sends inflates when the client delays them).
-    pub ttft_p99_ms: f64,
-    /// Measured p99 TTFT minus truth, ms.
-    pub ttft_p99_error_ms: f64,
-    /// Requests measured / succeeded.
-    pub requests: u64,
-    /// Requests that succeeded.
-    pub ok: u64,
-}
-
-/// The coalescing check: decode fidelity when the server writes
-/// `events_per_write` SSE events per network write.
-#[derive(Debug, Clone, Serialize)]
-pub struct CoalesceRow {
-    /// Concurrent streams (1).
-    pub concurrency: usize,
-    /// SSE events per network write.
-    pub events_per_write: u32,
-    /// Configured decode rate, tok/s.
-    pub decode_true_tok_s: f64,
-    /// Measured median decode rate, tok/s.
-    pub decode_median_tok_s: f64,
-    /// Relative error of the median, percent.
-    pub decode_error_pct: f64,
-    /// Requests measured.
-    pub requests: u64,
-    /// Requests that succeeded.
-    pub ok: u64,
-}
-
-/// Result of the ceiling search.
-#[derive(Debug, Clone, Serialize)]
-pub struct CeilingRow {
-    /// Streams in flight.
-    pub streams: usize,
-    /// Per-stream rate tried, tok/s.
-    pub per_stream_tok_s: f64,
-    /// Aggregate offered rate, tok/s.
-    pub aggregate_tok_s: f64,
-    /// Median decode-rate error, percent.
-    pub decode_error_pct: f64,
-    /// Within 1%?
-    pub pass: bool,
-}
-
-/// Full selftest output.
-#[derive(Debug, Clone, Serialize)]
-pub struct SelftestReport {
-    /// Whether each request opened its own connection.
-    pub fresh_connections: bool,
-    /// Fidelity rows.
-    pub fidelity: Vec<FidelityRow>,
-    /// The coalescing check (`None` when skipped).
-    pub coalescing: Option<CoalesceRow>,
-    /// Ceiling steps, in order tried.
-    pub ceiling: Vec<CeilingRow>,
-    /// Highest aggregate tok/s within 1% median decode error.
-    pub ceiling_tok_s: Option<f64>,
-    /// Peak resident set of this process, bytes (Linux VmHWM).
-    pub peak_rss_bytes: Option<u64>,
-    /// 1-minute load average before and after the selftest (figures taken
-    /// on a loaded host are not trustworthy).
-    pub load_avg_1m: (Option<f64>, Option<f64>),
+impl SelftestArgs {
+    /// The stall of `--emulator-stall-ms`, if any.
+    fn injected_stall(&self) -> Option<InjectedStall> {
+        (self.emulator_stall_ms > 0).then_some(InjectedStall {
+            stall_ms: self.emulator_stall_ms,
+            after_tokens: self.emulator_stall_after,
+        })
+    }
 }
 
 /// The 1-minute load average (Linux `/proc/loadavg`).
@@ -182,17 +143,56 @@ pub fn run(args: SelftestArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("could not start the emulator's runtime")?;
-    let report = rt.block_on(selftest(&args, emu_rt.handle()))?;
+    let mut report = rt.block_on(selftest(&args, emu_rt.handle()))?;
+    let missed = if args.check {
+        let bars = check::evaluate(&report);
+        let missed = check::missed(&bars);
+        report.check = Some(bars);
+        missed
+    } else {
+        Vec::new()
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
+        // The verdict also goes to stderr, where the JSON does not go.
+        if let Some(bars) = &report.check {
+            eprint!("{}", check::render(bars));
+        }
     } else {
         print!("{}", render(&report));
     }
-    Ok(ExitCode::SUCCESS)
+    if missed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(EXIT_BAR_MISSED))
+    }
 }
 
 async fn selftest(args: &SelftestArgs, emu_rt: &Handle) -> anyhow::Result<SelftestReport> {
     let load_before = load_avg_1m();
+    let fidelity = fidelity_check(args, emu_rt).await?;
+    let coalescing = coalesce_check(args, emu_rt).await?;
+    let ceiling = ceiling_search(args, emu_rt).await?;
+    let ceiling_tok_s = ceiling
+        .iter()
+        .take_while(|r| r.pass)
+        .map(|r| r.aggregate_tok_s)
+        .last();
+    Ok(SelftestReport {
+        fresh_connections: args.fresh_connections,
+        fidelity,
+        coalescing,
+        ceiling,
+        ceiling_tok_s,
+        peak_rss_bytes: peak_rss_bytes(),
+        load_avg_1m: (load_before, load_avg_1m()),
+        injected_stall: args.injected_stall(),
+        check: None,
+    })
+}
+
+/// The fidelity rows: `max(2c, 5)` requests at each concurrency level `c`.
+async fn fidelity_check(args: &SelftestArgs, emu_rt: &Handle) -> anyhow::Result<Vec<FidelityRow>> {
     let mut fidelity = Vec::new();
     for &c in &args.concurrency {
         anyhow::ensure!(c >= 1, "concurrency levels must be at least 1");
@@ -225,22 +225,7 @@ async fn selftest(args: &SelftestArgs, emu_rt: &Handle) -> anyhow::Result<Selfte
             ok: m.ok,
         });
     }
-    let coalescing = coalesce_check(args, emu_rt).await?;
-    let ceiling = ceiling_search(args, emu_rt).await?;
-    let ceiling_tok_s = ceiling
-        .iter()
-        .take_while(|r| r.pass)
-        .map(|r| r.aggregate_tok_s)
-        .last();
-    Ok(SelftestReport {
-        fresh_connections: args.fresh_connections,
-        fidelity,
-        coalescing,
-        ceiling,
-        ceiling_tok_s,
-        peak_rss_bytes: peak_rss_bytes(),
-        load_avg_1m: (load_before, load_avg_1m()),
-    })
+    Ok(fidelity)
 }
 
 async fn ceiling_search(args: &SelftestArgs, emu_rt: &Handle) -> anyhow::Result<Vec<CeilingRow>> {
@@ -281,7 +266,7 @@ async fn coalesce_check(
         return Ok(None);
     }
     eprintln!("[selftest] coalescing: {events} events per write at {rate} tok/s …");
-    let cfg = emulator_config(rate, args.prefill_ms, 1).with_events_per_write(events);
+    let cfg = emulator_config(args, rate, args.prefill_ms, 1).with_events_per_write(events);
     let m = measure_config(args, emu_rt, cfg, args.output_tokens, 1, 5).await?;
     let decode = m.decode_tok_s.as_ref().map_or(f64::NAN, |s| s.median);
     Ok(Some(CoalesceRow {
@@ -295,14 +280,26 @@ async fn coalesce_check(
     }))
 }
 
-/// The emulator of a fidelity measurement: fixed prefill, `c` slots, no
-/// `timings`.
-fn emulator_config(decode_tok_s: f64, prefill_ms: f64, c: usize) -> EmulatorConfig {
+/// The emulator of a measurement: fixed prefill, `c` slots, no `timings`,
+/// and the stall of `--emulator-stall-ms` on every request, if any.
+fn emulator_config(
+    args: &SelftestArgs,
+    decode_tok_s: f64,
+    prefill_ms: f64,
+    c: usize,
+) -> EmulatorConfig {
+    let fault = args.injected_stall().map(|s| {
+        FaultConfig::always(FaultMode::StallMidStream {
+            after_tokens: s.after_tokens,
+            stall_ms: s.stall_ms,
+        })
+    });
     EmulatorConfig::default()
         .with_decode_tok_s(decode_tok_s)
         .with_prefill(Prefill::Fixed { ms: prefill_ms })
         .with_slots(c)
         .with_emit_timings(false)
+        .with_fault(fault)
 }
 
 /// Runs `n` requests at concurrency `c` against a fresh emulator, served
@@ -316,7 +313,7 @@ async fn measure(
     c: usize,
     n: u64,
 ) -> anyhow::Result<CellMetrics> {
-    let cfg = emulator_config(decode_tok_s, prefill_ms, c);
+    let cfg = emulator_config(args, decode_tok_s, prefill_ms, c);
     measure_config(args, emu_rt, cfg, output_tokens, c, n).await
 }
 
@@ -373,120 +370,6 @@ async fn measure_config(
 }
 
 /// Peak resident set size of this process (VmHWM), Linux only.
-pub fn peak_rss_bytes() -> Option<u64> {
+fn peak_rss_bytes() -> Option<u64> {
     procfs::read_peak_rss_bytes(Path::new("/"), std::process::id())
-}
-
-fn render(r: &SelftestReport) -> String {
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    t.set_header([
-        "Conc.",
-        "Decode true tok/s",
-        "Decode median tok/s",
-        "Error %",
-        "TTFT true ms",
-        "TTFT median ms",
-        "TTFT error ms",
-        "TTFT p99 ms",
-        "p99 error ms",
-        "ok/total",
-    ]);
-    for f in &r.fidelity {
-        t.add_row([
-            f.concurrency.to_string(),
-            format!("{:.1}", f.decode_true_tok_s),
-            format!("{:.2}", f.decode_median_tok_s),
-            format!("{:+.2}", f.decode_error_pct),
-            format!("{:.1}", f.ttft_true_ms),
-            format!("{:.2}", f.ttft_median_ms),
-            format!("{:+.2}", f.ttft_error_ms),
-            format!("{:.2}", f.ttft_p99_ms),
-            format!("{:+.2}", f.ttft_p99_error_ms),
-            format!("{}/{}", f.ok, f.requests),
-        ]);
-    }
-    let conn = if r.fresh_connections {
-        "a new connection per request"
-    } else {
-        "connections kept alive after warm-up"
-    };
-    let mut out = format!("Client fidelity against the built-in emulator ({conn})\n{t}\n");
-    out.push_str(&render_coalescing(r.coalescing.as_ref()));
-    for c in &r.ceiling {
-        out.push_str(&format!(
-            "ceiling step: {} streams × {} tok/s = {} tok/s → median decode error {:+.2}% {}\n",
-            c.streams,
-            c.per_stream_tok_s,
-            c.aggregate_tok_s,
-            c.decode_error_pct,
-            if c.pass { "ok" } else { "over 1%" }
-        ));
-    }
-    match r.ceiling_tok_s {
-        Some(v) => out.push_str(&format!(
-            "ceiling: {v:.0} streamed tok/s within 1% median decode error\n"
-        )),
-        None => out.push_str("ceiling: not established\n"),
-    }
-    let fmt = |v: Option<f64>| v.map_or_else(|| "?".into(), |v| format!("{v:.2}"));
-    out.push_str(&format!(
-        "host load (1-min average): {} before, {} after, {} CPUs\n",
-        fmt(r.load_avg_1m.0),
-        fmt(r.load_avg_1m.1),
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    ));
-    if let Some(rss) = r.peak_rss_bytes {
-        out.push_str(&format!("peak RSS: {:.1} MiB\n", rss as f64 / 1048576.0));
-    }
-    out
-}
-
-/// The coalescing check as a one-row table (empty when skipped).
-fn render_coalescing(row: Option<&CoalesceRow>) -> String {
-    let Some(c) = row else {
-        return String::new();
-    };
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    t.set_header([
-        "Conc.",
-        "Events/write",
-        "Decode true tok/s",
-        "Decode median tok/s",
-        "Error %",
-        "ok/total",
-    ]);
-    t.add_row([
-        c.concurrency.to_string(),
-        c.events_per_write.to_string(),
-        format!("{:.1}", c.decode_true_tok_s),
-        format!("{:.2}", c.decode_median_tok_s),
-        format!("{:+.2}", c.decode_error_pct),
-        format!("{}/{}", c.ok, c.requests),
-    ]);
-    format!("Coalesced writes (several SSE events per network write)\n{t}\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn coalescing_row_is_rendered_with_its_error() {
-        let row = CoalesceRow {
-            concurrency: 1,
-            events_per_write: 4,
-            decode_true_tok_s: 200.0,
-            decode_median_tok_s: 201.5,
-            decode_error_pct: 0.75,
-            requests: 5,
-            ok: 5,
-        };
-        let text = render_coalescing(Some(&row));
-        for cell in ["Events/write", "200.0", "201.50", "+0.75", "5/5"] {
-            assert!(text.contains(cell), "{cell} missing from\n{text}");
-        }
-        assert!(render_coalescing(None).is_empty());
-    }
 }
