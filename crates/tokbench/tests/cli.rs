@@ -474,7 +474,13 @@ fn selftest_reports_ttft_p99_per_fidelity_row() {
     let out = tokbench()
         .args(["selftest", "--concurrency", "1,3", "--ceiling-streams", "0"])
         .args(["--prefill-ms", "20", "--decode-tok-s", "400"])
-        .args(["--output-tokens", "4", "--fresh-connections", "--json"])
+        .args([
+            "--output-tokens",
+            "4",
+            "--fresh-connections",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert!(

@@ -68,7 +68,8 @@ fn a_stall_in_the_decode_phase_misses_the_decode_bar() {
         "200",
         "--emulator-stall-after",
         "1",
-        "--json",
+        "--format",
+        "json",
     ]);
     assert_eq!(out.status.code(), Some(EXIT_BAR_MISSED));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -96,7 +97,7 @@ fn a_stall_in_the_decode_phase_misses_the_decode_bar() {
 fn a_normal_run_meets_every_bar() {
     let mut codes = Vec::new();
     for _ in 0..3 {
-        let out = selftest_check(&["--json"]);
+        let out = selftest_check(&["--format", "json"]);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let bars = v["check"].as_array().unwrap();
         assert_eq!(bars.len(), 3, "TTFT, decode and failures at c=1: {bars:?}");

@@ -45,6 +45,15 @@ use tokio::runtime::Handle;
 use report::{render, CeilingRow, CoalesceRow, FidelityRow, InjectedStall, SelftestReport};
 
 /// Arguments of `tokbench selftest`.
+/// Output formats of `tokbench selftest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SelftestFormat {
+    /// A terminal table.
+    Table,
+    /// The whole report as JSON (the `--check` verdict also on stderr).
+    Json,
+}
+
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit codes: 0 done (with --check: every bar met), 1 runtime failure, \
@@ -81,9 +90,9 @@ pub struct SelftestArgs {
     /// at once.
     #[arg(long)]
     pub fresh_connections: bool,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
+    /// Output format: a table, or the whole report as JSON.
+    #[arg(long, value_enum, default_value_t = SelftestFormat::Table)]
+    pub format: SelftestFormat,
     /// Hold the client to its fidelity bars and exit 5 if any is missed
     /// (naming it): at concurrency ≤ 64, median TTFT within 2 ms of the
     /// truth and median decode tok/s within 1%; above 64, decode within 2%;
@@ -152,7 +161,7 @@ pub fn run(args: SelftestArgs) -> anyhow::Result<ExitCode> {
     } else {
         Vec::new()
     };
-    if args.json {
+    if args.format == SelftestFormat::Json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         // The verdict also goes to stderr, where the JSON does not go.
         if let Some(bars) = &report.check {

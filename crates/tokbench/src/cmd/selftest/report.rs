@@ -1,4 +1,4 @@
-//! The selftest's report: its rows, and the table printed without `--json`.
+//! The selftest's report: its rows, and the table printed without `--format json`.
 
 use serde::Serialize;
 
