@@ -6,6 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokbench_probe::Rig;
 use tokbench_record::{record_id, Flags, Provenance, RunInfo, SystemSection};
 
+use super::convert;
+
 /// Git commit of this build (set by build.rs when built from a checkout).
 pub const GIT_COMMIT: Option<&str> = option_env!("TOKBENCH_GIT_COMMIT");
 
@@ -86,10 +88,10 @@ pub fn system_section(rig: &Rig) -> SystemSection {
         .unwrap_or_else(|| "unknown-rig".into());
     SystemSection {
         rig_name,
-        host: rig.system.clone(),
-        gpus: rig.gpus.clone(),
+        host: convert::system_info(rig.system.clone()),
+        gpus: rig.gpus.iter().cloned().map(convert::gpu_info).collect(),
         gpu_notes: rig.gpu_notes.clone(),
-        rig: rig.rig_notes.clone(),
+        rig: rig.rig_notes.clone().map(convert::rig_notes),
     }
 }
 

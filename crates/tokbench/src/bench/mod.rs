@@ -3,6 +3,7 @@
 
 pub mod assemble;
 pub mod cell;
+pub mod convert;
 pub mod target;
 
 use std::io::Write;
@@ -331,7 +332,7 @@ fn mark_incomplete(session: &mut Session, reason: &str) {
 fn finish(session: &mut Session, load: Option<HostLoadSampler>, power: Option<PowerSampler>) {
     let r = &mut session.record;
     r.run.ended_utc = Some(assemble::now_utc());
-    r.run.host_load = load.and_then(|s| s.stop().ok());
+    r.run.host_load = load.and_then(|s| s.stop().ok()).map(convert::host_load);
     r.run.flags.noisy = r.cells.iter().any(|c| c.noisy);
     r.run.flags.prompt_cache = r.cells.iter().any(|c| c.prompt_cache);
     let power = power.and_then(|p| p.stop().ok());
@@ -349,7 +350,7 @@ fn finish(session: &mut Session, load: Option<HostLoadSampler>, power: Option<Po
         });
     r.resources.backend_peak_rss_bytes = power.as_ref().and_then(|p| p.backend_peak_rss_bytes);
     r.resources.j_per_output_token = energy.filter(|_| tokens > 0).map(|e| e / tokens as f64);
-    r.resources.power = power;
+    r.resources.power = power.map(convert::power);
 }
 
 /// The resources section before measurement (VRAM snapshots and verdict).
@@ -357,7 +358,7 @@ pub fn initial_resources(target: &Target) -> Resources {
     Resources {
         vram_before_bytes: target.vram.before.iter().map(|r| r.used_bytes).collect(),
         vram_after_bytes: target.vram.after.iter().map(|r| r.used_bytes).collect(),
-        vram_fit: target.vram.fit.clone(),
+        vram_fit: convert::vram_fit(target.vram.fit.clone()),
         backend_peak_rss_bytes: None,
         power: None,
         j_per_output_token: None,
