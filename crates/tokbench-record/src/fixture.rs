@@ -10,12 +10,12 @@
 use std::collections::BTreeMap;
 
 use crate::metrics::{CellMetrics, Ci, PromptCacheCheck, Summary};
-use crate::system::{
-    CpuSummary, GpuInfo, GpuSource, MemorySummary, OsInfo, SystemInfo, Virtualization, VramFit,
-};
 use crate::schema::{
     BackendSection, Cell, CellStop, Flags, ModelSection, PromptSettings, Provenance, Record,
     Resources, RunInfo, SystemSection, SCHEMA_VERSION,
+};
+use crate::system::{
+    CpuSummary, GpuInfo, GpuSource, MemorySummary, OsInfo, SystemInfo, Virtualization, VramFit,
 };
 
 /// What varies between example records.

@@ -300,8 +300,7 @@ fn cell_metrics_and_prompt_cache_check_serialise_as_computed() {
 #[test]
 fn converted_summary_keeps_the_convergence_figure() {
     let values: Vec<f64> = (0..40).map(|i| 100.0 + f64::from(i % 7)).collect();
-    let measured =
-        stats::Summary::from_values(&values, &stats::SummaryOptions::default()).unwrap();
+    let measured = stats::Summary::from_values(&values, &stats::SummaryOptions::default()).unwrap();
     let recorded = summary(measured.clone());
     assert!(measured.ci_relative_half_width().is_some());
     assert_eq!(
