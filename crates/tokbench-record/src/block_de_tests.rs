@@ -9,12 +9,12 @@ use std::fmt::Debug;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokbench_probe::VramFit;
-use tokbench_stats::ErrorKind;
 
 use super::DeError;
 use crate::block_yaml::parse_node;
+use crate::metrics::ErrorKind;
 use crate::schema::CellStop;
+use crate::system::VramFit;
 
 /// `T` from the fast reader's tree of `doc` (which must take the fast path).
 fn de<'a, T: Deserialize<'a>>(doc: &'a str) -> Result<T, DeError> {

@@ -1,17 +1,21 @@
 //! Deterministic example records, for tests (here, in the site generator)
-//! and documentation. Metrics are computed by `tokbench-stats` from
-//! synthetic samples on an exact schedule, so they are internally
-//! consistent.
+//! and documentation.
+//!
+//! Metrics follow in closed form from a synthetic schedule (request `i` of
+//! a cell sent at `i` s, a fixed prefill, then tokens at a rate that varies
+//! by up to 4 % between requests), so they are internally consistent
+//! (totals, rates, window and summaries agree) without depending on
+//! `tokbench-stats`: this crate only describes records.
 
-use tokbench_probe::system::{CpuSummary, MemorySummary, OsInfo, Virtualization};
-use tokbench_probe::{GpuInfo, GpuSource, SystemInfo, VramFit};
-use tokbench_stats::{
-    CellMetrics, Channel, PromptCacheCheck, RequestSample, SummaryOptions, TokenEvent, Usage,
-};
+use std::collections::BTreeMap;
 
+use crate::metrics::{CellMetrics, Ci, PromptCacheCheck, Summary};
 use crate::schema::{
     BackendSection, Cell, CellStop, Flags, ModelSection, PromptSettings, Provenance, Record,
     Resources, RunInfo, SystemSection, SCHEMA_VERSION,
+};
+use crate::system::{
+    CpuSummary, GpuInfo, GpuSource, MemorySummary, OsInfo, SystemInfo, Virtualization, VramFit,
 };
 
 /// What varies between example records.
@@ -54,35 +58,6 @@ impl Default for ExampleSpec {
             concurrency: vec![1, 2],
         }
     }
-}
-
-/// Synthetic samples: `n` requests, prefill `ttft_ms`, `tokens` at `rate`.
-pub fn samples(n: u64, ttft_ms: f64, tokens: u32, rate: f64, prompt: u64) -> Vec<RequestSample> {
-    (0..n)
-        .map(|i| {
-            let jitter = 1.0 + 0.01 * (i % 5) as f64;
-            let mut s = RequestSample::new(i, false, i * 1_000_000, i * 1_000_000);
-            let first = (ttft_ms * 1000.0) as u32;
-            let gap = 1e6 / (rate / jitter);
-            s.events = (0..tokens)
-                .map(|k| TokenEvent {
-                    t_us: first + (f64::from(k) * gap) as u32,
-                    bytes: 4,
-                    channel: Channel::Content,
-                })
-                .collect();
-            s.end_us = s.events.last().map(|e| e.t_us + 100);
-            s.headers_us = Some(500);
-            s.usage = Some(Usage {
-                prompt_tokens: prompt,
-                completion_tokens: u64::from(tokens),
-                reasoning_tokens: None,
-                cached_tokens: None,
-            });
-            s.finish_reason = Some("length".into());
-            s
-        })
-        .collect()
 }
 
 fn system(spec: &ExampleSpec) -> SystemSection {
@@ -138,8 +113,8 @@ fn cells(spec: &ExampleSpec) -> Vec<Cell> {
             let rate =
                 spec.decode_tok_s / (1.0 + 0.15 * (c as f64 - 1.0)) / (1.0 + 0.05 * si as f64);
             let ttft = 20.0 + *prompt as f64 / 50.0;
-            let s = samples(3 * c.max(2), ttft, *output as u32, rate, *prompt);
-            let metrics = CellMetrics::compute(&s, &SummaryOptions::default());
+            let n = 3 * c.max(2);
+            let metrics = cell_metrics(n, ttft, *output, rate, *prompt);
             out.push(Cell {
                 shape: shape.clone(),
                 concurrency: c,
@@ -157,7 +132,7 @@ fn cells(spec: &ExampleSpec) -> Vec<Cell> {
                 host_load: None,
                 noisy: false,
                 prompt_cache: false,
-                prompt_cache_check: Some(PromptCacheCheck::compute(&s, 0)),
+                prompt_cache_check: Some(no_cache_account(n)),
                 metrics: Some(metrics),
             });
         }
@@ -241,5 +216,187 @@ pub fn example_record(spec: &ExampleSpec) -> Record {
             reproduce: "tokbench run model.gguf --shape chat,rag -c 1,2".into(),
             details: Default::default(),
         },
+    }
+}
+
+/// Metrics of a cell of `n` synthetic requests, request `i` sent at `i` s:
+/// each spends `ttft_ms` before its first token, then streams `tokens`
+/// output tokens (one per event, counts confirmed by `usage`) at
+/// `rate / (1 + 0.01·(i mod 5))` tok/s and ends 0.1 ms after the last one;
+/// each has `prompt` prompt tokens. Nothing fails, nothing is cached.
+fn cell_metrics(n: u64, ttft_ms: f64, tokens: u64, rate: f64, prompt: u64) -> CellMetrics {
+    let gaps = tokens.saturating_sub(1);
+    let gap_ms: Vec<f64> = (0..n)
+        .map(|i| (1.0 + 0.01 * (i % 5) as f64) * 1000.0 / rate)
+        .collect();
+    let e2e_ms: Vec<f64> = gap_ms
+        .iter()
+        .map(|g| ttft_ms + g * gaps as f64 + 0.1)
+        .collect();
+    let window_s = (0u32..)
+        .zip(&e2e_ms)
+        .map(|(i, e)| f64::from(i) + e / 1000.0)
+        .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+        .filter(|&w| w > 0.0);
+    let decode: Vec<f64> = gap_ms.iter().map(|g| 1000.0 / g).collect();
+    let itl: Vec<f64> = gap_ms
+        .iter()
+        .flat_map(|&g| std::iter::repeat_n(g, gaps as usize))
+        .collect();
+    let each = |v: f64| (0..n).map(|_| v).collect::<Vec<f64>>();
+    let total_output = n * tokens;
+    CellMetrics {
+        requests: n,
+        warmup_excluded: 0,
+        ok: n,
+        errors_by_kind: BTreeMap::new(),
+        window_s,
+        aggregate_output_tok_s: window_s.map(|w| total_output as f64 / w),
+        request_throughput_rps: window_s.map(|w| n as f64 / w),
+        ttft_ms: summarise(each(ttft_ms), true),
+        ttfc_ms: summarise(each(ttft_ms), true),
+        prefill_tok_s: summarise(each(prompt as f64 * 1000.0 / ttft_ms), true),
+        server_prefill_tok_s: None,
+        decode_tok_s: summarise(decode, true),
+        server_decode_tok_s: None,
+        tpot_ms: summarise(gap_ms, true),
+        itl_ms: summarise(itl, false),
+        e2e_ms: summarise(e2e_ms, true),
+        queue_delay_ms: summarise(each(0.0), true),
+        output_tokens: summarise(each(tokens as f64), true),
+        prompt_tokens: summarise(each(prompt as f64), true),
+        total_output_tokens: total_output,
+        total_reasoning_tokens: 0,
+        total_content_tokens: total_output,
+        total_prompt_tokens: n * prompt,
+        token_source_usage: n,
+        token_source_stream: 0,
+        mean_token_count_discrepancy: (n > 0).then_some(0.0),
+    }
+}
+
+/// The prompt-cache check of `n` successful requests whose server gave no
+/// account of cached prompt tokens.
+fn no_cache_account(n: u64) -> PromptCacheCheck {
+    PromptCacheCheck {
+        intended_shared_tokens: 0,
+        requests: n,
+        requests_with_account: 0,
+        prompt_tokens: 0,
+        cached_tokens: 0,
+        cached_share: None,
+        unintended_cached_tokens: 0,
+        requests_over_threshold: 0,
+        flagged: false,
+    }
+}
+
+/// Mean, sample standard deviation, type 7 quantiles and, with `ci`, the
+/// distribution-free CI of the median ([`median_ci`]); `None` for no
+/// values.
+fn summarise(mut values: Vec<f64>, ci: bool) -> Option<Summary> {
+    values.sort_by(f64::total_cmp);
+    let (&min, &max) = (values.first()?, values.last()?);
+    let n = values.len();
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let stddev = if n < 2 {
+        0.0
+    } else {
+        let ss: f64 = values.iter().map(|x| (x - mean) * (x - mean)).sum();
+        (ss / (n - 1) as f64).sqrt()
+    };
+    let median = type7(&values, 0.5);
+    Some(Summary {
+        n: n as u64,
+        mean,
+        stddev,
+        min,
+        max,
+        median,
+        p50: median,
+        p90: type7(&values, 0.9),
+        p99: type7(&values, 0.99),
+        ci95_median: if ci { median_ci(&values) } else { None },
+    })
+}
+
+/// Type 7 quantile (Hyndman & Fan 1996) at `p` ∈ [0, 1] of sorted,
+/// non-empty `sorted`.
+fn type7(sorted: &[f64], p: f64) -> f64 {
+    let last = sorted.len().saturating_sub(1);
+    let h = last as f64 * p;
+    let lo = (h.floor() as usize).min(last);
+    let hi = (lo + 1).min(last);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// Distribution-free 95 % CI of the median of sorted `sorted` (n values):
+/// the order statistics `[x(k), x(n+1−k)]` with the largest `k` whose
+/// coverage `1 − 2·P(Bin(n, ½) < k)` is at least 0.95. `None` when even
+/// `[min, max]` covers less (n < 6). For the few values of a fixture cell
+/// (`2^−n` must not underflow).
+fn median_ci(sorted: &[f64]) -> Option<Ci> {
+    let n = sorted.len();
+    let mut pmf = 0.5f64.powi(i32::try_from(n).ok()?);
+    let mut below = 0.0;
+    let mut best = None;
+    for k in 1..=n / 2 {
+        below += pmf;
+        if 1.0 - 2.0 * below < 0.95 {
+            break;
+        }
+        best = Some(k);
+        pmf *= (n + 1 - k) as f64 / k as f64;
+    }
+    let k = best?;
+    Some(Ci {
+        lo: sorted[k - 1],
+        hi: sorted[n - k],
+        level: 0.95,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type7_interpolates_between_order_statistics() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(type7(&v, 0.0), 1.0);
+        assert_eq!(type7(&v, 0.5), 2.5);
+        assert_eq!(type7(&v, 1.0), 4.0);
+        assert!((type7(&v, 0.9) - 3.7).abs() < 1e-12);
+    }
+
+    #[test]
+    fn median_ci_uses_order_statistics_with_95_percent_coverage() {
+        let five: Vec<f64> = (1..=5).map(f64::from).collect();
+        assert_eq!(median_ci(&five), None);
+        let six: Vec<f64> = (1..=6).map(f64::from).collect();
+        let ci = median_ci(&six).unwrap();
+        assert_eq!((ci.lo, ci.hi), (1.0, 6.0));
+        // n = 20: P(Bin(20, ½) ≤ 5) ≈ 0.0207, so k = 6 covers ≈ 0.959.
+        let twenty: Vec<f64> = (1..=20).map(f64::from).collect();
+        let ci = median_ci(&twenty).unwrap();
+        assert_eq!((ci.lo, ci.hi), (6.0, 15.0));
+    }
+
+    #[test]
+    fn cell_metrics_are_internally_consistent() {
+        let m = cell_metrics(6, 24.0, 64, 80.0, 200);
+        assert_eq!((m.requests, m.ok, m.total_output_tokens), (6, 6, 384));
+        let decode = m.decode_tok_s.unwrap();
+        assert_eq!(decode.max, 80.0);
+        assert!(decode.min < decode.median && decode.median < decode.max);
+        let ci = decode.ci95_median.unwrap();
+        assert_eq!((ci.lo, ci.hi), (decode.min, decode.max));
+        // The last request (sent at 5 s, at the full rate) ends last:
+        // 24 ms + 63 gaps of 12.5 ms + 0.1 ms.
+        let w = m.window_s.unwrap();
+        assert!((w - 5.8116).abs() < 1e-9, "{w}");
+        assert!((m.aggregate_output_tok_s.unwrap() - 384.0 / w).abs() < 1e-9);
+        assert_eq!(m.itl_ms.unwrap().n, 6 * 63);
+        assert_eq!(m.ttft_ms.unwrap().stddev, 0.0);
     }
 }

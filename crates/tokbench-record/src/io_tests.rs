@@ -7,13 +7,13 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use serde_json::Value;
-use tokbench_probe::{RigNotes, VramFit};
-use tokbench_stats::ErrorKind;
 
 use super::{fast_record, from_yaml, record_from_value, to_yaml, RecordError};
 use crate::block_yaml::parse_node;
 use crate::fixture::{example_record, ExampleSpec};
+use crate::metrics::ErrorKind;
 use crate::schema::{CellStop, Experts, Record};
+use crate::system::{RigNotes, VramFit};
 use crate::validate::validate_value;
 
 /// The slow path on its own, independent of the fast reader: what

@@ -1,9 +1,16 @@
 //! The tokbench run record (schema version 1).
 //!
-//! [`schema`] defines the record; [`io`] writes it as YAML (atomically) and
-//! reads it back with errors that name the file and line; [`validate`]
-//! checks records against the JSON Schema generated from the types. The
-//! human description of every field is `docs/record-format.md`.
+//! [`schema`] defines the record, with the types of its parts in [`system`]
+//! (host, GPUs, rig notes, host load, power, VRAM fit) and [`metrics`]
+//! (summaries, error counts, prompt-cache check); [`io`] writes it as YAML
+//! (atomically) and reads it back with errors that name the file and line;
+//! [`validate`] checks records against the JSON Schema generated from the
+//! types. The human description of every field is `docs/record-format.md`.
+//!
+//! Every type serialised in a record is this crate's own. The measuring
+//! crates (`tokbench-probe`, `tokbench-stats`) keep their own types, which
+//! the binary converts into these, so the schema changes only when the
+//! types here do; this crate depends on neither.
 //!
 //! This crate has no async runtime: the site generator depends on it.
 
@@ -12,15 +19,22 @@ mod block_node;
 mod block_yaml;
 pub mod fixture;
 pub mod io;
+pub mod metrics;
 pub mod schema;
+pub mod system;
 pub mod validate;
 
 pub use io::{
     from_yaml, load_dirs, read_record, record_id, record_paths, slug, to_yaml, write_atomic,
     write_record, RecordError,
 };
+pub use metrics::{CellMetrics, Ci, ErrorKind, PromptCacheCheck, Summary};
 pub use schema::{
     BackendSection, Cell, CellStop, Experts, Flags, ModelSection, PromptSettings, Provenance,
     Record, Resources, RunInfo, SystemSection, SCHEMA_VERSION,
+};
+pub use system::{
+    CpuSummary, GpuClocks, GpuInfo, GpuPower, GpuPowerSummary, GpuSource, HostLoadSummary, LoadAvg,
+    MemorySummary, OsInfo, PcieLink, PowerSummary, RigNotes, SystemInfo, Virtualization, VramFit,
 };
 pub use validate::{json_schema, validate_record, validate_value, Problem};

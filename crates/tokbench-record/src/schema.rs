@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tokbench_probe::{GpuInfo, HostLoadSummary, PowerSummary, RigNotes, SystemInfo, VramFit};
-use tokbench_stats::{CellMetrics, PromptCacheCheck};
+
+use crate::metrics::{CellMetrics, PromptCacheCheck};
+use crate::system::{GpuInfo, HostLoadSummary, PowerSummary, RigNotes, SystemInfo, VramFit};
 
 /// The schema version this crate writes.
 pub const SCHEMA_VERSION: u32 = 1;

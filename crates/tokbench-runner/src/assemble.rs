@@ -7,6 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokbench_probe::Rig;
 use tokbench_record::{record_id, Flags, Provenance, RunInfo, SystemSection};
 
+use crate::convert;
+
 /// The invocation a record describes.
 #[derive(Debug, Clone)]
 pub struct Invocation {
@@ -106,10 +108,10 @@ pub fn system_section(rig: &Rig) -> SystemSection {
         .unwrap_or_else(|| "unknown-rig".into());
     SystemSection {
         rig_name,
-        host: rig.system.clone(),
-        gpus: rig.gpus.clone(),
+        host: convert::system_info(rig.system.clone()),
+        gpus: rig.gpus.iter().cloned().map(convert::gpu_info).collect(),
         gpu_notes: rig.gpu_notes.clone(),
-        rig: rig.rig_notes.clone(),
+        rig: rig.rig_notes.clone().map(convert::rig_notes),
     }
 }
 

@@ -8,6 +8,7 @@ use tokbench_probe::{HostLoadConfig, HostLoadSampler, HostLoadSummary};
 use tokbench_record::{Cell, CellStop};
 use tokbench_stats::{CellMetrics, PromptCacheCheck, RequestSample, SummaryOptions};
 
+use crate::convert;
 use crate::plan::CellPlan;
 use crate::progress::ProgressSink;
 use crate::RunError;
@@ -121,10 +122,10 @@ fn measured_cell(
             .and_then(|s| s.ci_relative_half_width()),
         skipped: None,
         noisy: host_load.as_ref().is_some_and(|h| h.noisy),
-        host_load,
+        host_load: host_load.map(convert::host_load),
         prompt_cache: check.flagged,
-        prompt_cache_check: Some(check),
-        metrics: Some(metrics),
+        prompt_cache_check: Some(convert::prompt_cache_check(check)),
+        metrics: Some(convert::cell_metrics(metrics)),
     }
 }
 

@@ -20,6 +20,7 @@
 pub mod assemble;
 mod calibrate;
 pub mod cell;
+pub mod convert;
 mod error;
 pub mod measure;
 pub mod model;

@@ -12,6 +12,7 @@ use tokbench_record::Resources;
 
 use crate::calibrate::{intended_shared_tokens, prompt_settings, words_per_token};
 use crate::cell::{measure_cell, skipped_cell, CellJob, CellOutcome};
+use crate::convert;
 use crate::plan::{template_for, Plan};
 use crate::progress::ProgressSink;
 use crate::session::Session;
@@ -166,6 +167,7 @@ impl RunSamplers {
             s.stop()
                 .map_err(|e| r.run.notes.push(format!("host-load sampler failed: {e}")))
                 .ok()
+                .map(convert::host_load)
         });
         r.run.flags.noisy = r.cells.iter().any(|c| c.noisy);
         r.run.flags.prompt_cache = r.cells.iter().any(|c| c.prompt_cache);
@@ -196,7 +198,7 @@ fn set_power(res: &mut Resources, power: Option<PowerSummary>, output_tokens: u6
     res.j_per_output_token = energy
         .filter(|_| output_tokens > 0)
         .map(|e| e / output_tokens as f64);
-    res.power = power;
+    res.power = power.map(convert::power);
 }
 
 /// The resources section before measurement (VRAM snapshots and verdict).
@@ -204,7 +206,7 @@ pub fn initial_resources(target: &Target) -> Resources {
     Resources {
         vram_before_bytes: target.vram.before.iter().map(|r| r.used_bytes).collect(),
         vram_after_bytes: target.vram.after.iter().map(|r| r.used_bytes).collect(),
-        vram_fit: target.vram.fit.clone(),
+        vram_fit: convert::vram_fit(target.vram.fit.clone()),
         backend_peak_rss_bytes: None,
         power: None,
         j_per_output_token: None,

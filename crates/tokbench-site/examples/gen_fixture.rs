@@ -15,10 +15,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tokbench_probe::{GpuInfo, GpuSource, VramFit};
 use tokbench_record::fixture::{example_record, ExampleSpec};
-use tokbench_record::{write_record, Record};
-use tokbench_stats::Summary;
+use tokbench_record::{write_record, GpuInfo, GpuSource, Record, Summary, VramFit};
 
 const FAMILIES: &[(&str, &[&str])] = &[
     (

@@ -6,8 +6,7 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use tokbench_record::{Cell, Record};
-use tokbench_stats::Summary;
+use tokbench_record::{Cell, Record, Summary};
 
 use crate::error::SiteError;
 use crate::site::{RunView, Site};

@@ -2,7 +2,7 @@
 //! shown on run pages and merged across records on rig pages.
 
 use serde::Serialize;
-use tokbench_probe::GpuInfo;
+use tokbench_record::GpuInfo;
 use tokbench_record::{Record, SystemSection};
 
 use crate::format;
@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn power_cap_percent() {
-        let mut g = GpuInfo::named(0, tokbench_probe::GpuSource::Fake, "x");
+        let mut g = GpuInfo::named(0, tokbench_record::GpuSource::Fake, "x");
         assert_eq!(power_cap(&g), None);
         g.power.limit_w = Some(250.0);
         assert_eq!(power_cap(&g).unwrap(), "250 W");

@@ -104,7 +104,7 @@ pub fn record_badges(r: &Record) -> Vec<Badge> {
     }
     if r.run.flags.spill || r.resources.vram_fit.is_spill() {
         let why = match &r.resources.vram_fit {
-            tokbench_probe::VramFit::Spill { message, .. } => message.clone(),
+            tokbench_record::VramFit::Spill { message, .. } => message.clone(),
             _ => "The model did not fit in VRAM; recorded with --allow-spill.".into(),
         };
         out.push(Badge {

@@ -5,8 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
-use tokbench_probe::{RigNotes, VramFit};
-use tokbench_record::Record;
+use tokbench_record::{Record, RigNotes, VramFit};
 
 use crate::facts::{self, Fact};
 use crate::site::{Group, Site};

@@ -3,9 +3,10 @@
 //! it, with links to the record itself and its sidecar files.
 
 use serde::Serialize;
-use tokbench_probe::{HostLoadSummary, PowerSummary, VramFit};
-use tokbench_record::{Cell, CellStop, Record};
-use tokbench_stats::{CellMetrics, PromptCacheCheck, Summary};
+use tokbench_record::{
+    Cell, CellMetrics, CellStop, HostLoadSummary, PowerSummary, PromptCacheCheck, Record, Summary,
+    VramFit,
+};
 
 use crate::definitions::{Definition, Definitions};
 use crate::facts::{self, Fact};

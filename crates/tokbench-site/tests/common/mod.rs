@@ -7,9 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use tokbench_probe::{GpuInfo, GpuSource, HostLoadSummary, RigNotes, VramFit};
 use tokbench_record::fixture::{example_record, ExampleSpec};
-use tokbench_record::{to_yaml, Record};
+use tokbench_record::{to_yaml, GpuInfo, GpuSource, HostLoadSummary, Record, RigNotes, VramFit};
 use tokbench_site::{build_site, BuildReport, SiteOptions};
 
 fn shapes(list: &[(&str, u64, u64)]) -> Vec<(String, u64, u64)> {
