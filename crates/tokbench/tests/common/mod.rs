@@ -1,7 +1,7 @@
 //! Shared set-up of the real llama-server tests: where scripts/setup put
 //! llama-server and the SmolLM2 model, one-at-a-time locking, and record
-//! reading. Without the set-up a test prints SKIP locally; under CI
-//! (`CI=true`) a missing set-up is a failure.
+//! reading. Missing set-up follows `tokbench_testenv::require`: SKIP
+//! locally, a failure naming what is missing under CI.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
@@ -28,35 +28,16 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// llama-server and SmolLM2 as set-up placed them (see
+/// `tokbench_testenv`): `None` after a SKIP line locally, a failure naming
+/// what is missing under CI.
 pub fn setup() -> Option<Setup> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?
-        .join("tokbench");
-    let server = std::env::var_os("TOKBENCH_LLAMA_SERVER")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::fs::read_dir(cache.join("llama.cpp"))
-                .ok()?
-                .flatten()
-                .map(|e| e.path().join("bin/llama-server"))
-                .find(|p| p.is_file())
-        });
-    let models = std::env::var_os("TOKBENCH_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cache.join("models"));
-    let model = models.join("smollm2-135m-instruct-q4_1.gguf");
-    match server {
-        Some(server) if server.is_file() && model.is_file() => Some(Setup { server, model }),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run scripts/setup first: llama-server or the SmolLM2 model is missing"
-            );
-            eprintln!("SKIP: llama-server or SmolLM2 missing (run scripts/setup)");
-            None
-        }
-    }
+    let server = tokbench_testenv::llama_server();
+    let model = tokbench_testenv::demo_model(tokbench_testenv::SMOLLM2);
+    Some(Setup {
+        server: server?,
+        model: model?,
+    })
 }
 
 pub fn tokbench(s: &Setup) -> Command {
