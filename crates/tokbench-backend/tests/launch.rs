@@ -19,18 +19,13 @@ struct Fixture {
     spec: LaunchSpec,
 }
 
-/// A temp dir with the fake server and a dummy model; `None` (after a
-/// skip line) when python3 is missing.
+/// A temp dir with the fake server and a dummy model; `None` when python3
+/// is missing (`tokbench_testenv::require`: SKIP locally, fails under CI).
 fn fixture(env: &[(&str, &str)]) -> Option<Fixture> {
-    if std::process::Command::new("python3")
-        .arg("-c")
-        .arg("")
-        .status()
-        .is_err()
-    {
-        eprintln!("SKIP: python3 is not available to run the fake server");
-        return None;
-    }
+    tokbench_testenv::program(
+        &["python3"],
+        "install python3, e.g. apt-get install python3",
+    )?;
     let dir = tempfile::tempdir().unwrap();
     let server = dir.path().join("fake-llama-server");
     std::fs::write(&server, FAKE).unwrap();

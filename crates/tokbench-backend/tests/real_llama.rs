@@ -1,11 +1,6 @@
 //! Launches the real llama-server built by `scripts/setup` with the
-//! SmolLM2-135M demo model. Skipped (with a line saying so) when either
-//! is missing.
-//!
-//! Binary: `$TOKBENCH_LLAMA_SERVER`, else
-//! `$CACHE/llama.cpp/*/bin/llama-server`. Model: `smollm2-135m-instruct-q4_1.gguf`
-//! in `$TOKBENCH_MODELS_DIR`, else `$CACHE/models`. `$CACHE` is
-//! `$TOKBENCH_CACHE_DIR`, else `${XDG_CACHE_HOME:-$HOME/.cache}/tokbench`.
+//! SmolLM2-135M demo model, found by `tokbench_testenv` (SKIP locally,
+//! a failure naming what is missing under CI).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,55 +9,13 @@ use std::time::Duration;
 
 use tokbench_backend::group::is_alive;
 use tokbench_backend::{BackendError, BackendKind, BackendProcess, LaunchSpec};
-
-const MODEL: &str = "smollm2-135m-instruct-q4_1.gguf";
-
-fn cache_dir() -> Option<PathBuf> {
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    var("TOKBENCH_CACHE_DIR")
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("tokbench")))
-        .or_else(|| var("HOME").map(|h| h.join(".cache/tokbench")))
-}
-
-fn llama_server() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("TOKBENCH_LLAMA_SERVER").map(PathBuf::from) {
-        return p.is_file().then_some(p);
-    }
-    let root = cache_dir()?.join("llama.cpp");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(root)
-        .ok()?
-        .flatten()
-        .map(|e| e.path().join("bin/llama-server"))
-        .filter(|p| p.is_file())
-        .collect();
-    found.sort();
-    found.pop()
-}
-
-fn model() -> Option<PathBuf> {
-    let dir = std::env::var_os("TOKBENCH_MODELS_DIR")
-        .map(PathBuf::from)
-        .or_else(|| cache_dir().map(|c| c.join("models")))?;
-    Some(dir.join(MODEL)).filter(|p| p.is_file())
-}
+use tokbench_testenv::SMOLLM2 as MODEL;
 
 /// The binary and model, or `None` after printing why the test is skipped.
 fn real_setup() -> Option<(PathBuf, PathBuf)> {
-    match (llama_server(), model()) {
-        (Some(bin), Some(model)) => Some((bin, model)),
-        (bin, model) => {
-            eprintln!(
-                "SKIP: real llama-server test needs scripts/setup (llama-server: {}, {MODEL}: {})",
-                if bin.is_some() { "found" } else { "missing" },
-                if model.is_some() { "found" } else { "missing" },
-            );
-            None
-        }
-    }
+    let bin = tokbench_testenv::llama_server();
+    let model = tokbench_testenv::demo_model(MODEL);
+    Some((bin?, model?))
 }
 
 fn spec(bin: PathBuf, model: PathBuf, log: PathBuf) -> LaunchSpec {

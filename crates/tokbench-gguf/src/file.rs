@@ -30,6 +30,9 @@ pub const MAX_DIMS: u32 = 4;
 /// Hard cap on tensor and metadata counts (the file size bounds them too).
 const MAX_COUNT: u64 = 1 << 24;
 
+/// Most entries reserved up front from a count read from the file.
+pub(crate) const PREALLOC_ITEMS: u64 = 1024;
+
 /// Smallest encoded metadata pair: empty key (8) + type (4) + a u8 value (1).
 const MIN_KV_SIZE: u64 = 13;
 
@@ -235,7 +238,9 @@ fn read_tensor_infos<R: BufRead>(
     count: u64,
     alignment: u64,
 ) -> Result<Vec<TensorInfo>> {
-    let mut tensors = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    // The count is only bounded by the file size (a huge model's header may
+    // lie): reserve for at most PREALLOC_ITEMS and grow as entries parse.
+    let mut tensors = Vec::with_capacity(usize::try_from(count.min(PREALLOC_ITEMS)).unwrap_or(0));
     let mut names = HashSet::new();
     for _ in 0..count {
         let at = r.offset();

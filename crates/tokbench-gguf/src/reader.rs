@@ -3,9 +3,12 @@
 //! Every read is checked against the known file size *before* anything is
 //! read or allocated, so a corrupt length can neither allocate more than the
 //! file could hold nor block on a short read: it becomes a
-//! [`GgufError::Truncated`] or a cap error naming the offset.
+//! [`GgufError::Truncated`] or a cap error naming the offset. Buffers grow
+//! with the bytes actually read, so even a length the file size allows
+//! (a huge model, or a file cut while being read) allocates little up front
+//! (`tests/alloc_bound.rs` measures it).
 
-use std::io::{BufRead, ErrorKind};
+use std::io::{BufRead, ErrorKind, Read};
 use std::path::Path;
 
 use crate::error::{GgufError, Result};
@@ -17,6 +20,9 @@ pub const MAX_KEY_LEN: u64 = 65_535;
 /// Longest string value accepted, in bytes (64 MiB; chat templates, the
 /// longest strings seen in practice, are tens of KiB).
 pub const MAX_STRING_LEN: u64 = 64 << 20;
+
+/// Bytes reserved up front for a string; longer ones grow as read.
+const STRING_PREALLOC: u64 = 64 << 10;
 
 /// Primitive reader: little- or big-endian numbers and GGUF strings.
 pub(crate) struct Reader<'p, R> {
@@ -178,12 +184,20 @@ impl<'p, R: BufRead> Reader<'p, R> {
     }
 
     /// Reads a GGUF string (u64 length, then UTF-8 bytes; invalid UTF-8 is
-    /// replaced with U+FFFD) of at most `limit` bytes.
+    /// replaced with U+FFFD) of at most `limit` bytes. The buffer grows as
+    /// bytes arrive, so a length the file does not back allocates little.
     pub(crate) fn string(&mut self, limit: u64, what: &'static str) -> Result<String> {
         let len = self.string_len(limit, what)?;
-        // `len` is bounded by `limit` and by the bytes left in the file.
-        let mut buf = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
-        self.read_exact(&mut buf, what)?;
+        let mut buf = Vec::with_capacity(usize::try_from(len.min(STRING_PREALLOC)).unwrap_or(0));
+        let got = match (&mut self.inner).take(len).read_to_end(&mut buf) {
+            Ok(n) => n as u64,
+            Err(e) => return Err(self.io_error(e)),
+        };
+        if got < len {
+            // The file shrank under us, or the declared size was wrong.
+            return Err(self.truncated(self.offset, len, what));
+        }
+        self.offset += len;
         Ok(match String::from_utf8(buf) {
             Ok(s) => s,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),

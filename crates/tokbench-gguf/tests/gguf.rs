@@ -1,33 +1,19 @@
 //! The reader on the real demo models placed by `scripts/setup` in
 //! `$TOKBENCH_MODELS_DIR` (else `$CACHE/models`). A model that is not there
-//! is skipped with a line saying so; the facts asserted come from the
-//! models' own cards (SmolLM2-135M-Instruct, Gemma 3 270M).
+//! follows `tokbench_testenv::require` (SKIP locally, a failure under CI);
+//! the facts asserted come from the models' own cards
+//! (SmolLM2-135M-Instruct, Gemma 3 270M).
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use std::path::{Path, PathBuf};
 
-use tokbench_gguf::{
-    default_cache_dir, identify, GgmlType, GgufFile, Hashing, ModelIdentity, QuantSource,
-};
+use tokbench_gguf::{identify, GgmlType, GgufFile, Hashing, ModelIdentity, QuantSource};
 
-/// Where `scripts/setup` puts the models.
-fn models_dir() -> Option<PathBuf> {
-    match std::env::var_os("TOKBENCH_MODELS_DIR") {
-        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
-        _ => default_cache_dir().map(|d| d.join("models")),
-    }
-}
-
-/// The model file `name`, or `None` after printing a skip line.
+/// The demo model file `name` (`tokbench_testenv::demo_model`: `None`
+/// after a SKIP line locally, a failure naming the file under CI).
 fn model(name: &str) -> Option<PathBuf> {
-    let path = models_dir()?.join(name);
-    if path.is_file() {
-        Some(path)
-    } else {
-        println!("skipped: {} not found (run scripts/setup)", path.display());
-        None
-    }
+    tokbench_testenv::demo_model(name)
 }
 
 /// The sha256 pinned for `name` in scripts/lib/models.sha256.

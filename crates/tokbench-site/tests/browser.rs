@@ -8,8 +8,9 @@
 //! shown, with its match count and a link to its family page.
 //!
 //! Needs `chromium`, `node` and `scripts/install-browser` (which installs
-//! both plus playwright-core). Without them the test prints why and passes,
-//! unless `TOKBENCH_REQUIRE_BROWSER=1` (CI), where it fails.
+//! both plus playwright-core). Without them the test follows
+//! `tokbench_testenv::require`: it prints `SKIP: …` and passes locally, and
+//! fails naming what is missing under CI.
 //! `TOKBENCH_SITE_SCREENSHOT=PATH` also saves a PNG of the index (a
 //! relative PATH is taken from the repository root, e.g.
 //! `docs/site-index.png`).
@@ -26,30 +27,27 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn on_path(name: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Why the browser test cannot run here, if it cannot.
-fn missing() -> Option<String> {
+/// Whether chromium, node and playwright-core are here
+/// (`tokbench_testenv::require`: SKIP locally, a failure naming the
+/// missing one under CI).
+fn browser_present() -> bool {
+    use tokbench_testenv::{program, require, HOW_BROWSER};
+    // `$CHROMIUM` names the browser for check.mjs; else it must be on PATH.
     let chromium = std::env::var_os("CHROMIUM").is_some()
-        || ["chromium", "chromium-browser", "google-chrome"]
-            .iter()
-            .any(|n| on_path(n));
+        || program(
+            &["chromium", "chromium-browser", "google-chrome"],
+            HOW_BROWSER,
+        )
+        .is_some();
     if !chromium {
-        return Some("chromium not found".into());
+        return false;
     }
-    if !on_path("node") {
-        return Some("node not found".into());
+    if program(&["node"], HOW_BROWSER).is_none() {
+        return false;
     }
     let pw = repo_root().join("scripts/browser-test/node_modules/playwright-core/package.json");
-    if !pw.is_file() {
-        return Some(format!("{} missing", pw.display()));
-    }
-    None
+    let what = format!("playwright-core ({} is not a file)", pw.display());
+    require(&what, pw.is_file().then_some(()), HOW_BROWSER).is_some()
 }
 
 /// Runs `check.mjs` on the site in `site` with `args`; fails the test when
@@ -76,13 +74,7 @@ fn check_site(site: &Path, args: &[&str], screenshot: bool) {
 
 #[test]
 fn sorting_and_filtering_work_in_headless_chromium() {
-    if let Some(why) = missing() {
-        let msg = format!("browser test skipped: {why} (run scripts/install-browser)");
-        assert!(
-            std::env::var("TOKBENCH_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "{msg}"
-        );
-        eprintln!("{msg}");
+    if !browser_present() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -312,33 +312,118 @@ fn record_and_samples_sidecar_are_written_in_attach_mode_by_default() {
     assert_eq!(lines[1]["shape"], "custom");
 }
 
+/// Files under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The request lines and `Authorization` values of raw HTTP/1.1 requests
+/// (a request line may follow the previous request's body directly).
+fn requests_and_auth(raw: &str) -> (Vec<&str>, Vec<&str>) {
+    let lines: Vec<&str> = raw.split("\r\n").collect();
+    let requests = lines
+        .iter()
+        .filter(|l| l.ends_with(" HTTP/1.1"))
+        .filter_map(|l| {
+            let start = ["GET /", "POST /"]
+                .iter()
+                .filter_map(|m| l.rfind(m))
+                .max()?;
+            Some(&l[start..])
+        })
+        .collect();
+    let auth = lines
+        .iter()
+        .filter_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("authorization")
+                .then(|| value.trim())
+        })
+        .collect();
+    (requests, auth)
+}
+
 #[test]
-fn api_key_is_never_printed() {
+fn api_key_reaches_the_server_and_is_never_printed_or_recorded() {
     let emu = emulate(&["--decode-tok-s", "500", "--prefill-ms", "0"]);
     let secret = "sk-test-DO-NOT-PRINT-1234";
+    // Through the environment variable, then the flag.
+    for via_flag in [false, true] {
+        let proxy = common::Recorder::start(&emu.url);
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = tokbench();
+        cmd.args([
+            "run",
+            "--url",
+            &proxy.url,
+            "-n",
+            "2",
+            "--output-tokens",
+            "4",
+        ])
+        .args(["--format", "json", "--no-progress", "--runs-dir"])
+        .arg(dir.path());
+        if via_flag {
+            cmd.args(["--api-key", secret]);
+        } else {
+            cmd.env("OPENAI_API_KEY", secret);
+        }
+        let out = cmd.output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{all}");
+        assert!(!all.contains(secret), "key printed: {all}");
+        // Every request carried the key as a bearer token.
+        let sent = proxy.sent();
+        let (requests, auth) = requests_and_auth(&sent);
+        assert!(requests.len() >= 2, "{requests:?}");
+        assert_eq!(auth.len(), requests.len(), "{requests:?} {auth:?}");
+        let bearer = format!("Bearer {secret}");
+        assert!(auth.iter().all(|a| *a == bearer), "{auth:?}");
+        // The record and its sidecars hold no trace of it.
+        let files = files_under(dir.path());
+        assert!(files
+            .iter()
+            .any(|f| f.extension().is_some_and(|e| e == "yaml")));
+        for f in files {
+            let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+            assert!(!text.contains(secret), "key in {}", f.display());
+        }
+    }
+    // Without a key no Authorization header is sent.
+    let proxy = common::Recorder::start(&emu.url);
     let out = tokbench()
-        .env("OPENAI_API_KEY", secret)
         .args([
             "run",
             "--url",
-            &emu.url,
+            &proxy.url,
             "-n",
             "1",
             "--output-tokens",
             "4",
-            "--format",
-            "json",
-            "--no-progress",
         ])
+        .args(["--format", "json", "--no-progress", "--no-record"])
         .output()
         .unwrap();
     assert!(out.status.success());
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let sent = proxy.sent();
+    let (requests, auth) = requests_and_auth(&sent);
+    assert!(
+        !requests.is_empty() && auth.is_empty(),
+        "{requests:?} {auth:?}"
     );
-    assert!(!all.contains(secret));
     let help = tokbench()
         .args(["run", "--help"])
         .env("OPENAI_API_KEY", secret)

@@ -139,8 +139,9 @@ fn sglang_needs_a_python_that_can_import_it() {
 #[test]
 fn python_module_check_uses_find_spec_for_real() {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let Some(python) = find_in_path("python3", &path) else {
-        eprintln!("SKIP: no python3 on PATH");
+    let found = find_in_path("python3", &path);
+    let Some(python) = tokbench_testenv::require("python3 (not on PATH)", found, "install python3")
+    else {
         return;
     };
     assert!(python_has_module(&python, "json", &path));

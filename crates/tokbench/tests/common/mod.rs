@@ -1,7 +1,7 @@
 //! Shared set-up of the real llama-server tests: where scripts/setup put
 //! llama-server and the SmolLM2 model, one-at-a-time locking, and record
-//! reading. Without the set-up a test prints SKIP locally; under CI
-//! (`CI=true`) a missing set-up is a failure.
+//! reading. Missing set-up follows `tokbench_testenv::require`: SKIP
+//! locally, a failure naming what is missing under CI.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
@@ -28,35 +28,16 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// llama-server and SmolLM2 as set-up placed them (see
+/// `tokbench_testenv`): `None` after a SKIP line locally, a failure naming
+/// what is missing under CI.
 pub fn setup() -> Option<Setup> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?
-        .join("tokbench");
-    let server = std::env::var_os("TOKBENCH_LLAMA_SERVER")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::fs::read_dir(cache.join("llama.cpp"))
-                .ok()?
-                .flatten()
-                .map(|e| e.path().join("bin/llama-server"))
-                .find(|p| p.is_file())
-        });
-    let models = std::env::var_os("TOKBENCH_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cache.join("models"));
-    let model = models.join("smollm2-135m-instruct-q4_1.gguf");
-    match server {
-        Some(server) if server.is_file() && model.is_file() => Some(Setup { server, model }),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run scripts/setup first: llama-server or the SmolLM2 model is missing"
-            );
-            eprintln!("SKIP: llama-server or SmolLM2 missing (run scripts/setup)");
-            None
-        }
-    }
+    let server = tokbench_testenv::llama_server();
+    let model = tokbench_testenv::demo_model(tokbench_testenv::SMOLLM2);
+    Some(Setup {
+        server: server?,
+        model: model?,
+    })
 }
 
 pub fn tokbench(s: &Setup) -> Command {
@@ -91,5 +72,58 @@ impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A TCP proxy in front of a server that keeps every byte the clients
+/// sent: the requests exactly as they reached the server, headers
+/// included. Its threads live until the test process ends.
+pub struct Recorder {
+    /// The proxy's base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+    sent: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Recorder {
+    /// A proxy forwarding to `target` (`http://HOST:PORT`).
+    pub fn start(target: &str) -> Recorder {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        let upstream = target.trim_start_matches("http://").to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = sent.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let (mut from_client, mut to_server) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut from_server, mut to_client) = (server, client);
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 8192];
+                    while let Ok(n @ 1..) = from_client.read(&mut buf) {
+                        log.lock().unwrap().extend_from_slice(&buf[..n]);
+                        if to_server.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to_server.shutdown(Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_server, &mut to_client);
+                    let _ = to_client.shutdown(Shutdown::Write);
+                });
+            }
+        });
+        Recorder { url, sent }
+    }
+
+    /// Everything sent so far, as text.
+    pub fn sent(&self) -> String {
+        String::from_utf8_lossy(&self.sent.lock().unwrap()).into_owned()
     }
 }
