@@ -125,81 +125,43 @@ macro_rules! metric {
     };
 }
 
+/// A column: header and how to render a cell's value.
+fn col(header: &'static str, value: fn(&Record, &Cell) -> String) -> Column {
+    Column { header, value }
+}
+
 /// The columns of `tokbench run` output, in order.
 pub fn columns() -> Vec<Column> {
     vec![
-        Column {
-            header: "Model",
-            value: |r, _| model_label(r),
-        },
-        Column {
-            header: "Quant",
-            value: |r, _| r.model.quant.clone().unwrap_or_else(|| "-".into()),
-        },
-        Column {
-            header: "Hardware",
-            value: |r, _| hardware_label(r),
-        },
-        Column {
-            header: "Backend",
-            value: |r, _| backend_label(r),
-        },
-        Column {
-            header: "Shape",
-            value: |_, c| c.shape.clone(),
-        },
-        Column {
-            header: "Conc.",
-            value: |_, c| c.concurrency.to_string(),
-        },
-        Column {
-            header: "Gen tok/s median (min–max)",
-            value: gen_cell,
-        },
-        Column {
-            header: "Gen tok/s 95% CI",
-            value: gen_ci,
-        },
-        Column {
-            header: "TTFT ms p50",
-            value: |r, c| cache_marked(metric!(ttft_ms, |s| s.median)(r, c), c),
-        },
-        Column {
-            header: "Prefill tok/s",
-            value: |r, c| cache_marked(metric!(prefill_tok_s, |s| s.median)(r, c), c),
-        },
-        Column {
-            header: "Cached prompt %",
-            value: cached_share,
-        },
-        Column {
-            header: "TPOT ms",
-            value: metric!(tpot_ms, |s| s.median),
-        },
-        Column {
-            header: "ITL ms p99",
-            value: metric!(itl_ms, |s| s.p99),
-        },
-        Column {
-            header: "E2E ms p50",
-            value: metric!(e2e_ms, |s| s.median),
-        },
-        Column {
-            header: "Agg tok/s",
-            value: |_, c| fmt1(c.metrics.as_ref().and_then(|m| m.aggregate_output_tok_s)),
-        },
-        Column {
-            header: "Requests ok/total",
-            value: |_, c| {
-                c.metrics
-                    .as_ref()
-                    .map_or_else(|| "-".into(), |m| format!("{}/{}", m.ok, m.requests))
-            },
-        },
-        Column {
-            header: "Errors",
-            value: errors,
-        },
+        col("Model", |r, _| model_label(r)),
+        col("Quant", |r, _| {
+            r.model.quant.clone().unwrap_or_else(|| "-".into())
+        }),
+        col("Hardware", |r, _| hardware_label(r)),
+        col("Backend", |r, _| backend_label(r)),
+        col("Shape", |_, c| c.shape.clone()),
+        col("Conc.", |_, c| c.concurrency.to_string()),
+        col("Gen tok/s median (min–max)", gen_cell),
+        col("Gen tok/s 95% CI", gen_ci),
+        col("TTFT ms p50", |r, c| {
+            cache_marked(metric!(ttft_ms, |s| s.median)(r, c), c)
+        }),
+        col("Prefill tok/s", |r, c| {
+            cache_marked(metric!(prefill_tok_s, |s| s.median)(r, c), c)
+        }),
+        col("Cached prompt %", cached_share),
+        col("TPOT ms", metric!(tpot_ms, |s| s.median)),
+        col("ITL ms p99", metric!(itl_ms, |s| s.p99)),
+        col("E2E ms p50", metric!(e2e_ms, |s| s.median)),
+        col("Agg tok/s", |_, c| {
+            fmt1(c.metrics.as_ref().and_then(|m| m.aggregate_output_tok_s))
+        }),
+        col("Requests ok/total", |_, c| {
+            c.metrics
+                .as_ref()
+                .map_or_else(|| "-".into(), |m| format!("{}/{}", m.ok, m.requests))
+        }),
+        col("Errors", errors),
     ]
 }
 
