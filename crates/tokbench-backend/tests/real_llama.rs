@@ -5,7 +5,8 @@
 //! Binary: `$TOKBENCH_LLAMA_SERVER`, else
 //! `$CACHE/llama.cpp/*/bin/llama-server`. Model: `smollm2-135m-instruct-q4_1.gguf`
 //! in `$TOKBENCH_MODELS_DIR`, else `$CACHE/models`. `$CACHE` is
-//! `$TOKBENCH_CACHE_DIR`, else `${XDG_CACHE_HOME:-$HOME/.cache}/tokbench`.
+//! `$TOKBENCH_CACHE_DIR`, else `${XDG_CACHE_HOME:-$HOME/.cache}/tokbench`
+//! ([`tokbench_dirs::cache_root`]).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,22 +18,11 @@ use tokbench_backend::{BackendError, BackendKind, BackendProcess, LaunchSpec};
 
 const MODEL: &str = "smollm2-135m-instruct-q4_1.gguf";
 
-fn cache_dir() -> Option<PathBuf> {
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    var("TOKBENCH_CACHE_DIR")
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("tokbench")))
-        .or_else(|| var("HOME").map(|h| h.join(".cache/tokbench")))
-}
-
 fn llama_server() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("TOKBENCH_LLAMA_SERVER").map(PathBuf::from) {
         return p.is_file().then_some(p);
     }
-    let root = cache_dir()?.join("llama.cpp");
+    let root = tokbench_dirs::cache_dir("llama.cpp")?;
     let mut found: Vec<PathBuf> = std::fs::read_dir(root)
         .ok()?
         .flatten()
@@ -46,7 +36,7 @@ fn llama_server() -> Option<PathBuf> {
 fn model() -> Option<PathBuf> {
     let dir = std::env::var_os("TOKBENCH_MODELS_DIR")
         .map(PathBuf::from)
-        .or_else(|| cache_dir().map(|c| c.join("models")))?;
+        .or_else(|| tokbench_dirs::cache_dir("models"))?;
     Some(dir.join(MODEL)).filter(|p| p.is_file())
 }
 

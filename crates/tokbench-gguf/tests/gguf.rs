@@ -7,15 +7,13 @@
 
 use std::path::{Path, PathBuf};
 
-use tokbench_gguf::{
-    default_cache_dir, identify, GgmlType, GgufFile, Hashing, ModelIdentity, QuantSource,
-};
+use tokbench_gguf::{identify, GgmlType, GgufFile, Hashing, ModelIdentity, QuantSource};
 
 /// Where `scripts/setup` puts the models.
 fn models_dir() -> Option<PathBuf> {
     match std::env::var_os("TOKBENCH_MODELS_DIR") {
         Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
-        _ => default_cache_dir().map(|d| d.join("models")),
+        _ => tokbench_dirs::cache_dir("models"),
     }
 }
 

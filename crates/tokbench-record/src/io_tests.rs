@@ -121,8 +121,14 @@ fn broken_yaml_in_a_written_record_names_its_line() {
     let doc = lines.join("\n") + "\n";
     match from_yaml(&doc, Path::new("runs/r.yaml")) {
         Err(e @ RecordError::Parse { line: Some(l), .. }) => {
-            assert!((at as u64..=at as u64 + 2).contains(&l), "line {l} for {at}");
-            assert!(e.to_string().starts_with(&format!("runs/r.yaml:{l}: ")), "{e}");
+            assert!(
+                (at as u64..=at as u64 + 2).contains(&l),
+                "line {l} for {at}"
+            );
+            assert!(
+                e.to_string().starts_with(&format!("runs/r.yaml:{l}: ")),
+                "{e}"
+            );
         }
         other => panic!("expected a parse error with a line, got {other:?}"),
     }
