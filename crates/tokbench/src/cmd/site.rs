@@ -34,7 +34,7 @@ pub struct SiteArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CHART_BARS)]
     pub chart_bars: usize,
     /// Parse cache folder: records whose bytes were parsed before are read
-    /// back from it as JSON, about ten times faster than parsing their
+    /// back from it as JSON, several times faster than parsing their
     /// YAML. Default: site/ in tokbench's cache folder,
     /// ${TOKBENCH_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/tokbench}/site.
     #[arg(long, value_name = "DIR")]
