@@ -125,15 +125,12 @@ fn from_path(kind: BackendKind, path_var: &OsStr) -> Result<PathBuf, BackendErro
     Ok(found)
 }
 
-/// tokbench's cache directory, with environment variables read through
-/// `env`: `$TOKBENCH_CACHE_DIR`, else `$XDG_CACHE_HOME/tokbench`, else
-/// `$HOME/.cache/tokbench` (the rule of `scripts/setup`); `None` when none
-/// of them is set. Empty values count as unset.
+/// tokbench's cache root with environment variables read through `env`:
+/// `$TOKBENCH_CACHE_DIR`, else `${XDG_CACHE_HOME:-$HOME/.cache}/tokbench`
+/// (the one rule, [`tokbench_dirs::cache_root_with`]); `None` when none of
+/// them is set.
 pub fn cache_dir_with(env: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
-    let var = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    var("TOKBENCH_CACHE_DIR")
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("tokbench")))
-        .or_else(|| var("HOME").map(|h| h.join(".cache").join("tokbench")))
+    tokbench_dirs::cache_root_with(env)
 }
 
 /// The `llama-server` that `scripts/setup` built: the highest version folder

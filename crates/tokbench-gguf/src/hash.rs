@@ -1,10 +1,11 @@
 //! sha256 of model files, streamed, with a persistent cache.
 //!
 //! Hashing a 20 GB model takes about a minute; the cache
-//! (`$CACHE/sha256-cache.json`, where `$CACHE` is `$TOKBENCH_CACHE_DIR`,
-//! else `${XDG_CACHE_HOME:-$HOME/.cache}/tokbench`, the directory
-//! `scripts/setup` uses) remembers the digest per canonical path, valid
-//! while the file's size and modification time are unchanged.
+//! (`sha256-cache.json` in tokbench's cache root,
+//! [`tokbench_dirs::cache_root`]: `$TOKBENCH_CACHE_DIR`, else
+//! `${XDG_CACHE_HOME:-~/.cache}/tokbench`, the folder `scripts/setup`
+//! uses) remembers the digest per canonical path, valid while the file's
+//! size and modification time are unchanged.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -40,15 +41,6 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         }
     }
     Ok(format!("{:x}", hasher.finalize()))
-}
-
-/// tokbench's cache directory: `$TOKBENCH_CACHE_DIR`, else
-/// `${XDG_CACHE_HOME:-$HOME/.cache}/tokbench`; `None` without a home.
-pub fn default_cache_dir() -> Option<PathBuf> {
-    match std::env::var_os("TOKBENCH_CACHE_DIR") {
-        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
-        _ => dirs::cache_dir().map(|d| d.join("tokbench")),
-    }
 }
 
 /// Whether a digest came from the cache.
@@ -102,16 +94,17 @@ impl Sha256Cache {
         })
     }
 
-    /// Loads the cache from [`default_cache_dir`]`/sha256-cache.json`.
+    /// Loads the cache from `sha256-cache.json` in tokbench's cache root
+    /// ([`tokbench_dirs::cache_dir`]).
     ///
     /// # Errors
     /// [`GgufError::Cache`] without a home directory, else as [`Sha256Cache::load`].
     pub fn load_default() -> Result<Self> {
-        let dir = default_cache_dir().ok_or_else(|| GgufError::Cache {
+        let path = tokbench_dirs::cache_dir(CACHE_FILE_NAME).ok_or_else(|| GgufError::Cache {
             path: PathBuf::from(CACHE_FILE_NAME),
             reason: "no cache directory (set TOKBENCH_CACHE_DIR or HOME)".to_owned(),
         })?;
-        Self::load(&dir.join(CACHE_FILE_NAME))
+        Self::load(&path)
     }
 
     /// Where the cache is stored.

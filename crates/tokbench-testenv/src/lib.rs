@@ -28,7 +28,7 @@ pub mod alloc;
 
 pub use alloc::{measure, AllocStats, CountingAlloc};
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// Start of the panic message for missing set-up under CI; `scripts/test`
@@ -86,18 +86,11 @@ pub fn require_in<T>(ci: bool, what: &str, found: Option<T>, how: &str) -> Optio
     None
 }
 
-/// Where `scripts/setup` keeps its cache: `$TOKBENCH_CACHE_DIR`, else
-/// `$XDG_CACHE_HOME/tokbench`, else `$HOME/.cache/tokbench`.
+/// Where `scripts/setup` keeps its cache: the one cache-folder rule of
+/// [`tokbench_dirs::cache_root`] (`$TOKBENCH_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/tokbench`, else `~/.cache/tokbench`).
 pub fn cache_dir() -> Option<PathBuf> {
-    cache_dir_from(|k| std::env::var_os(k))
-}
-
-/// [`cache_dir`] reading variables through `var`.
-pub fn cache_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
-    let var = |k: &str| var(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    var("TOKBENCH_CACHE_DIR")
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("tokbench")))
-        .or_else(|| var("HOME").map(|h| h.join(".cache/tokbench")))
+    tokbench_dirs::cache_root()
 }
 
 /// Where the demo models are: `$TOKBENCH_MODELS_DIR`, else

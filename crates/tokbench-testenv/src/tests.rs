@@ -1,7 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::ffi::OsString;
-use std::path::Path;
 
 use super::*;
 
@@ -44,36 +43,6 @@ fn missing_set_up_fails_under_ci_naming_what_and_how() {
         msg,
         "MISSING SET-UP: llama-server (not in /c/llama.cpp) (run it); CI must provide it"
     );
-}
-
-/// An environment of `pairs` for [`cache_dir_from`].
-fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
-    let pairs: Vec<(String, OsString)> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
-        .collect();
-    move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-}
-
-#[test]
-fn cache_dir_prefers_the_tokbench_variable_then_xdg_then_home() {
-    let all = [
-        ("TOKBENCH_CACHE_DIR", "/t"),
-        ("XDG_CACHE_HOME", "/x"),
-        ("HOME", "/h"),
-    ];
-    assert_eq!(cache_dir_from(env(&all)).unwrap(), Path::new("/t"));
-    let xdg = [
-        ("TOKBENCH_CACHE_DIR", ""),
-        ("XDG_CACHE_HOME", "/x"),
-        ("HOME", "/h"),
-    ];
-    assert_eq!(cache_dir_from(env(&xdg)).unwrap(), Path::new("/x/tokbench"));
-    assert_eq!(
-        cache_dir_from(env(&[("HOME", "/h")])).unwrap(),
-        Path::new("/h/.cache/tokbench")
-    );
-    assert_eq!(cache_dir_from(env(&[])), None);
 }
 
 #[test]

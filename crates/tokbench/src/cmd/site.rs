@@ -33,26 +33,25 @@ pub struct SiteArgs {
     /// pages draw up to 1000).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CHART_BARS)]
     pub chart_bars: usize,
-    /// Keep a parse cache in DIR: records whose bytes were parsed before
-    /// are read back from it as JSON. Off by default: reading a record's
-    /// YAML is about as fast as reading its cache entry, and filling the
-    /// cache makes a first build slower (`scripts/bench-site`).
+    /// Parse cache folder: records whose bytes were parsed before are read
+    /// back from it as JSON, several times faster than parsing their
+    /// YAML. Default: site/ in tokbench's cache folder,
+    /// ${TOKBENCH_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/tokbench}/site.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// As --cache-dir, in $XDG_CACHE_HOME/tokbench/site (else
-    /// ~/.cache/tokbench/site).
+    /// Parse every record, reading and writing no parse cache.
     #[arg(long, conflicts_with = "cache_dir")]
-    pub cache: bool,
+    pub no_cache: bool,
 }
 
 /// Runs `tokbench site`: builds the site, reports each malformed record
 /// (file, line, reason) on stderr, and exits non-zero when there was one
 /// unless `--keep-going`.
 pub fn run(args: SiteArgs) -> anyhow::Result<ExitCode> {
-    let cache_dir = if args.cache {
-        default_cache_dir()
+    let cache_dir = if args.no_cache {
+        None
     } else {
-        args.cache_dir
+        args.cache_dir.or_else(default_cache_dir)
     };
     let opts = SiteOptions {
         catalogs: args.catalog,
