@@ -57,7 +57,7 @@ impl Default for HostLoadConfig {
 }
 
 /// One sampling interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct HostLoadSample {
     /// End of the interval, seconds since the sampler started.
     pub elapsed_s: f64,
@@ -72,7 +72,7 @@ pub struct HostLoadSample {
 }
 
 /// Summary of a sampled period, with the noise verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HostLoadSummary {
     /// Sampling interval, milliseconds.
     pub interval_ms: u64,

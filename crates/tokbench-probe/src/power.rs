@@ -45,7 +45,7 @@ impl Default for PowerSamplerConfig {
 }
 
 /// Power and memory of one GPU over the sampled period.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GpuPowerSummary {
     /// GPU index in the probe's list.
     pub index: usize,
@@ -65,7 +65,7 @@ pub struct GpuPowerSummary {
 }
 
 /// Summary of a [`PowerSampler`] run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PowerSummary {
     /// Sampling interval, milliseconds.
     pub interval_ms: u64,

@@ -166,7 +166,7 @@ pub fn parse_pid_stat(text: &str) -> Result<ProcessTimes, ProbeError> {
 }
 
 /// Load averages (runnable + uninterruptible tasks, exponentially averaged).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct LoadAvg {
     /// 1-minute average.
     pub one: f64,

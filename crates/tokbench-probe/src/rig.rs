@@ -23,7 +23,7 @@ use crate::ProbeError;
 /// extra:
 ///   riser: PCIe 4.0 x16
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RigNotes {
     /// Short name of the rig, used in reports.
@@ -89,7 +89,7 @@ pub fn load_rig_notes(path: &Path) -> Result<RigNotes, ProbeError> {
 }
 
 /// Everything `tokbench probe` knows about a machine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rig {
     /// Hand-written notes, when a rig file was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]

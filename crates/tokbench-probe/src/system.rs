@@ -34,7 +34,7 @@ impl Default for ProbeOptions {
 }
 
 /// Everything about the host except GPUs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemInfo {
     /// The CPU.
     pub cpu: CpuSummary,
@@ -52,7 +52,7 @@ pub struct SystemInfo {
 }
 
 /// The CPU as the OS sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CpuSummary {
     /// Marketing name (`/proc/cpuinfo` `model name`, else sysinfo's brand).
     pub model_name: Option<String>,
@@ -74,7 +74,7 @@ pub struct CpuSummary {
 }
 
 /// RAM and swap, in bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemorySummary {
     /// Installed RAM visible to the kernel.
     pub ram_total_bytes: u64,
@@ -89,7 +89,7 @@ pub struct MemorySummary {
 }
 
 /// Operating system identity.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OsInfo {
     /// `PRETTY_NAME` from os-release, e.g. `Ubuntu 24.04.1 LTS`.
     pub pretty_name: Option<String>,
@@ -102,7 +102,7 @@ pub struct OsInfo {
 }
 
 /// Heuristic container / VM detection, in the spirit of `systemd-detect-virt`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Virtualization {
     /// Container runtime hint: `docker`, `podman`, `kubernetes`, `lxc`, or
     /// `container` (unknown runtime).

@@ -14,7 +14,7 @@ use crate::gpu::GpuMemoryReading;
 use crate::util::gib;
 
 /// The kind of device a backend computes on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ComputeDevice {
     /// CPU only.
@@ -100,7 +100,7 @@ impl FromStr for ComputeDevice {
 
 /// Verdict of [`check_vram_fit`]; serialized with a `verdict` tag
 /// (`fit`, `spill`, `not_applicable`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum VramFit {
     /// GPU memory grew by at least the model size.

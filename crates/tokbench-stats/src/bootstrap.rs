@@ -23,7 +23,7 @@ use crate::error::StatsError;
 use crate::quantile::{median_in_place, type7};
 
 /// A two-sided confidence interval `[lo, hi]`, in the units of the sample.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Ci {
     /// Lower bound.
     pub lo: f64,

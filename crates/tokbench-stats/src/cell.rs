@@ -25,7 +25,7 @@ use crate::tokens::TokenSource;
 
 /// Aggregated metrics of one cell. Summaries are `None` when no successful
 /// request defines the metric; rates are `None` when the window is empty.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellMetrics {
     /// Measured (non-warm-up) requests.
     pub requests: u64,

@@ -19,7 +19,7 @@ use crate::metrics::RequestMetrics;
 use crate::sample::RequestSample;
 
 /// Latency limits; `None` means "no limit on this metric". All in ms.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Slo {
     /// Maximum time to first token, ms.
     pub ttft_ms_max: Option<f64>,
@@ -51,7 +51,7 @@ fn within(limit: Option<f64>, value: Option<f64>, undefined_passes: bool) -> boo
 }
 
 /// Goodput of one cell.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Goodput {
     /// Measured successful requests meeting every SLO.
     pub good_requests: u64,

@@ -14,7 +14,7 @@ use crate::sample::{Channel, ErrorKind, Outcome, RequestSample};
 use crate::tokens::{tokens_in_first_arrival, TokenCounts, TokenSource};
 
 /// Metrics of one request. Times are relative to the request's actual send.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestMetrics {
     /// [`RequestSample::id`].
     pub id: u64,

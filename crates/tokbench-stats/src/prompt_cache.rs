@@ -59,7 +59,7 @@ pub fn evaluated_prompt_tokens(sample: &RequestSample) -> Option<u64> {
 /// The prompt-cache check of one cell: what the server says it reused.
 /// Token counts are sums over successful measured requests whose server
 /// reported a cached count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PromptCacheCheck {
     /// Prompt tokens the workload means to share between requests (a
     /// shape's system prompt, `--prefix-cache N`); 0 = none.

@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which output channel an SSE event carried tokens on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// Visible answer text (`delta.content`, or `text` for `/v1/completions`).
@@ -30,7 +30,7 @@ pub enum Channel {
 ///
 /// Events without text (role-only first chunk, empty content, usage-only
 /// final chunk, `[DONE]`) are not recorded as token events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenEvent {
     /// Arrival of the network chunk that completed this event, in µs since
     /// the request's actual send instant.
@@ -42,9 +42,7 @@ pub struct TokenEvent {
 }
 
 /// Token usage as reported by the server (`usage` object of the stream).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Usage {
     /// `usage.prompt_tokens`.
     pub prompt_tokens: u64,
@@ -62,7 +60,7 @@ pub struct Usage {
 
 /// Server-side timings as reported by llama.cpp's `timings` object
 /// (`tools/server` in llama.cpp: `prompt_n`, `prompt_ms`, … on the final chunk).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct ServerTimings {
     /// Prompt tokens the server actually evaluated (cache hits excluded).
     pub prompt_n: u64,
@@ -83,19 +81,7 @@ pub struct ServerTimings {
 }
 
 /// Why a request failed. Grouped into kinds for "errors by kind" counts.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// TCP connect / DNS failure.
@@ -119,7 +105,7 @@ pub enum ErrorKind {
 }
 
 /// Outcome of one request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     /// Stream finished with `[DONE]` (or a clean end on servers without it).
@@ -136,7 +122,7 @@ pub enum Outcome {
 /// Everything recorded for one request. Filled on the hot path with
 /// timestamps and byte counts only; see [`crate::metrics`] for what is
 /// derived from it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestSample {
     /// Sequence number within the run (0-based, in issue order).
     pub id: u64,

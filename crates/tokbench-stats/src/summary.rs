@@ -25,7 +25,7 @@ use crate::quantile::type7;
 pub const DEFAULT_SEED: u64 = 0x746f_6b62_656e_6368;
 
 /// How [`Summary::from_values`] computes the confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SummaryOptions {
     /// Bootstrap resamples `B` (default 2000). Cost is O(B·n) per summary.
     pub bootstrap_resamples: u32,
@@ -79,7 +79,7 @@ impl SummaryOptions {
 }
 
 /// Summary statistics of one metric, in the metric's own units.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Number of finite values summarised (`≥ 1`).
     pub n: u64,

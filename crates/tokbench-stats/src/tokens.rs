@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::sample::{Channel, RequestSample, TokenEvent, Usage};
 
 /// Where a request's output-token count came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenSource {
     /// `usage.completion_tokens` reported by the server.
@@ -39,7 +39,7 @@ pub enum TokenSource {
 
 /// Token counts of one request, derived by the rules in the
 /// [module docs](self). All counts are tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenCounts {
     /// Output (completion) tokens, reasoning included.
     pub output_tokens: u64,

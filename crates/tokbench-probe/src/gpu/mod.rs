@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::ProbeError;
 
 /// Where a [`GpuInfo`] came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GpuSource {
     /// NVIDIA Management Library.
@@ -32,7 +32,7 @@ pub enum GpuSource {
 }
 
 /// One GPU. Every reading is optional: drivers differ in what they expose.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GpuInfo {
     /// Position in the probe's list (see module docs).
     pub index: usize,
@@ -94,7 +94,7 @@ impl GpuInfo {
 }
 
 /// Power limits and draw, watts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct GpuPower {
     /// Limit in force now (NVML enforced limit; amdgpu `power1_cap`).
     pub limit_w: Option<f64>,
@@ -110,9 +110,7 @@ pub struct GpuPower {
 
 /// PCIe link generation and width, current and maximum. A link at a lower
 /// generation than its max is normal at idle (power saving).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PcieLink {
     /// Current generation (1–6).
     pub gen_current: Option<u32>,
@@ -125,9 +123,7 @@ pub struct PcieLink {
 }
 
 /// Clocks, MHz.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GpuClocks {
     /// Graphics/shader clock now.
     pub graphics_mhz: Option<u32>,
@@ -140,7 +136,7 @@ pub struct GpuClocks {
 }
 
 /// Device-memory use of one GPU at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GpuMemoryReading {
     /// GPU index in the probe's list.
     pub index: usize,
