@@ -9,6 +9,7 @@ use tokbench_record::{Cell, CellStop};
 use tokbench_stats::{CellMetrics, PromptCacheCheck, RequestSample, SummaryOptions};
 
 use crate::convert;
+use crate::measure::or_note;
 use crate::plan::CellPlan;
 use crate::progress::ProgressSink;
 use crate::RunError;
@@ -65,9 +66,12 @@ pub async fn measure_cell(
     let sampler = HostLoadSampler::start(HostLoadConfig {
         tracked_pids: job.tracked_pids.clone(),
         ..HostLoadConfig::default()
-    })
-    .map_err(|e| notes.push(format!("{label}: host-load sampler did not start: {e}")))
-    .ok();
+    });
+    let sampler = or_note(
+        sampler,
+        &mut notes,
+        &format!("{label}: host-load sampler did not start"),
+    );
     let meta = job.meta();
     let result = run_load(
         client.clone(),
@@ -79,9 +83,11 @@ pub async fn measure_cell(
     .await;
     display.finish();
     let host_load: Option<HostLoadSummary> = sampler.and_then(|s| {
-        s.stop()
-            .map_err(|e| notes.push(format!("{label}: host-load sampler failed: {e}")))
-            .ok()
+        or_note(
+            s.stop(),
+            &mut notes,
+            &format!("{label}: host-load sampler failed"),
+        )
     });
     let result = result?;
     let stop = plan.cell_stop(result.stop);

@@ -139,18 +139,16 @@ impl RunSamplers {
         let load = HostLoadSampler::start(HostLoadConfig {
             tracked_pids: tracked.clone(),
             ..HostLoadConfig::default()
-        })
-        .map_err(|e| notes.push(format!("host-load sampler did not start: {e}")))
-        .ok();
+        });
+        let load = or_note(load, notes, "host-load sampler did not start");
         let power = PowerSampler::start(
             gpus,
             PowerSamplerConfig {
                 backend_pid,
                 ..PowerSamplerConfig::default()
             },
-        )
-        .map_err(|e| notes.push(format!("power sampler did not start: {e}")))
-        .ok();
+        );
+        let power = or_note(power, notes, "power sampler did not start");
         RunSamplers {
             load,
             power,
@@ -163,19 +161,13 @@ impl RunSamplers {
     fn finish(self, session: &mut Session) {
         let r = &mut session.record;
         r.run.ended_utc = Some(crate::assemble::now_utc());
-        r.run.host_load = self.load.and_then(|s| {
-            s.stop()
-                .map_err(|e| r.run.notes.push(format!("host-load sampler failed: {e}")))
-                .ok()
-                .map(convert::host_load)
-        });
+        r.run.host_load = (self.load)
+            .and_then(|s| or_note(s.stop(), &mut r.run.notes, "host-load sampler failed"))
+            .map(convert::host_load);
         r.run.flags.noisy = r.cells.iter().any(|c| c.noisy);
         r.run.flags.prompt_cache = r.cells.iter().any(|c| c.prompt_cache);
-        let power = self.power.and_then(|p| {
-            p.stop()
-                .map_err(|e| r.run.notes.push(format!("power sampler failed: {e}")))
-                .ok()
-        });
+        let power =
+            (self.power).and_then(|p| or_note(p.stop(), &mut r.run.notes, "power sampler failed"));
         let tokens: u64 = r
             .cells
             .iter()
@@ -184,6 +176,16 @@ impl RunSamplers {
             .sum();
         set_power(&mut r.resources, power, tokens);
     }
+}
+
+/// The value of `result`, or `None` with `"{what}: {error}"` added to
+/// `notes`: what could not be observed is said in the record, not dropped.
+pub(crate) fn or_note<T, E: std::fmt::Display>(
+    result: Result<T, E>,
+    notes: &mut Vec<String>,
+    what: &str,
+) -> Option<T> {
+    result.map_err(|e| notes.push(format!("{what}: {e}"))).ok()
 }
 
 /// Fills the power facts of the resources section.
