@@ -211,3 +211,57 @@ fn shuffle(xs: &mut [f64], rng: &mut ChaCha8Rng) {
         xs.swap(i, j);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `Q̂(τ)` straight from the formula, O(L²) per `τ`.
+    fn q_brute(seg: &[f64], tau: usize) -> f64 {
+        let (x, y) = seg.split_at(tau);
+        let (m, r) = (x.len() as f64, y.len() as f64);
+        let pairs = |a: &[f64]| -> f64 {
+            let mut s = 0.0;
+            for i in 0..a.len() {
+                for k in i + 1..a.len() {
+                    s += (a[i] - a[k]).abs();
+                }
+            }
+            s
+        };
+        let cross: f64 = x
+            .iter()
+            .flat_map(|a| y.iter().map(move |b| (a - b).abs()))
+            .sum();
+        let e = 2.0 * cross / (m * r)
+            - pairs(x) / (m * (m - 1.0) / 2.0)
+            - pairs(y) / (r * (r - 1.0) / 2.0);
+        m * r / (m + r) * e
+    }
+
+    #[test]
+    fn q_hat_known_answer() {
+        // [0 0 | 1 1]: cross = 4 pairs at distance 1, within sums 0.
+        // Ê = 2·4/(2·2) = 2, Q̂ = 2·2/4 · 2 = 2.
+        assert_eq!(best_split(&[0.0, 0.0, 1.0, 1.0], 2), Some((2, 2.0)));
+        assert_eq!(best_split(&[0.0, 0.0, 1.0], 2), None);
+    }
+
+    proptest! {
+        #[test]
+        fn incremental_matches_brute_force(
+            seg in prop::collection::vec(-100.0f64..100.0, 4..30),
+            min_size in 2usize..4,
+        ) {
+            prop_assume!(seg.len() >= 2 * min_size);
+            let (tau, q) = best_split(&seg, min_size).unwrap();
+            let brute: Vec<f64> = (min_size..=seg.len() - min_size)
+                .map(|t| q_brute(&seg, t))
+                .collect();
+            let best = brute.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            prop_assert!((q - best).abs() <= 1e-9 * best.abs().max(1.0), "{q} vs {best}");
+            prop_assert!((q_brute(&seg, tau) - q).abs() <= 1e-9 * q.abs().max(1.0));
+        }
+    }
+}
