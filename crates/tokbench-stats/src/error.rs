@@ -6,7 +6,7 @@ use thiserror::Error;
 ///
 /// Returned by [`crate::quantile_sorted`], [`crate::bootstrap_median_ci`],
 /// [`crate::SummaryOptions::validate`], the comparison functions of
-/// [`crate::compare`] and [`crate::e_divisive`]. Functions that only summarise
+/// [`crate::compare`](mod@crate::compare) and [`crate::e_divisive`]. Functions that only summarise
 /// (for example [`crate::Summary::from_values`]) never fail; they document
 /// how they treat such input instead.
 #[derive(Debug, Clone, Copy, PartialEq, Error)]

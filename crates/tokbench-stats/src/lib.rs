@@ -17,8 +17,8 @@
 //! | [`quantile`] | Hyndman & Fan type 7 quantiles |
 //! | [`summary`] | Mean, sample stddev, percentiles, CI of the median |
 //! | [`bootstrap`] | Seeded percentile-bootstrap CI (Efron & Tibshirani 1993) |
-//! | [`compare`] | NEW/BASE ratio CIs (one- or two-level bootstrap), Mann–Whitney U, Holm, verdicts, MDE |
-//! | [`significance`] | Mann–Whitney U test and Holm correction (re-exported by [`compare`]) |
+//! | [`compare`](mod@compare) | NEW/BASE ratio CIs (one- or two-level bootstrap), Mann–Whitney U, Holm, verdicts, MDE |
+//! | [`significance`] | Mann–Whitney U test and Holm correction (re-exported by [`compare`](mod@compare)) |
 //! | [`changepoint`] | E-divisive means change points in a history (Matteson & James 2014) |
 //! | [`error`] | Typed errors |
 //!

@@ -1,7 +1,7 @@
-//! Significance tests used by [`crate::compare`]: the Mann–Whitney U test
+//! Significance tests used by [`crate::compare`](mod@crate::compare): the Mann–Whitney U test
 //! and Holm's step-down correction for multiple comparisons.
 //!
-//! Both are re-exported from [`crate::compare`], where they are used.
+//! Both are re-exported from [`crate::compare`](mod@crate::compare), where they are used.
 
 use serde::{Deserialize, Serialize};
 
