@@ -22,10 +22,10 @@
 //! and Otava implementations the segment end is fixed (the paper also
 //! maximises over the end point `κ`).
 //!
-//! Procedure (hierarchical, paper §3): among the current segments take the
-//! candidate with the largest `Q̂`; test it with a permutation test —
-//! shuffle the values within every current segment, recompute the largest
-//! candidate `Q̂`, `R` times — with p-value
+//! Procedure (the paper's hierarchical significance testing): among the
+//! current segments take the candidate with the largest `Q̂`; test it with a
+//! permutation test — shuffle the values within every current segment,
+//! recompute the largest candidate `Q̂`, `R` times — with p-value
 //! `p̂ = (1 + #{Q̂_perm ≥ Q̂_obs}) / (R + 1)`. If `p̂ ≤ alpha_sig` accept the
 //! change point, split that segment and repeat; otherwise stop.
 //!

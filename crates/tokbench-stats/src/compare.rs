@@ -18,7 +18,8 @@
 //! 3. [`holm`]: Holm (1979) adjustment across the metrics of a table
 //!    ([`adjust_and_judge`]).
 //! 4. [`verdict`]: faster / slower / same / inconclusive against a noise
-//!    threshold (default ±2 %, as criterion's `--noise-threshold`).
+//!    threshold (default ±2 %; the idea is criterion.rs's `noise_threshold`,
+//!    whose own default is 1 %).
 //! 5. [`min_detectable_effect`]: the smallest relative change the interval
 //!    could have resolved, printed so that "no change" is never claimed from
 //!    a handful of requests.
@@ -54,9 +55,10 @@ pub enum Statistic {
     /// The median (type 7 at 0.5, see [`crate::quantile`]).
     Median,
     /// A type 7 quantile at the given probability in `[0, 1]`; p99 is
-    /// `Quantile(0.99)`. Tail quantiles need many requests: with `n`
-    /// values, p99 is interpolated between the top `⌈0.01·n⌉ + 1` order
-    /// statistics, so its interval is wide until `n` is in the hundreds.
+    /// `Quantile(0.99)`. Tail quantiles need many requests: p99 depends
+    /// only on the order statistics near rank `0.99·(n − 1)` (with
+    /// `n = 100`, the two largest values), so its interval is wide until `n`
+    /// is in the hundreds.
     Quantile(f64),
 }
 
@@ -93,7 +95,8 @@ pub struct CompareOptions {
     /// [`DEFAULT_SEED`]).
     pub seed: u64,
     /// Noise threshold as a fraction of the ratio: changes within
-    /// `1 ± noise` count as noise (default 0.02 = ±2 %, as criterion's).
+    /// `1 ± noise` count as noise (default 0.02 = ±2 %; criterion.rs's
+    /// `noise_threshold` plays the same role with a default of 0.01).
     pub noise: f64,
     /// Significance level for the Holm-adjusted p-value, in `(0, 1)`
     /// (default 0.05).
@@ -215,7 +218,8 @@ impl<'a> Side<'a> {
 /// runs uses the two-level (cluster) bootstrap: draw as many runs as it has,
 /// with replacement, then resample the requests within each chosen run
 /// (Davison & Hinkley, *Bootstrap Methods and their Application*, 1997,
-/// §3.8, strategy 2), so run-to-run variation widens the interval.
+/// §3.8, resampling at both stages), so run-to-run variation widens the
+/// interval.
 ///
 /// Returns `Ok(None)` when a side has no values, when `S(base) ≤ 0` or a
 /// ratio is not finite (including any resample whose base statistic is 0).
@@ -316,7 +320,8 @@ pub enum Verdict {
 ///
 /// So `Same` needs the whole interval inside `±noise`, and `Faster` /
 /// `Slower` need it wholly outside and a significant test. The noise band
-/// follows criterion.rs (`--noise-threshold`, default 0.02). This function
+/// follows criterion.rs's `noise_threshold` (criterion's default is 0.01,
+/// tokbench's 0.02). This function
 /// does not apply [`CompareOptions::min_samples`]; [`MetricComparison::judge`]
 /// does.
 pub fn verdict(
