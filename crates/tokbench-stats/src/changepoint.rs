@@ -27,7 +27,12 @@
 //! permutation test — shuffle the values within every current segment,
 //! recompute the largest candidate `Q̂`, `R` times — with p-value
 //! `p̂ = (1 + #{Q̂_perm ≥ Q̂_obs}) / (R + 1)`. If `p̂ ≤ alpha_sig` accept the
-//! change point, split that segment and repeat; otherwise stop.
+//! change point, split that segment and repeat; otherwise stop. The `1 +`
+//! counts the observed arrangement as one of the permutations, so `p̂` is
+//! never 0 (B. Phipson and G. K. Smyth, "Permutation P-values Should Never
+//! Be Zero", *Statistical Applications in Genetics and Molecular Biology*
+//! 9(1), 2010); MongoDB's implementation omits it and is slightly more
+//! liberal.
 //!
 //! Complexity: finding the candidate of a segment of length `L` is
 //! O(L²) (incremental sums); each accepted change point costs
