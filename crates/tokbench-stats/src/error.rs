@@ -4,8 +4,9 @@ use thiserror::Error;
 
 /// Why a statistics function rejected its input.
 ///
-/// Returned by [`crate::quantile_sorted`], [`crate::bootstrap_median_ci`] and
-/// [`crate::SummaryOptions::validate`]. Functions that only summarise
+/// Returned by [`crate::quantile_sorted`], [`crate::bootstrap_median_ci`],
+/// [`crate::SummaryOptions::validate`], the comparison functions of
+/// [`crate::compare`](mod@crate::compare) and [`crate::e_divisive`]. Functions that only summarise
 /// (for example [`crate::Summary::from_values`]) never fail; they document
 /// how they treat such input instead.
 #[derive(Debug, Clone, Copy, PartialEq, Error)]
@@ -29,4 +30,13 @@ pub enum StatsError {
         /// Position of the first non-finite value.
         index: usize,
     },
+    /// A noise threshold that is negative, NaN or infinite.
+    #[error("noise threshold must be finite and >= 0, got {0}")]
+    InvalidNoise(f64),
+    /// A significance level outside the open interval `(0, 1)`, or NaN.
+    #[error("significance level must be within (0, 1), got {0}")]
+    InvalidAlpha(f64),
+    /// Zero permutations were requested for a permutation test.
+    #[error("the permutation test needs at least one permutation")]
+    ZeroPermutations,
 }

@@ -17,6 +17,9 @@
 //! | [`quantile`] | Hyndman & Fan type 7 quantiles |
 //! | [`summary`] | Mean, sample stddev, percentiles, CI of the median |
 //! | [`bootstrap`] | Seeded percentile-bootstrap CI (Efron & Tibshirani 1993) |
+//! | [`compare`](mod@compare) | NEW/BASE ratio CIs (one- or two-level bootstrap), Mann–Whitney U, Holm, verdicts, MDE |
+//! | [`significance`] | Mann–Whitney U test and Holm correction (re-exported by [`compare`](mod@compare)) |
+//! | [`changepoint`] | E-divisive means change points in a history (Matteson & James 2014) |
 //! | [`error`] | Typed errors |
 //!
 //! Typical use: `CellMetrics::compute(&samples, &SummaryOptions::default())`,
@@ -25,6 +28,8 @@
 
 pub mod bootstrap;
 pub mod cell;
+pub mod changepoint;
+pub mod compare;
 pub mod error;
 pub mod goodput;
 pub mod itl;
@@ -32,6 +37,7 @@ pub mod metrics;
 pub mod prompt_cache;
 pub mod quantile;
 pub mod sample;
+pub mod significance;
 pub mod summary;
 #[cfg(test)]
 mod test_support;
@@ -39,6 +45,11 @@ pub mod tokens;
 
 pub use bootstrap::{bootstrap_median_ci, Ci};
 pub use cell::{measurement_window_s, CellMetrics};
+pub use changepoint::{e_divisive, ChangePointOptions};
+pub use compare::{
+    adjust_and_judge, compare, holm, mann_whitney, min_detectable_effect, ratio_ci, verdict,
+    CompareOptions, Direction, MannWhitney, MetricComparison, RatioEstimate, Statistic, Verdict,
+};
 pub use error::StatsError;
 pub use goodput::{goodput, Goodput, Slo};
 pub use itl::{append_itl_ms, itl_ms};
