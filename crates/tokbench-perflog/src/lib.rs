@@ -75,8 +75,9 @@ use std::path::PathBuf;
 /// What can go wrong reading, checking or appending to a performance log.
 #[derive(Debug, thiserror::Error)]
 pub enum PerflogError {
-    /// Reading, writing or syncing the file failed.
-    #[error("{}: {source}", path.display())]
+    /// Reading, writing or syncing the file failed (the cause is the
+    /// error's source).
+    #[error("I/O error on {}", path.display())]
     Io {
         /// The file (or folder, when syncing the folder of a new file).
         path: PathBuf,

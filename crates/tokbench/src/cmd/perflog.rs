@@ -73,8 +73,8 @@ pub fn run(args: PerflogArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let report = tokbench_perflog::verify_file(&args.file)
-        .with_context(|| format!("cannot verify {}", args.file.display()))?;
+    let report =
+        tokbench_perflog::verify_file(&args.file).context("cannot verify the performance log")?;
     let file = args.file.display();
     for p in &report.problems {
         println!("{file}:{}: {}", p.line, p.what);
@@ -104,7 +104,7 @@ fn append(args: AppendArgs) -> anyhow::Result<ExitCode> {
         note: args.note,
     };
     let done = tokbench_perflog::append(&args.file, &block)
-        .with_context(|| format!("cannot append to {}", args.file.display()))?;
+        .context("cannot append to the performance log")?;
     println!(
         "{}:{}: appended block {} (hash {})",
         args.file.display(),
