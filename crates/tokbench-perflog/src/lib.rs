@@ -6,6 +6,8 @@
 //! carries the SHA-256 of the block's own text and the hash recorded by the
 //! block before it, so [`verify`] can say which block was edited after it
 //! was appended, and where a block was deleted, inserted or reordered.
+//! The same format, for users, is in `docs/perflog.md`; the CLI is
+//! `tokbench perflog append` / `tokbench perflog verify`.
 //!
 //! # Format (version 1)
 //!
