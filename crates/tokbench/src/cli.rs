@@ -53,6 +53,8 @@ pub enum Command {
     Validate(cmd::validate::ValidateArgs),
     /// Build the static benchmark website from a runs folder.
     Site(cmd::site::SiteArgs),
+    /// Append to or verify the append-only performance log (docs/perflog.md).
+    Perflog(cmd::perflog::PerflogArgs),
 }
 
 impl Cli {

@@ -2,6 +2,7 @@
 
 pub mod emulate;
 pub mod inspect;
+pub mod perflog;
 pub mod probe;
 pub mod run;
 pub mod selftest;
@@ -22,5 +23,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Probe(args) => probe::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Site(args) => site::run(args),
+        Command::Perflog(args) => perflog::run(args),
     }
 }
