@@ -209,6 +209,24 @@ pub fn record_paths(dir: &Path) -> Result<Vec<PathBuf>, RecordError> {
     Ok(out)
 }
 
+/// The sidecar file `name` of the record at `record_path`: only a plain
+/// file name (no directory part), only a regular file (no symlink), only in
+/// the record's own directory. Record strings never name other paths.
+pub fn sidecar_path(record_path: &Path, name: Option<&str>) -> Option<PathBuf> {
+    let name = name?;
+    let plain = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', '\0'])
+        && Path::new(name).file_name().is_some_and(|n| n == name);
+    if !plain {
+        return None;
+    }
+    let path = record_path.parent()?.join(name);
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    meta.file_type().is_file().then_some(path)
+}
+
 /// Good records with their paths, and one error per bad file.
 pub type Loaded = (Vec<(PathBuf, Record)>, Vec<RecordError>);
 

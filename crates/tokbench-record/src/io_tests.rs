@@ -8,7 +8,7 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use super::{from_yaml, to_yaml, RecordError};
+use super::{from_yaml, sidecar_path, to_yaml, RecordError};
 use crate::fixture::{example_record, ExampleSpec};
 use crate::metrics::ErrorKind;
 use crate::schema::{CellStop, Experts, Record};
@@ -267,5 +267,35 @@ proptest! {
             let again = from_yaml(&to_yaml(&record).unwrap(), Path::new("r.yaml")).unwrap();
             prop_assert_eq!(&again, &record);
         }
+    }
+}
+
+#[test]
+fn sidecars_stay_beside_the_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("runs");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("r.samples.jsonl"), "{}").unwrap();
+    std::fs::write(tmp.path().join("secret"), "x").unwrap();
+    let rec = dir.join("r.yaml");
+    assert_eq!(
+        sidecar_path(&rec, Some("r.samples.jsonl")),
+        Some(dir.join("r.samples.jsonl"))
+    );
+    for bad in [
+        "../secret",
+        "/etc/passwd",
+        "..",
+        ".",
+        "",
+        "sub/x",
+        "missing.jsonl",
+    ] {
+        assert_eq!(sidecar_path(&rec, Some(bad)), None, "{bad}");
+    }
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(tmp.path().join("secret"), dir.join("link")).unwrap();
+        assert_eq!(sidecar_path(&rec, Some("link")), None);
     }
 }

@@ -22,8 +22,8 @@ pub mod system;
 pub mod validate;
 
 pub use io::{
-    from_yaml, load_dirs, read_record, record_id, record_paths, slug, to_yaml, write_atomic,
-    write_record, RecordError,
+    from_yaml, load_dirs, read_record, record_id, record_paths, sidecar_path, slug, to_yaml,
+    write_atomic, write_record, RecordError,
 };
 pub use metrics::{CellMetrics, Ci, ErrorKind, PromptCacheCheck, Summary};
 pub use schema::{

@@ -39,7 +39,7 @@ use tokbench_record::{Record, RunInfo};
 pub use assemble::Invocation;
 pub use error::RunError;
 pub use measure::{initial_resources, measure_target, Observers};
-pub use plan::{CellPlan, ClientSettings, Plan, PromptPolicy};
+pub use plan::{CellPlan, ClientSettings, Plan, PromptPolicy, MIN_COMPARABLE_REQUESTS};
 pub use progress::{CellProgress, NoProgress, ProgressSink};
 pub use session::{check_runs_dir, Session};
 pub use target::{attach, launch, CacheControl, LaunchOptions, LaunchSizing, Target, TargetSpec};

@@ -97,6 +97,13 @@ pub struct PromptPolicy {
     pub prefix_cache_tokens: Option<u64>,
 }
 
+/// The fewest measured requests an adaptive cell stops at, whatever its
+/// concurrency: `tokbench compare` gives a verdict only from this many
+/// values per side (`tokbench_stats::CompareOptions::min_samples`), so a
+/// default-plan record can always be compared
+/// (`docs/methodology.md#convergence`).
+pub const MIN_COMPARABLE_REQUESTS: u64 = 10;
+
 /// How many requests a cell runs.
 #[derive(Debug, Clone)]
 pub struct CellPlan {
@@ -108,7 +115,8 @@ pub struct CellPlan {
     pub rate: Option<f64>,
     /// Warm-up requests; `None` = one per slot.
     pub warmup: Option<u64>,
-    /// Adaptive: minimum measured requests per slot.
+    /// Adaptive: minimum measured requests per slot (and never fewer than
+    /// [`MIN_COMPARABLE_REQUESTS`] in all).
     pub min_per_slot: u64,
     /// Adaptive: request cap per cell (`None` = 20 per slot, at least 30).
     pub max_requests: Option<u64>,
@@ -143,7 +151,9 @@ impl CellPlan {
             };
         }
         let cap = self.max_requests.unwrap_or((20 * c as u64).max(30));
-        let min = (self.min_per_slot * c as u64).min(cap);
+        let min = (self.min_per_slot * c as u64)
+            .max(MIN_COMPARABLE_REQUESTS)
+            .min(cap);
         LoadConfig {
             concurrency: c,
             rate: self.rate,
@@ -231,6 +241,11 @@ mod tests {
         assert_eq!(l.adaptive.as_ref().unwrap().min_requests, 12);
         let l = plan().load_config(1);
         assert_eq!(l.requests, Some(30));
+        let floor = l.adaptive.as_ref().unwrap().min_requests;
+        assert_eq!(
+            floor, MIN_COMPARABLE_REQUESTS,
+            "3 per slot, but never under 10"
+        );
     }
 
     #[test]

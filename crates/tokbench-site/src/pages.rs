@@ -12,7 +12,7 @@
 //! filter facets of all of them ([`crate::facets`]), so that a filter
 //! matching only rows left off the index still shows and counts them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use minijinja::value::Value;
@@ -322,8 +322,8 @@ impl Pages<'_> {
         let view = &self.site.runs[i];
         let slug = &view.slug;
         let run = &loaded.record.run;
-        let samples = sidecar(&loaded.path, run.samples_file.as_deref());
-        let log = sidecar(&loaded.path, run.server_log_file.as_deref());
+        let samples = tokbench_record::sidecar_path(&loaded.path, run.samples_file.as_deref());
+        let log = tokbench_record::sidecar_path(&loaded.path, run.server_log_file.as_deref());
         let files = RunFiles {
             yaml: format!("{slug}.yaml"),
             samples: samples.as_ref().map(|_| format!("{slug}.samples.jsonl")),
@@ -367,57 +367,4 @@ fn fingerprint(loaded: &LoadedRecord, view: &RunView, copies: &[(String, &Path)]
         h.update(stamp.as_bytes());
     }
     crate::load::hex(&h.finalize())
-}
-
-/// The sidecar file `name` of the record at `record_path`: only a plain
-/// file name (no directory part), only a regular file (no symlink), only in
-/// the record's own directory. Record strings never name other paths.
-fn sidecar(record_path: &Path, name: Option<&str>) -> Option<PathBuf> {
-    let name = name?;
-    let plain = !name.is_empty()
-        && name != "."
-        && name != ".."
-        && !name.contains(['/', '\\', '\0'])
-        && Path::new(name).file_name().is_some_and(|n| n == name);
-    if !plain {
-        return None;
-    }
-    let path = record_path.parent()?.join(name);
-    let meta = std::fs::symlink_metadata(&path).ok()?;
-    meta.file_type().is_file().then_some(path)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sidecars_stay_beside_the_record() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("runs");
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::write(dir.join("r.samples.jsonl"), "{}").unwrap();
-        std::fs::write(tmp.path().join("secret"), "x").unwrap();
-        let rec = dir.join("r.yaml");
-        assert_eq!(
-            sidecar(&rec, Some("r.samples.jsonl")),
-            Some(dir.join("r.samples.jsonl"))
-        );
-        for bad in [
-            "../secret",
-            "/etc/passwd",
-            "..",
-            ".",
-            "",
-            "sub/x",
-            "missing.jsonl",
-        ] {
-            assert_eq!(sidecar(&rec, Some(bad)), None, "{bad}");
-        }
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink(tmp.path().join("secret"), dir.join("link")).unwrap();
-            assert_eq!(sidecar(&rec, Some("link")), None);
-        }
-    }
 }

@@ -64,7 +64,7 @@ pub enum Statistic {
 
 impl Statistic {
     /// `Err` unless a quantile probability lies in `[0, 1]`.
-    fn validate(self) -> Result<(), StatsError> {
+    pub(crate) fn validate(self) -> Result<(), StatsError> {
         match self {
             Statistic::Median => Ok(()),
             Statistic::Quantile(q) if (0.0..=1.0).contains(&q) => Ok(()),
@@ -73,7 +73,7 @@ impl Statistic {
     }
 
     /// The statistic of `buf` (reordered in place); `None` when empty.
-    fn eval(self, buf: &mut [f64]) -> Option<f64> {
+    pub(crate) fn eval(self, buf: &mut [f64]) -> Option<f64> {
         match self {
             Statistic::Median => median_in_place(buf),
             Statistic::Quantile(q) => {
@@ -161,14 +161,14 @@ pub struct RatioEstimate {
 }
 
 /// One side of a comparison: its non-empty runs.
-struct Side<'a> {
+pub(crate) struct Side<'a> {
     runs: Vec<&'a [f64]>,
 }
 
 impl<'a> Side<'a> {
     /// Keeps the non-empty runs; `Err` on a non-finite value, with its index
     /// into the concatenation of all runs.
-    fn new(runs: &'a [Vec<f64>]) -> Result<Self, StatsError> {
+    pub(crate) fn new(runs: &'a [Vec<f64>]) -> Result<Self, StatsError> {
         if let Some(index) = runs.iter().flatten().position(|v| !v.is_finite()) {
             return Err(StatsError::NonFinite { index });
         }
@@ -180,14 +180,14 @@ impl<'a> Side<'a> {
         Ok(Self { runs })
     }
 
-    fn pooled(&self) -> Vec<f64> {
+    pub(crate) fn pooled(&self) -> Vec<f64> {
         self.runs.iter().flat_map(|r| r.iter().copied()).collect()
     }
 
     /// Fills `buf` with one bootstrap resample: requests with replacement
     /// from the single run, or (two-level) `k` runs with replacement and
     /// then, within each chosen run, its `n_i` requests with replacement.
-    fn resample_into(&self, rng: &mut ChaCha8Rng, buf: &mut Vec<f64>) {
+    pub(crate) fn resample_into(&self, rng: &mut ChaCha8Rng, buf: &mut Vec<f64>) {
         buf.clear();
         let k = self.runs.len();
         for slot in 0..k {

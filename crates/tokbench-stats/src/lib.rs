@@ -18,6 +18,7 @@
 //! | [`summary`] | Mean, sample stddev, percentiles, CI of the median |
 //! | [`bootstrap`] | Seeded percentile-bootstrap CI (Efron & Tibshirani 1993) |
 //! | [`compare`](mod@compare) | NEW/BASE ratio CIs (one- or two-level bootstrap), Mann–Whitney U, Holm, verdicts, MDE |
+//! | [`one_sample`] | One side's statistic or tail ratio with an interval (gates); ratio from recorded summaries |
 //! | [`significance`] | Mann–Whitney U test and Holm correction (re-exported by [`compare`](mod@compare)) |
 //! | [`changepoint`] | E-divisive means change points in a history (Matteson & James 2014) |
 //! | [`error`] | Typed errors |
@@ -34,6 +35,7 @@ pub mod error;
 pub mod goodput;
 pub mod itl;
 pub mod metrics;
+pub mod one_sample;
 pub mod prompt_cache;
 pub mod quantile;
 pub mod sample;
@@ -54,6 +56,9 @@ pub use error::StatsError;
 pub use goodput::{goodput, Goodput, Slo};
 pub use itl::{append_itl_ms, itl_ms};
 pub use metrics::RequestMetrics;
+pub use one_sample::{
+    quantile_ratio_ci, statistic_ci, summary_ratio, z_two_sided, Estimate, SummaryPoint,
+};
 pub use prompt_cache::PromptCacheCheck;
 pub use quantile::quantile_sorted;
 pub use sample::{Channel, ErrorKind, Outcome, RequestSample, ServerTimings, TokenEvent, Usage};

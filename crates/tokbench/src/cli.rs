@@ -13,7 +13,9 @@ Exit codes:
   2  usage error (unknown flag, value out of range, flag that means nothing in the mode)
   3  run: incomplete (Ctrl-C or the backend died); completed requests are kept
   4  run: some measured requests failed
-  5  selftest --check: a fidelity bar was missed";
+  5  selftest --check: a fidelity bar was missed
+  6  gate: a gate failed
+  7  gate: no gate failed, but one was inconclusive";
 
 /// The exit codes of `tokbench run`, listed in `tokbench run --help`.
 pub const EXIT_CODES_RUN: &str = "\
@@ -55,6 +57,10 @@ pub enum Command {
     Site(cmd::site::SiteArgs),
     /// Append to or verify the append-only performance log (docs/perflog.md).
     Perflog(cmd::perflog::PerflogArgs),
+    /// Did NEW get faster than BASE? Ratios with intervals, tests and verdicts per cell.
+    Compare(Box<cmd::compare::CompareArgs>),
+    /// Judge performance gates from a spec (speedup, tail ratio, bounds) on intervals.
+    Gate(Box<cmd::gate::GateArgs>),
 }
 
 impl Cli {

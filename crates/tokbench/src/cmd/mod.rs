@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
+pub mod compare;
 pub mod emulate;
+pub mod gate;
 pub mod inspect;
 pub mod perflog;
 pub mod probe;
@@ -24,5 +26,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(args),
         Command::Site(args) => site::run(args),
         Command::Perflog(args) => perflog::run(args),
+        Command::Compare(args) => compare::run(*args),
+        Command::Gate(args) => gate::run(*args),
     }
 }
