@@ -32,6 +32,17 @@ pub enum Verdict {
     Change,
 }
 
+impl Verdict {
+    /// `improvement`, `regression` or `change` (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Improvement => "improvement",
+            Verdict::Regression => "regression",
+            Verdict::Change => "change",
+        }
+    }
+}
+
 /// A point where a new segment starts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChangePoint {

@@ -55,6 +55,8 @@ pub enum Command {
     Site(cmd::site::SiteArgs),
     /// Append to or verify the append-only performance log (docs/perflog.md).
     Perflog(cmd::perflog::PerflogArgs),
+    /// A metric's history over run records, per configuration, with change points.
+    History(cmd::history::HistoryArgs),
 }
 
 impl Cli {

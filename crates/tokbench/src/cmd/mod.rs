@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod emulate;
+pub mod history;
 pub mod inspect;
 pub mod perflog;
 pub mod probe;
@@ -24,5 +25,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(args),
         Command::Site(args) => site::run(args),
         Command::Perflog(args) => perflog::run(args),
+        Command::History(args) => history::run(args),
     }
 }
