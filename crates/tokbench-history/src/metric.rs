@@ -45,6 +45,11 @@ pub struct Metric {
 }
 
 impl Metric {
+    /// `decode_tok_s`: the median per-request decode rate, tok/s.
+    pub const DECODE_TOK_S: Metric = Metric {
+        name: "decode_tok_s",
+    };
+
     /// The metric called `name` (a [`METRICS`] entry, e.g. `decode_tok_s`).
     ///
     /// # Errors
@@ -134,6 +139,7 @@ mod tests {
             assert_eq!(m.value(metrics).is_some(), defined, "{name}");
         }
         let decode = Metric::parse("decode_tok_s").unwrap();
+        assert_eq!(decode, Metric::DECODE_TOK_S);
         assert_eq!(
             decode.value(metrics),
             metrics.decode_tok_s.as_ref().map(|s| s.median)
