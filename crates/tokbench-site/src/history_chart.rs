@@ -284,35 +284,6 @@ fn layout(h: &History, total: usize, slugs: &HashMap<&str, &str>) -> HistoryChar
         .map(|d| format!("{},{}", d.x, d.y))
         .collect::<Vec<_>>()
         .join(" ");
-    let levels = h
-        .segments
-        .iter()
-        .map(|seg| Level {
-            x1: xs[seg.start],
-            x2: xs[seg.end - 1],
-            y: y(seg.mean),
-            title: format!(
-                "mean {} tok/s over {} runs",
-                format::num(Some(seg.mean)),
-                seg.end - seg.start
-            ),
-        })
-        .collect();
-    let changes = h
-        .change_points
-        .iter()
-        .map(|c| {
-            let x = px((xs[c.index - 1] + xs[c.index]) / 2.0);
-            let rel = c.relative_change.map(percent).unwrap_or_default();
-            Marker {
-                x,
-                label: format!("{} {rel}", c.arrow()).trim_end().to_owned(),
-                title: h.describe(c),
-                anchor: if x > RIGHT - 80.0 { "end" } else { "start" },
-                verdict: c.verdict.as_str(),
-            }
-        })
-        .collect();
     let mode = if s.key.mode == "baseline" {
         String::new()
     } else {
@@ -342,9 +313,45 @@ fn layout(h: &History, total: usize, slugs: &HashMap<&str, &str>) -> HistoryChar
             .collect(),
         x_ticks: date_ticks(s, &xs),
         dots,
-        levels,
-        changes,
+        levels: levels(h, &xs, &y),
+        changes: markers(h, &xs),
     }
+}
+
+/// The segment means, each under its segment's runs.
+fn levels(h: &History, xs: &[f64], y: &dyn Fn(f64) -> f64) -> Vec<Level> {
+    h.segments
+        .iter()
+        .map(|seg| Level {
+            x1: xs[seg.start],
+            x2: xs[seg.end - 1],
+            y: y(seg.mean),
+            title: format!(
+                "mean {} tok/s over {} runs",
+                format::num(Some(seg.mean)),
+                seg.end - seg.start
+            ),
+        })
+        .collect()
+}
+
+/// The change points, each midway between the last run before it and the
+/// first after (a change point never starts at index 0).
+fn markers(h: &History, xs: &[f64]) -> Vec<Marker> {
+    h.change_points
+        .iter()
+        .map(|c| {
+            let x = px((xs[c.index.saturating_sub(1)] + xs[c.index]) / 2.0);
+            let rel = c.relative_change.map(percent).unwrap_or_default();
+            Marker {
+                x,
+                label: format!("{} {rel}", c.arrow()).trim_end().to_owned(),
+                title: h.describe(c),
+                anchor: if x > RIGHT - 80.0 { "end" } else { "start" },
+                verdict: c.verdict.as_str(),
+            }
+        })
+        .collect()
 }
 
 fn dot_title(p: &tokbench_history::Point) -> String {
