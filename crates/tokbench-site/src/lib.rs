@@ -11,7 +11,10 @@
 //!
 //! * every number links back to the record it came from, and nothing is
 //!   averaged across records or configurations (a row is one record at one
-//!   concurrency level; a range is over that record's shapes);
+//!   concurrency level; a range is over that record's shapes). The one
+//!   exception is the "History" chart of model and rig pages
+//!   ([`history_chart`]), whose segment means average one configuration's
+//!   runs between two change points;
 //! * every record string is HTML-escaped by the template engine
 //!   (auto-escaping is on for every template), and never used as a path:
 //!   page names are slugs ([`names`]);
@@ -31,6 +34,7 @@ pub mod export;
 pub mod facets;
 pub mod facts;
 pub mod format;
+pub mod history_chart;
 pub mod labels;
 pub mod load;
 pub mod methodology;

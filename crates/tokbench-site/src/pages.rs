@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::charts::{self, Chart};
 use crate::definitions::Definitions;
 use crate::error::SiteError;
+use crate::history_chart::{history_charts, Analysed};
 use crate::load::LoadedRecord;
 use crate::output::Output;
 use crate::render::{ctx, filters, row_views, RowView, Templates};
@@ -141,11 +142,12 @@ impl Pages<'_> {
         for f in &self.site.families {
             self.family(f)?;
         }
+        let mut analysed = Analysed::default();
         for m in &self.site.models {
-            self.model(m)?;
+            self.model(m, &mut analysed)?;
         }
         for (g, view) in self.site.rigs.iter().zip(&rigs) {
-            self.rig(g, view)?;
+            self.rig(g, view, &mut analysed)?;
         }
         for chart in &workloads {
             let levels: Vec<u64> = workloads
@@ -281,19 +283,21 @@ impl Pages<'_> {
         self.page(&format!("family/{}.html", f.slug), "family.html", context)
     }
 
-    fn model(&self, g: &Group) -> Result<(), SiteError> {
+    fn model(&self, g: &Group, analysed: &mut Analysed) -> Result<(), SiteError> {
         let context = minijinja::context! {
             model => ctx(model_page::model_view(self.site, g)),
             matrix => ctx(model_page::matrix(self.site, g)),
+            history => ctx(history_charts(self.site, &g.runs, analysed)),
             filters => ctx(filters(self.site, &g.rows)),
             rows => ctx(row_views(self.site, &g.rows)),
         };
         self.page(&format!("model/{}.html", g.slug), "model.html", context)
     }
 
-    fn rig(&self, g: &Group, view: &RigView) -> Result<(), SiteError> {
+    fn rig(&self, g: &Group, view: &RigView, analysed: &mut Analysed) -> Result<(), SiteError> {
         let context = minijinja::context! {
             rig => ctx(view),
+            history => ctx(history_charts(self.site, &g.runs, analysed)),
             filters => ctx(filters(self.site, &g.rows)),
             rows => ctx(row_views(self.site, &g.rows)),
         };

@@ -61,6 +61,8 @@ pub enum Command {
     Compare(Box<cmd::compare::CompareArgs>),
     /// Judge performance gates from a spec (speedup, tail ratio, bounds) on intervals.
     Gate(Box<cmd::gate::GateArgs>),
+    /// A metric's history over run records, per configuration, with change points.
+    History(cmd::history::HistoryArgs),
 }
 
 impl Cli {

@@ -3,6 +3,7 @@
 pub mod compare;
 pub mod emulate;
 pub mod gate;
+pub mod history;
 pub mod inspect;
 pub mod perflog;
 pub mod probe;
@@ -28,5 +29,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Perflog(args) => perflog::run(args),
         Command::Compare(args) => compare::run(*args),
         Command::Gate(args) => gate::run(*args),
+        Command::History(args) => history::run(args),
     }
 }
