@@ -60,10 +60,10 @@ pub struct GateResult {
     pub interval: Option<(f64, f64)>,
     /// The value and interval for people: `1.062× [1.051, 1.073]`.
     pub shown: String,
-    /// The baseline's value of the statistic (speedup and baseline gates).
-    pub base_value: Option<String>,
-    /// NEW's value of the statistic.
-    pub new_value: Option<String>,
+    /// The values behind the judged one, labelled, for the log: the
+    /// baseline's and NEW's statistic (speedup and baseline gates), or
+    /// NEW's two quantiles (tail ratios); empty for bounds.
+    pub detail: Vec<(String, String)>,
     /// The verdict.
     pub status: Status,
     /// Why a result is inconclusive, or how it was judged when not on an
@@ -185,8 +185,7 @@ fn unjudged(g: &Gate, cell: Option<&CellKey>, reason: &str) -> GateResult {
         value: None,
         interval: None,
         shown: "—".to_owned(),
-        base_value: None,
-        new_value: None,
+        detail: Vec::new(),
         status: Status::Inconclusive,
         reason: Some(reason.to_owned()),
     }
@@ -210,7 +209,6 @@ fn one(
     let show = |v: Option<f64>| v.map(|v| unit.show(v));
     let mut r = unjudged(g, Some(key), "");
     r.reason = None;
-    r.new_value = show(new.value(g.metric.statistic));
     if new.n() < opts.min_samples && new.source != Source::Runs {
         r.reason = Some(format!(
             "{} values, fewer than --min-samples {}",
@@ -220,21 +218,24 @@ fn one(
         return Ok(r);
     }
     match g.kind {
-        GateKind::Speedup { op, bound } => {
+        GateKind::Speedup { .. } | GateKind::Baseline(_) => {
             let Some(base) = base else {
                 r.reason = Some("the baseline did not measure this cell".to_owned());
                 return Ok(r);
             };
-            r.base_value = show(base.value(g.metric.statistic));
-            speedup(&mut r, g, base, new, op, bound, opts)?;
-        }
-        GateKind::Baseline(toward) => {
-            let Some(base) = base else {
-                r.reason = Some("the baseline did not measure this cell".to_owned());
-                return Ok(r);
-            };
-            r.base_value = show(base.value(g.metric.statistic));
-            versus_baseline(&mut r, g, base, new, toward, opts)?;
+            let label = g.metric.label();
+            r.detail = [("baseline", base), ("new", new)]
+                .into_iter()
+                .filter_map(|(side, gd)| {
+                    let v = show(gd.value(g.metric.statistic))?;
+                    Some((format!("{label} ({side})"), v))
+                })
+                .collect();
+            match g.kind {
+                GateKind::Speedup { op, bound } => speedup(&mut r, g, base, new, op, bound, opts)?,
+                GateKind::Baseline(toward) => versus_baseline(&mut r, g, base, new, toward, opts)?,
+                _ => {}
+            }
         }
         GateKind::TailRatio {
             num,
@@ -242,6 +243,13 @@ fn one(
             op,
             bound,
         } => {
+            r.detail = [num, den]
+                .into_iter()
+                .filter_map(|st| {
+                    let v = show(new.value(st))?;
+                    Some((format!("{} {}", g.metric.quantity.name(), name(st)), v))
+                })
+                .collect();
             let est = if new.source == Source::Samples {
                 quantile_ratio_ci(&new.runs, num, den, opts)?
             } else {

@@ -1,6 +1,8 @@
 //! Known-answer tests of `tokbench compare`'s engine on synthetic sides
 //! whose requests decode at a known rate.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bootstrap::check_confidence;
 use crate::error::StatsError;
-use crate::quantile::{median_in_place, type7};
+use crate::quantile::{median_in_place, quantile_in_place, type7};
 pub use crate::significance::{holm, mann_whitney, MannWhitney};
 use crate::summary::DEFAULT_SEED;
 
@@ -76,10 +76,7 @@ impl Statistic {
     pub(crate) fn eval(self, buf: &mut [f64]) -> Option<f64> {
         match self {
             Statistic::Median => median_in_place(buf),
-            Statistic::Quantile(q) => {
-                buf.sort_unstable_by(f64::total_cmp);
-                type7(buf, q)
-            }
+            Statistic::Quantile(q) => quantile_in_place(buf, q),
         }
     }
 }
@@ -106,6 +103,14 @@ pub struct CompareOptions {
     /// few values undercovers badly, so without this floor three similar
     /// requests could yield [`Verdict::Same`].
     pub min_samples: usize,
+    /// Most values per side the bootstrap resamples (default 20,000).
+    /// A larger side (inter-token latencies: one value per token) is
+    /// bootstrapped from a seeded random subsample of this many values,
+    /// drawn from each run in proportion to its size; the ratio itself and
+    /// the test use every value. A subsample can only widen the interval
+    /// (fewer values, more spread), so the cap makes the interval
+    /// conservative, never narrower, and keeps the cost at O(B·cap).
+    pub max_bootstrap_values: usize,
 }
 
 impl Default for CompareOptions {
@@ -117,6 +122,7 @@ impl Default for CompareOptions {
             noise: 0.02,
             alpha: 0.05,
             min_samples: 10,
+            max_bootstrap_values: 20_000,
         }
     }
 }
@@ -130,6 +136,7 @@ impl CompareOptions {
     /// * [`StatsError::ZeroResamples`] when `resamples == 0`.
     /// * [`StatsError::InvalidNoise`] when `noise` is negative or not finite.
     /// * [`StatsError::InvalidAlpha`] when `alpha ∉ (0, 1)`.
+    /// * [`StatsError::ZeroBootstrapCap`] when `max_bootstrap_values == 0`.
     pub fn validate(&self) -> Result<(), StatsError> {
         check_confidence(self.level)?;
         if self.resamples == 0 {
@@ -140,6 +147,9 @@ impl CompareOptions {
         }
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
             return Err(StatsError::InvalidAlpha(self.alpha));
+        }
+        if self.max_bootstrap_values == 0 {
+            return Err(StatsError::ZeroBootstrapCap);
         }
         Ok(())
     }
@@ -178,6 +188,29 @@ impl<'a> Side<'a> {
             .map(Vec::as_slice)
             .collect();
         Ok(Self { runs })
+    }
+
+    /// The runs, thinned to at most `max` values in all when larger: each
+    /// run keeps `⌈len·max/total⌉` values drawn without replacement by a
+    /// generator seeded with `seed` (`None` when no thinning is needed).
+    pub(crate) fn thinned(&self, max: usize, seed: u64) -> Option<Vec<Vec<f64>>> {
+        let total: usize = self.runs.iter().map(|r| r.len()).sum();
+        if total <= max {
+            return None;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7468_696e);
+        Some(
+            self.runs
+                .iter()
+                .map(|r| {
+                    let keep = (r.len() * max).div_ceil(total).max(1);
+                    rand::seq::index::sample(&mut rng, r.len(), keep)
+                        .into_iter()
+                        .map(|i| r[i])
+                        .collect()
+                })
+                .collect(),
+        )
     }
 
     pub(crate) fn pooled(&self) -> Vec<f64> {
@@ -249,6 +282,19 @@ pub fn ratio_ci(
     if s_base <= 0.0 || !ratio.is_finite() {
         return Ok(None);
     }
+    let cap = opts.max_bootstrap_values;
+    let (thin_base, thin_new) = (
+        base.thinned(cap, opts.seed),
+        new.thinned(cap, opts.seed ^ 1),
+    );
+    let base = match &thin_base {
+        Some(runs) => Side::new(runs)?,
+        None => base,
+    };
+    let new = match &thin_new {
+        Some(runs) => Side::new(runs)?,
+        None => new,
+    };
     let Some(mut ratios) = bootstrap_ratios(&base, &new, stat, opts) else {
         return Ok(None);
     };

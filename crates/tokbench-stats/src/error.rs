@@ -39,4 +39,7 @@ pub enum StatsError {
     /// Zero permutations were requested for a permutation test.
     #[error("the permutation test needs at least one permutation")]
     ZeroPermutations,
+    /// `max_bootstrap_values` is 0.
+    #[error("the bootstrap needs at least one value per side (max_bootstrap_values = 0)")]
+    ZeroBootstrapCap,
 }

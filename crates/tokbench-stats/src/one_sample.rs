@@ -79,6 +79,11 @@ fn one_sample(
     let Some(value) = f(&mut side.pooled()) else {
         return Ok(None);
     };
+    let thin = side.thinned(opts.max_bootstrap_values, opts.seed);
+    let side = match &thin {
+        Some(runs) => Side::new(runs)?,
+        None => side,
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let mut buf = Vec::new();
     let mut draws = Vec::with_capacity(opts.resamples);

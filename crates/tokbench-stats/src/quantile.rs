@@ -82,10 +82,43 @@ pub(crate) fn median_in_place(buf: &mut [f64]) -> Option<f64> {
     Some(lo + 0.5 * (hi - lo))
 }
 
+/// Type 7 quantile of `buf` at `q ∈ [0, 1]` in expected O(n) via
+/// `select_nth_unstable`, reordering `buf`: the same value (bit for bit)
+/// as [`type7`] on the sorted values, which it reads as the order
+/// statistics `i = ⌊(n − 1)q⌋` and `i + 1`. `None` for an empty slice. NaN
+/// must not be present.
+pub(crate) fn quantile_in_place(buf: &mut [f64], q: f64) -> Option<f64> {
+    let last = buf.len().checked_sub(1)?;
+    let h = last as f64 * q;
+    let floor = h.floor();
+    let frac = h - floor;
+    let i = (floor as usize).min(last);
+    let (_, lo, upper) = buf.select_nth_unstable_by(i, f64::total_cmp);
+    let lo = *lo;
+    if frac == 0.0 || upper.is_empty() {
+        return Some(lo);
+    }
+    let hi = upper.iter().copied().min_by(f64::total_cmp)?;
+    Some(lo + frac * (hi - lo))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn selection_quantile_equals_the_sorted_one(
+            mut xs in proptest::collection::vec(-1e6f64..1e6, 1..200),
+            q in 0.0f64..=1.0,
+        ) {
+            let mut sorted = xs.clone();
+            sorted.sort_by(f64::total_cmp);
+            let want = type7(&sorted, q);
+            prop_assert_eq!(quantile_in_place(&mut xs, q), want);
+        }
+    }
 
     fn q(xs: &[f64], p: f64) -> f64 {
         quantile_sorted(xs, p).unwrap().unwrap()

@@ -427,3 +427,38 @@ fn holm_across_a_table_can_revoke_a_verdict() {
     assert_eq!(rows[0].verdict, Verdict::Inconclusive);
     assert_eq!(rows[1].verdict, Verdict::Inconclusive);
 }
+
+#[test]
+fn a_capped_bootstrap_keeps_the_ratio_and_only_widens_the_interval() {
+    // 60,000 values per side in three runs; the true p99 ratio is 1.1.
+    let side = |scale: f64| -> Vec<Vec<f64>> {
+        (0..3)
+            .map(|r| {
+                (0..20_000)
+                    .map(|i| scale * (1.0 + f64::from((i * 7919 + r * 31) % 20_000) / 1000.0))
+                    .collect()
+            })
+            .collect()
+    };
+    let (base, new) = (side(1.0), side(1.1));
+    let full = CompareOptions {
+        max_bootstrap_values: 1_000_000,
+        resamples: 300,
+        ..CompareOptions::default()
+    };
+    let capped = CompareOptions {
+        max_bootstrap_values: 2_000,
+        ..full
+    };
+    let stat = Statistic::Quantile(0.99);
+    let a = ratio_ci(&base, &new, stat, &full).unwrap().unwrap();
+    let b = ratio_ci(&base, &new, stat, &capped).unwrap().unwrap();
+    assert_eq!(a.ratio, b.ratio, "the point estimate uses every value");
+    assert!(b.hi - b.lo > a.hi - a.lo, "capped {b:?} vs full {a:?}");
+    assert!(b.lo <= 1.1 && 1.1 <= b.hi, "{b:?}");
+    let zero = CompareOptions {
+        max_bootstrap_values: 0,
+        ..full
+    };
+    assert!(ratio_ci(&base, &new, stat, &zero).is_err());
+}

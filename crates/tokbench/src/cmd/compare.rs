@@ -47,6 +47,10 @@ pub struct StatsArgs {
     /// Fewest values per side for a verdict other than "inconclusive".
     #[arg(long, default_value_t = 10)]
     pub min_samples: usize,
+    /// Most values per side the bootstrap resamples (a seeded subsample
+    /// beyond it: a wider, never narrower, interval).
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(100..))]
+    pub max_bootstrap_values: u64,
 }
 
 impl StatsArgs {
@@ -59,6 +63,7 @@ impl StatsArgs {
             noise: self.noise,
             alpha: self.alpha,
             min_samples: self.min_samples,
+            max_bootstrap_values: self.max_bootstrap_values as usize,
         }
     }
 }

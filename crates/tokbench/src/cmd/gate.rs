@@ -196,25 +196,18 @@ fn render(results: &[GateResult]) -> String {
     )
 }
 
-/// The seed log's rows: the baseline and NEW values, then the gated value
-/// with its bar and mark.
+/// The seed log's rows: the values behind each gate (baseline and NEW, or
+/// p50 and p99), then the gated value with its bar and mark.
 fn log_rows(results: &[GateResult]) -> Vec<Row> {
     let mut rows = Vec::new();
     for r in results {
         let cell = r.cell.as_ref().map_or_else(String::new, |k| {
             format!(" · {} c={}", k.shape, k.concurrency)
         });
-        if let Some(b) = &r.base_value {
+        for (label, value) in &r.detail {
             rows.push(Row {
-                metric: format!("{}{cell} (baseline)", r.gate),
-                value: b.clone(),
-                gate: None,
-            });
-        }
-        if let (Some(n), Some(_)) = (&r.new_value, &r.base_value) {
-            rows.push(Row {
-                metric: format!("{}{cell} (new)", r.gate),
-                value: n.clone(),
+                metric: format!("{label}{cell}"),
+                value: value.clone(),
                 gate: None,
             });
         }
