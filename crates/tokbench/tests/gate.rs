@@ -83,8 +83,14 @@ fn pass_fail_and_inconclusive_have_their_exit_codes() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(text.matches("## Performance gate").count(), 2);
     assert!(text.contains("| speedup ≥ 1.10× ✗ |"), "{text}");
-    assert!(text.contains("| decode_tok_s (baseline) · chat c=1 | 49.9 tok/s |"), "{text}");
-    assert!(text.contains("| ttft_ms p99 · chat c=1 | 100 ms |"), "{text}");
+    assert!(
+        text.contains("| decode_tok_s (baseline) · chat c=1 | 49.9 tok/s |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| ttft_ms p99 · chat c=1 | 100 ms |"),
+        "{text}"
+    );
     tokbench()
         .args(["perflog", "verify"])
         .arg(&log)

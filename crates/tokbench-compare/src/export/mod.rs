@@ -75,10 +75,10 @@ pub fn header_lines(report: &Report) -> Vec<String> {
         "Ratios NEW/BASE of the median (or p99) with {}% bootstrap intervals ({} resamples, seed {}); \
          p: Mann–Whitney U, Holm-adjusted per table; noise ±{}%, alpha {}, at least {} values per side \
          for a verdict; MDE: smallest change the interval resolves. Definitions: {METHODOLOGY}",
-        sig(o.level * 100.0),
+        pct(o.level),
         o.resamples,
         o.seed,
-        sig(o.noise * 100.0),
+        pct(o.noise),
         o.alpha,
         o.min_samples
     ));
@@ -107,6 +107,13 @@ pub fn header_lines(report: &Report) -> Vec<String> {
         ));
     }
     out
+}
+
+/// A fraction as a percentage without trailing zeros: 0.95 → `95`,
+/// 0.025 → `2.5`.
+pub fn pct(fraction: f64) -> String {
+    let s = format!("{:.3}", fraction * 100.0);
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// The title of a cell's table, with the across-rigs warning when it applies.
@@ -202,10 +209,7 @@ pub fn headers(report: &Report) -> Vec<String> {
             "NEW".to_owned()
         };
         h.push(tag.clone());
-        h.push(format!(
-            "{tag}/BASE [{}% CI]",
-            sig(report.options.level * 100.0)
-        ));
+        h.push(format!("{tag}/BASE [{}% CI]", pct(report.options.level)));
         h.push("p (Holm)".to_owned());
         h.push("verdict".to_owned());
         h.push("MDE".to_owned());

@@ -94,7 +94,7 @@ pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
-        print!("{}", render(&results));
+        print!("{}", render(&results, opts.level));
     }
     if let Some(path) = &args.log.log {
         let ctx = args.log.context("Performance gate");
@@ -169,12 +169,19 @@ fn annotate(mut r: GateResult, what: &str) -> GateResult {
     r
 }
 
-fn render(results: &[GateResult]) -> String {
+fn render(results: &[GateResult], level: f64) -> String {
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(["", "gate", "cell", "value [95% CI]", "bar", "note"]);
+        .set_header([
+            String::new(),
+            "gate".to_owned(),
+            "cell".to_owned(),
+            format!("value [{}% CI]", tokbench_compare::export::pct(level)),
+            "bar".to_owned(),
+            "note".to_owned(),
+        ]);
     for r in results {
         table.add_row([
             r.status.mark().to_owned(),
