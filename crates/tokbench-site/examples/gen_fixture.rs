@@ -121,6 +121,12 @@ fn vary(base: &Record, i: usize) -> Record {
     r.model.variant = variant.into();
     r.model.id = format!("{family}-{variant}");
     r.model.quant = Some(quant.into());
+    // One file per model and quant, as real records have (the history
+    // series are keyed by it).
+    let file = format!("{family}-{variant}-{quant}");
+    r.model.sha256 = Some(tokbench_site::load::hex(
+        &<sha2::Sha256 as sha2::Digest>::digest(file.as_bytes()),
+    ));
     r.system.rig_name = rig.into();
     r.backend.name = backend.into();
     r.backend.version = Some(version.into());

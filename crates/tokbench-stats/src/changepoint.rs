@@ -186,7 +186,9 @@ fn q_hat(m: usize, r: usize, within_left: f64, within_right: f64, cross: f64) ->
 
 /// Permutation p-value of the observed best `Q̂`: values are shuffled
 /// within each current segment (Fisher–Yates) and the best candidate
-/// recomputed, `opts.permutations` times.
+/// recomputed, `opts.permutations` times. Stops as soon as the p-value
+/// exceeds `alpha_sig` (a lower bound on it then, enough for the caller,
+/// which only asks whether `p ≤ alpha_sig`).
 fn permutation_p(
     series: &[f64],
     bounds: &[(usize, usize)],
@@ -197,6 +199,7 @@ fn permutation_p(
 ) -> f64 {
     let mut shuffled = series.to_vec();
     let mut at_least = 0usize;
+    let total = (1 + opts.permutations) as f64;
     for _ in 0..opts.permutations {
         for &(s, e) in bounds {
             shuffle(&mut shuffled[s..e], rng);
@@ -204,9 +207,15 @@ fn permutation_p(
         let q = best_candidate(&shuffled, bounds, min_size).map_or(f64::NEG_INFINITY, |c| c.1);
         if q >= q_obs {
             at_least += 1;
+            // The p-value can only grow from here: once it exceeds alpha the
+            // test cannot be significant, and the caller stops searching
+            // (without drawing again), so stopping early changes no result.
+            if (1 + at_least) as f64 / total > opts.alpha_sig {
+                return (1 + at_least) as f64 / total;
+            }
         }
     }
-    (1 + at_least) as f64 / (1 + opts.permutations) as f64
+    (1 + at_least) as f64 / total
 }
 
 /// Fisher–Yates shuffle (Knuth, TAOCP vol. 2, Algorithm 3.4.2 P).
