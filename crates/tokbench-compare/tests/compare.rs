@@ -170,7 +170,7 @@ fn several_runs_pool_and_a_third_side_gets_its_own_column() {
     assert_eq!(decode(&report, 0).verdict, Verdict::Slower);
     assert_eq!(decode(&report, 1).verdict, Verdict::Faster);
     assert_eq!(report.tables[0].rows[0].n_base, 60);
-    let table = TableExporter.render(&report).unwrap();
+    let table = TableExporter::default().render(&report).unwrap();
     assert!(
         table.contains("NEW1/BASE") && table.contains("NEW2/BASE"),
         "{table}"
@@ -179,6 +179,9 @@ fn several_runs_pool_and_a_third_side_gets_its_own_column() {
         table.contains("▲ faster") && table.contains("▼ slower"),
         "{table}"
     );
+    assert!(!table.contains('\u{1b}'), "no colour unless asked");
+    let coloured = TableExporter { color: true }.render(&report).unwrap();
+    assert!(coloured.contains('\u{1b}'), "verdicts coloured");
 }
 
 #[test]
@@ -252,7 +255,7 @@ fn different_rigs_are_refused_unless_asked_and_then_every_table_says_so() {
     };
     let report = compare_sides(&sides, &settings).unwrap();
     assert!(report.across_rigs);
-    let table = TableExporter.render(&report).unwrap();
+    let table = TableExporter::default().render(&report).unwrap();
     assert!(
         table.contains("chat c=1 (pp 200 / tg 64) — ACROSS RIGS"),
         "{table}"

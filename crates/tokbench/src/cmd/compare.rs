@@ -176,6 +176,13 @@ pub struct CompareArgs {
     pub log: LogArgs,
 }
 
+/// Colour when stdout is a terminal and `NO_COLOR` is unset or empty
+/// (<https://no-color.org>).
+fn use_color() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Loads every side (each argument is one side).
 ///
 /// # Errors
@@ -200,7 +207,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     };
     let report = compare_sides(&sides, &settings)?;
     let exporter: Box<dyn Exporter> = match args.format {
-        Format::Table => Box::new(TableExporter),
+        Format::Table => Box::new(TableExporter { color: use_color() }),
         Format::Md => Box::new(MarkdownExporter),
         Format::Json => Box::new(JsonExporter),
         Format::Csv => Box::new(CsvExporter),
