@@ -270,12 +270,7 @@ fn one(
                 Source::Runs if new.runs.len() >= 2 => {
                     statistic_ci(&new.runs, g.metric.statistic, opts)?
                 }
-                _ => new.value(g.metric.statistic).map(|v| Estimate {
-                    value: v,
-                    lo: v,
-                    hi: v,
-                    level: 0.0,
-                }),
+                _ => recorded_estimate(new, g.metric.statistic),
             };
             let fmt = |v: f64, iv: Option<(f64, f64)>| match iv {
                 Some((lo, hi)) => {
@@ -283,10 +278,36 @@ fn one(
                 }
                 None => unit.show(v),
             };
-            set_estimate(&mut r, est, op, bound, fmt, "measured once");
+            let why = if new.source == Source::Summaries {
+                "recorded summaries only"
+            } else {
+                "measured once"
+            };
+            set_estimate(&mut r, est, op, bound, fmt, why);
         }
     }
     Ok(r)
+}
+
+/// Without samples: one run's recorded median with its recorded interval,
+/// else the value alone (`level == 0`: no interval).
+fn recorded_estimate(g: &Gathered, stat: Statistic) -> Option<Estimate> {
+    if let ([p], Statistic::Median) = (g.summaries.as_slice(), stat) {
+        if let Some((lo, hi, level)) = p.ci {
+            return Some(Estimate {
+                value: p.median,
+                lo,
+                hi,
+                level,
+            });
+        }
+    }
+    g.value(stat).map(|v| Estimate {
+        value: v,
+        lo: v,
+        hi: v,
+        level: 0.0,
+    })
 }
 
 /// Fills value, interval, shown text and status from an estimate; an

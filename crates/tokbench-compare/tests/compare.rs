@@ -295,3 +295,45 @@ fn csv_has_one_line_per_metric_and_side() {
         "{csv}"
     );
 }
+
+#[test]
+fn gates_without_sidecars_use_the_recorded_interval_and_say_so() {
+    use tokbench_compare::{evaluate, parse_spec, Status};
+    let tmp = tempfile::tempdir().unwrap();
+    let new = side(
+        tmp.path(),
+        "n",
+        &Synth {
+            seed: 16,
+            ..Synth::default()
+        },
+    );
+    for e in std::fs::read_dir(&new).unwrap() {
+        let p = e.unwrap().path();
+        if p.to_string_lossy().ends_with(".samples.jsonl") {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    let text = "gates:\n  - metric: decode_tok_s\n    min: 30\n  - metric: ttft_ms\n    tail_ratio: \"<= 3\"\n";
+    let spec = parse_spec(text, Path::new("g.yaml")).unwrap();
+    let side = load_side(&new).unwrap();
+    // The fixture's summaries count 6 requests: allow them.
+    let opts = tokbench_stats::CompareOptions {
+        min_samples: 5,
+        ..Default::default()
+    };
+    let results = evaluate(&spec, &side, None, &opts).unwrap();
+    // The fixture's recorded median interval lies wholly above 30 tok/s.
+    assert_eq!(results[0].status, Status::Pass, "{:?}", results[0]);
+    assert!(
+        results[0].interval.is_some(),
+        "the recorded CI is the interval"
+    );
+    // A tail ratio needs per-request values: nothing to judge.
+    assert_eq!(results[1].status, Status::Inconclusive);
+    assert!(results[1]
+        .reason
+        .as_deref()
+        .unwrap_or("")
+        .contains("no per-request samples"));
+}
