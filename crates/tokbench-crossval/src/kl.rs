@@ -20,9 +20,10 @@
 //! Thomas, *Elements of Information Theory*, 2nd ed., 2006, §2.3) of the
 //! two distributions conditioned on `S`. It is 0 when the sides agree on
 //! the relative odds of the shared candidates, and it ignores probability
-//! mass outside `S`, so it is a lower-resolution view than the full-vocabulary
-//! KL: two sides with the same relative odds on `S` but different mass
-//! outside it score 0. Positions with `|S| < 2` carry no information (one
+//! mass outside `S`: two sides with the same relative odds on `S` but
+//! different mass outside it score 0. It is not an estimate of the
+//! full-vocabulary KL; by the chain rule of relative entropy the full KL
+//! is at least `P_a(S)` (side A's unnormalised mass on `S`) times it. Positions with `|S| < 2` carry no information (one
 //! candidate renormalises to probability 1 on both sides) and are skipped
 //! and counted. The sums use log-sum-exp, and rounding below 0 is clamped
 //! to 0.
