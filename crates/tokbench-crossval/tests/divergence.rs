@@ -246,3 +246,38 @@ fn kl_over_the_agreeing_prefix_only() {
     assert!((r.kl.mean_nats.unwrap() - (k0 + k2) / 2.0).abs() < 1e-12);
     assert!((r.kl.max_nats.unwrap() - k0).abs() < 1e-12);
 }
+
+#[test]
+fn kl_matches_by_text_without_ids_and_ignores_bad_entries() {
+    use tokbench_crossval::TopCandidate;
+    let cand = |text: &str, p: f64| TopCandidate {
+        id: None,
+        text: text.to_owned(),
+        logprob: p.ln(),
+    };
+    let with = |top: Vec<TopCandidate>| TokenStep {
+        id: None,
+        text: "x".to_owned(),
+        logprob: None,
+        top,
+    };
+    let mut nan = cand("z", 0.1);
+    nan.logprob = f64::NAN;
+    // A: x listed twice (first entry counts) and a NaN entry (ignored).
+    let a = with(vec![cand("x", 0.3), cand("y", 0.3), cand("x", 0.01), nan]);
+    let b = with(vec![cand("y", 0.2), cand("x", 0.6), cand("z", 0.1)]);
+    let kl = kl_on_shared_support(&a, &b).unwrap();
+    assert!((kl - 0.5 * (4.0f64 / 3.0).ln()).abs() < 1e-12, "{kl}");
+}
+
+#[test]
+fn chosen_logprob_falls_back_to_the_step() {
+    // A's own token is not in its top-k; its step log-probability is used.
+    let mut a = step(1, &[(2, -0.55), (3, -4.0)]);
+    a.logprob = Some(-0.5);
+    let b = step(2, &[(2, -0.5), (1, -0.55)]);
+    let (k, ga, gb) = kind(a, b, 0.1);
+    assert_eq!(k, DivergenceKind::NearTie);
+    assert!((ga.unwrap().nats - 0.05).abs() < 1e-12);
+    assert!(gb.unwrap().exact);
+}
