@@ -19,6 +19,13 @@
 //! prompt's tokens are the words of every message's content (a string, or
 //! the `text` of `{"type":"text"}` parts).
 //!
+//! # Deterministic text
+//! With [`EmulatorConfig::text_seed`], token texts are words of a 512-token
+//! vocabulary chosen by a stable hash of (seed, prompt, tokens before), with
+//! top-k log-probabilities when the request asks for them, and an optional
+//! injected [`Divergence`]; `/tokenize` gives generated tokens their stream
+//! ids. See [`text`] for the model and the JSON shapes.
+//!
 //! # Endpoints
 //! - `GET /health` → `{"status":"ok"}`
 //! - `GET /v1/models` → the single configured model

@@ -19,6 +19,7 @@ use crate::request::{self, Endpoint};
 use crate::slots::SlotPool;
 use crate::stats::Counters;
 use crate::stream::sse_body;
+use crate::text::TEXT_MAX_TOKENS;
 use crate::tokenizer::{tokenize, tokenize_text_mode};
 
 /// Largest accepted request body (long prompts are the point of a
@@ -130,6 +131,13 @@ async fn completion(app: Arc<App>, endpoint: Endpoint, body: &[u8]) -> Response 
         Ok(request) => request,
         Err(message) => return bad_request(&message),
     };
+    let tokens = request.max_tokens.unwrap_or(app.cfg.default_max_tokens);
+    if app.cfg.text_seed.is_some() && tokens > TEXT_MAX_TOKENS {
+        let message = format!(
+            "deterministic text is generated up front: at most {TEXT_MAX_TOKENS} tokens, got {tokens}"
+        );
+        return bad_request(&message);
+    }
     app.counters.received();
     let index = app.next_index.fetch_add(1, Ordering::Relaxed);
     let plan = RequestPlan::new(&app.cfg, request, index);

@@ -31,8 +31,10 @@
 //!   so either side of a near-tie divergence sees it as one),
 //! - `l_j = l_{j-1} - (1 + 0.5·u_j)` for `j ≥ 2` (a steep tail),
 //!
-//! with `u_x = h(s ‖ x ‖ j) / 2^64` in `[0, 1)`. The probabilities sum below
-//! 1. Greedy decoding picks candidate 0.
+//! with `u_a = U(h(s ‖ "a"))`, `u_g = U(h(s ‖ "g"))`,
+//! `u_j = U(h(s ‖ "d" ‖ j))` (`j` as 4 bytes), where `U(x)` = the top 53
+//! bits of `x` / 2^53, in `[0, 1)`. The probabilities sum below 1. Greedy
+//! decoding picks candidate 0.
 //!
 //! # Divergence
 //! With [`Divergence`] at token `K`, token `K` is not candidate 0:
@@ -48,6 +50,26 @@
 //!
 //! Later states chain on the token actually chosen, so the continuation is
 //! deterministic again, keyed on the diverged context.
+//!
+//! # Log-probability objects
+//! Only in this mode, and only when a request asks (chat `"logprobs": true`
+//! with `"top_logprobs": k`, default 0; completions `"logprobs": k`;
+//! llama.cpp's `"n_probs": k > 0` on either; `k` capped at
+//! [`MAX_TOP_LOGPROBS`]):
+//! - chat: each chunk's choice carries `logprobs: {"content": [entry…]}`,
+//!   one entry per token of the chunk (reasoning tokens included), an entry
+//!   being `{"id", "token", "logprob", "bytes", "top_logprobs": [{"id",
+//!   "token", "logprob", "bytes"}…]}`: OpenAI's fields plus llama.cpp's `id`
+//!   (the vocabulary index). `top_logprobs` is ranked, the chosen token
+//!   first.
+//! - completions: the legacy `{"tokens": [text…], "token_logprobs": [lp…],
+//!   "top_logprobs": [{text: lp…}…], "text_offset": [n…]}`, `text_offset`
+//!   counting the Unicode characters of the generated text before each
+//!   token (from the start of the completion, across chunks); no ids.
+//!
+//! Non-streaming responses carry the same objects for all their tokens.
+//! A request for more than [`TEXT_MAX_TOKENS`] tokens gets HTTP 400 in this
+//! mode (its tokens are generated when it arrives). Without a text seed `logprobs` stays `null` (completions) or absent.
 
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +82,9 @@ pub const TEXT_VOCAB: u32 = 512;
 pub const CANDIDATES: usize = 21;
 /// The largest `top_logprobs` served; larger requests are clamped.
 pub const MAX_TOP_LOGPROBS: u32 = 20;
+/// The longest output served in this mode: the tokens are generated when
+/// the request arrives, so a longer request gets HTTP 400.
+pub const TEXT_MAX_TOKENS: u32 = 1 << 20;
 /// A near tie: the gap between the top two log-probabilities is below
 /// this, in nats. `hard` divergences have a gap above 1 nat.
 pub const NEAR_TIE_EPS: f64 = 0.05;

@@ -122,6 +122,10 @@ async fn logprobs_only_when_asked() {
         json!({"logprobs": true, "top_logprobs": 2}),
     );
     assert!(chat_entries(untexted, &asked).await.1.is_empty());
+    // Text mode generates up front, so it caps the output length.
+    let huge = chat("hello", 1 << 21, json!({}));
+    let (status, _, _) = post_raw(&server.base_url(), CHAT, &huge.to_string()).await;
+    assert_eq!(status, 400);
     server.shutdown().await;
 }
 
