@@ -13,7 +13,8 @@
 //! `{"tokens": [text…], "token_logprobs": [lp…], "top_logprobs":
 //! [{text: lp, …}…], "text_offset": [n…]}`, where `text_offset` counts the
 //! Unicode characters of the generated text before each token (from the
-//! start of the completion, across chunks). No ids in this form: `/tokenize`
+//! start of the completion, across chunks, as vLLM does without `echo`).
+//! No ids in this form: `/tokenize`
 //! of the text gives them.
 //!
 //! Non-streaming responses carry the same objects for all their tokens.

@@ -65,7 +65,8 @@
 //! - completions: the legacy `{"tokens": [text…], "token_logprobs": [lp…],
 //!   "top_logprobs": [{text: lp…}…], "text_offset": [n…]}`, `text_offset`
 //!   counting the Unicode characters of the generated text before each
-//!   token (from the start of the completion, across chunks); no ids.
+//!   token (from the start of the completion, across chunks, as vLLM does
+//!   without `echo`; OpenAI's reference counts from the prompt's start); no ids.
 //!
 //! Non-streaming responses carry the same objects for all their tokens.
 //! A request for more than [`TEXT_MAX_TOKENS`] tokens gets HTTP 400 in this
