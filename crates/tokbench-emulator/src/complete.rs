@@ -105,26 +105,44 @@ fn json_response(body: Body) -> Response {
     response
 }
 
-/// The full completion object of `plan`.
-fn completion_json(plan: &RequestPlan, model: &str, timings: Option<Value>) -> Value {
-    let choice = match plan.request.endpoint {
+/// Text of tokens `start..end` of `plan`.
+fn text(plan: &RequestPlan, start: u32, end: u32) -> String {
+    match &plan.text {
+        Some(text) => text.text(start..end),
+        None => token_text(start, end),
+    }
+}
+
+/// The choice of `plan`'s completion object.
+fn choice_json(plan: &RequestPlan) -> Value {
+    let logprobs = plan.text.as_ref().and_then(|t| t.logprobs(0..plan.tokens));
+    match plan.request.endpoint {
         Endpoint::Chat => {
             let mut message = json!({
                 "role": "assistant",
-                "content": token_text(plan.reasoning, plan.tokens),
+                "content": text(plan, plan.reasoning, plan.tokens),
             });
             if plan.reasoning > 0 {
-                message["reasoning_content"] = Value::from(token_text(0, plan.reasoning));
+                message["reasoning_content"] = Value::from(text(plan, 0, plan.reasoning));
             }
-            json!({"index": 0, "message": message, "finish_reason": "length"})
+            let mut choice = json!({"index": 0, "message": message, "finish_reason": "length"});
+            if let Some(logprobs) = logprobs {
+                choice["logprobs"] = logprobs;
+            }
+            choice
         }
         Endpoint::Completions => json!({
             "index": 0,
-            "text": token_text(0, plan.tokens),
-            "logprobs": null,
+            "text": text(plan, 0, plan.tokens),
+            "logprobs": logprobs,
             "finish_reason": "length",
         }),
-    };
+    }
+}
+
+/// The full completion object of `plan`.
+fn completion_json(plan: &RequestPlan, model: &str, timings: Option<Value>) -> Value {
+    let choice = choice_json(plan);
     let object = match plan.request.endpoint {
         Endpoint::Chat => "chat.completion",
         Endpoint::Completions => "text_completion",

@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::EmulatorError;
+use crate::text::Divergence;
 
 /// How long prompt processing ("prefill") takes for a request.
 ///
@@ -165,6 +166,13 @@ pub struct EmulatorConfig {
     pub fault: Option<FaultConfig>,
     /// Seed of the per-request RNGs (jitter, fault draws); default 0.
     pub seed: u64,
+    /// Deterministic text (default none: tokens are `" tok{i}"`): with a
+    /// seed, generated tokens and their log-probabilities are a function
+    /// of (seed, prompt, tokens before), see [`crate::text`].
+    pub text_seed: Option<u64>,
+    /// An injected divergence from the seed's tokens (needs
+    /// [`EmulatorConfig::text_seed`]).
+    pub diverge: Option<Divergence>,
 }
 
 impl Default for EmulatorConfig {
@@ -182,6 +190,8 @@ impl Default for EmulatorConfig {
             emit_timings: true,
             fault: None,
             seed: 0,
+            text_seed: None,
+            diverge: None,
         }
     }
 }
@@ -223,6 +233,10 @@ builder! {
     with_fault, fault: Option<FaultConfig>;
     /// Sets [`EmulatorConfig::seed`].
     with_seed, seed: u64;
+    /// Sets [`EmulatorConfig::text_seed`].
+    with_text_seed, text_seed: Option<u64>;
+    /// Sets [`EmulatorConfig::diverge`].
+    with_diverge, diverge: Option<Divergence>;
 }
 
 impl EmulatorConfig {
@@ -238,8 +252,8 @@ impl EmulatorConfig {
     /// [`EmulatorError::InvalidConfig`] naming the first offending field:
     /// empty model, non-finite or negative prefill ms, non-positive prefill
     /// or decode rate, `slots` of 0 (or above the semaphore limit), negative
-    /// jitter, `tokens_per_chunk` or `events_per_write` of 0, or a fault
-    /// probability outside `[0, 1]`.
+    /// jitter, `tokens_per_chunk` or `events_per_write` of 0, a fault
+    /// probability outside `[0, 1]`, or a divergence without a text seed.
     pub fn validate(&self) -> Result<(), EmulatorError> {
         let bad = |msg: String| Err(EmulatorError::InvalidConfig(msg));
         if self.model.is_empty() {
@@ -285,6 +299,9 @@ impl EmulatorConfig {
                 return bad(format!("fault probability must be in [0, 1], got {p}"));
             }
         }
+        if self.diverge.is_some() && self.text_seed.is_none() {
+            return bad("a divergence needs a text seed".into());
+        }
         Ok(())
     }
 }
@@ -318,6 +335,10 @@ mod tests {
             base.clone().with_prefill(Prefill::Rate { tok_s: 0.0 }),
             base.clone().with_prefill(Prefill::Fixed { ms: -5.0 }),
             base.clone().with_model(""),
+            base.clone().with_diverge(Some(Divergence {
+                at: 3,
+                kind: crate::text::DivergeKind::Hard,
+            })),
             base.clone().with_fault(Some(
                 FaultConfig::always(FaultMode::NoUsage).with_probability(1.5),
             )),

@@ -9,12 +9,16 @@
 //! (`i % 7 == 6`), which cycles through the multi-byte strings `" é"`
 //! (2-byte), `"日本"` (3-byte) and `" 🦀"` (4-byte) so that clients exercise
 //! UTF-8 sequences split across network reads. No token needs JSON escaping.
+//! In deterministic-text mode the text and the log-probabilities come from
+//! the request's [`Generated`] tokens instead.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{json, Map, Value};
 
+use crate::logprobs::Generated;
 use crate::request::Endpoint;
 
 /// The multi-byte tokens, used in turn for every 7th token.
@@ -34,9 +38,13 @@ pub(crate) fn push_token_text(out: &mut impl BufMut, index: u32) {
     }
 }
 
-/// Appends the text of tokens `range`, concatenated, to `out`.
-fn push_tokens(out: &mut impl BufMut, range: Range<u32>) {
-    range.for_each(|i| push_token_text(out, i));
+/// Appends the text of tokens `range`, concatenated, to `out`: from `text`
+/// in deterministic-text mode.
+fn push_tokens(out: &mut impl BufMut, text: Option<&Generated>, range: Range<u32>) {
+    match text {
+        Some(text) => text.push_text(out, range),
+        None => range.for_each(|i| push_token_text(out, i)),
+    }
 }
 
 fn push_decimal(out: &mut impl BufMut, mut n: u32) {
@@ -56,9 +64,18 @@ fn push_decimal(out: &mut impl BufMut, mut n: u32) {
 /// Text of tokens `start..end`, concatenated.
 pub(crate) fn token_text(start: u32, end: u32) -> String {
     let mut out = Vec::with_capacity((end.saturating_sub(start) as usize) * 8);
-    push_tokens(&mut out, start..end);
+    push_tokens(&mut out, None, start..end);
     // Every piece is valid UTF-8, so this never falls back.
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends the `logprobs` value of tokens `range`: `null` unless asked
+/// for in deterministic-text mode.
+fn push_logprobs(out: &mut impl BufMut, text: Option<&Generated>, range: Range<u32>) {
+    match text.and_then(|t| t.logprobs(range)) {
+        Some(lp) => out.put_slice(lp.to_string().as_bytes()),
+        None => out.put_slice(b"null"),
+    }
 }
 
 /// Usage numbers of a response.
@@ -97,6 +114,8 @@ pub(crate) struct EventWriter {
     head: Vec<u8>,
     /// Events are written here and split off; it is empty between events.
     buf: BytesMut,
+    /// The deterministic text, in text mode.
+    text: Option<Arc<Generated>>,
 }
 
 /// Appends `parts` to the empty `buf` and splits them off as one event.
@@ -129,7 +148,14 @@ impl EventWriter {
             model: model.to_owned(),
             head: head.into_bytes(),
             buf: BytesMut::with_capacity(4096),
+            text: None,
         }
+    }
+
+    /// Writes tokens (and log-probabilities, if asked for) from `text`.
+    pub fn with_text(mut self, text: Option<Arc<Generated>>) -> Self {
+        self.text = text;
+        self
     }
 
     /// The chat role-only chunk (`delta.role = "assistant"`, no token).
@@ -157,20 +183,23 @@ impl EventWriter {
     /// without splitting it off, so that several events can leave in one
     /// write ([`EventWriter::take_appended`]).
     pub fn append_tokens(&mut self, start: u32, end: u32, reasoning: u32) {
+        let text = self.text.as_deref();
         let out = &mut self.buf;
         out.extend_from_slice(&self.head);
         match self.endpoint {
             Endpoint::Completions => {
                 out.extend_from_slice(br#""text":""#);
-                push_tokens(out, start..end);
-                out.extend_from_slice(br#"","logprobs":null,"finish_reason":null}]}"#);
+                push_tokens(out, text, start..end);
+                out.extend_from_slice(br#"","logprobs":"#);
+                push_logprobs(out, text, start..end);
+                out.extend_from_slice(br#","finish_reason":null}]}"#);
             }
             Endpoint::Chat => {
                 out.extend_from_slice(br#""delta":{"#);
                 let split = reasoning.clamp(start, end);
                 if split > start {
                     out.extend_from_slice(br#""reasoning_content":""#);
-                    push_tokens(out, start..split);
+                    push_tokens(out, text, start..split);
                     out.put_u8(b'"');
                 }
                 if end > split {
@@ -178,10 +207,15 @@ impl EventWriter {
                         out.put_u8(b',');
                     }
                     out.extend_from_slice(br#""content":""#);
-                    push_tokens(out, split..end);
+                    push_tokens(out, text, split..end);
                     out.put_u8(b'"');
                 }
-                out.extend_from_slice(br#"},"finish_reason":null}]}"#);
+                out.put_u8(b'}');
+                if let Some(lp) = text.and_then(|t| t.logprobs(start..end)) {
+                    out.extend_from_slice(br#","logprobs":"#);
+                    out.extend_from_slice(lp.to_string().as_bytes());
+                }
+                out.extend_from_slice(br#","finish_reason":null}]}"#);
             }
         }
         out.extend_from_slice(b"\n\n");

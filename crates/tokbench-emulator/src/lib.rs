@@ -19,6 +19,13 @@
 //! prompt's tokens are the words of every message's content (a string, or
 //! the `text` of `{"type":"text"}` parts).
 //!
+//! # Deterministic text
+//! With [`EmulatorConfig::text_seed`], token texts are words of a 512-token
+//! vocabulary chosen by a stable hash of (seed, prompt, tokens before), with
+//! top-k log-probabilities when the request asks for them, and an optional
+//! injected [`Divergence`]; `/tokenize` gives generated tokens their stream
+//! ids. See [`text`] for the model and the JSON shapes.
+//!
 //! # Endpoints
 //! - `GET /health` → `{"status":"ok"}`
 //! - `GET /v1/models` → the single configured model
@@ -61,6 +68,7 @@ mod complete;
 mod config;
 mod error;
 mod events;
+mod logprobs;
 mod plan;
 mod request;
 mod routes;
@@ -69,6 +77,7 @@ mod server;
 mod slots;
 mod stats;
 mod stream;
+pub mod text;
 mod timings;
 pub mod tokenizer;
 
@@ -76,3 +85,4 @@ pub use config::{EmulatorConfig, FaultConfig, FaultMode, Prefill};
 pub use error::EmulatorError;
 pub use server::{bind, serve, serve_with_shutdown, spawn, EmulatorHandle, LISTEN_BACKLOG};
 pub use stats::EmulatorStats;
+pub use text::{DivergeKind, Divergence};

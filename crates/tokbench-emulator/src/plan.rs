@@ -1,13 +1,16 @@
 //! Per-request plan: output length, fault draw, schedule and identifiers.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{EmulatorConfig, FaultMode};
+use crate::logprobs::Generated;
 use crate::request::{Endpoint, ParsedRequest};
 use crate::schedule::{prefill_duration, Schedule};
+use crate::text::generate;
 
 /// Everything decided about a request before it waits for a slot.
 #[derive(Debug, Clone)]
@@ -32,6 +35,8 @@ pub(crate) struct RequestPlan {
     pub id: String,
     /// Unix seconds at arrival.
     pub created: u64,
+    /// The deterministic text, in text mode ([`EmulatorConfig::text_seed`]).
+    pub text: Option<Arc<Generated>>,
 }
 
 impl RequestPlan {
@@ -71,6 +76,11 @@ impl RequestPlan {
             Endpoint::Chat => "chatcmpl",
             Endpoint::Completions => "cmpl",
         };
+        let text = cfg.text_seed.map(|seed| {
+            let top_k = request.logprobs;
+            let steps = generate(seed, request.prompt_key, tokens, cfg.diverge, top_k);
+            Arc::new(Generated::new(steps, top_k.map(|_| request.endpoint)))
+        });
         RequestPlan {
             request,
             tokens,
@@ -82,6 +92,7 @@ impl RequestPlan {
             rng,
             id: format!("{prefix}-tokbench-{index}"),
             created: unix_now(),
+            text,
         }
     }
 
@@ -113,6 +124,8 @@ mod tests {
             max_tokens,
             stream: true,
             include_usage: true,
+            prompt_key: 0,
+            logprobs: None,
         }
     }
 

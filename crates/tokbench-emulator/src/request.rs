@@ -2,9 +2,22 @@
 //!
 //! Only the fields that shape the response are read; everything else
 //! (temperature, tools, …) is accepted and ignored.
+//!
+//! Prompt key (deterministic text): [`crate::text`]'s hash of the prompt
+//! written out as bytes: for chat, each message's role, `0x1F`, the text of
+//! its content (a string, or its text parts one after another), `0x1E`; for
+//! completions, the prompt string, or each string of a list followed by
+//! `0x1E`, or each token id as 8 little-endian bytes (a list of lists: each
+//! list followed by `0x1E`).
+//!
+//! Log-probabilities are asked for by chat `"logprobs": true` (top-k from
+//! `"top_logprobs"`, default 0), completions `"logprobs": k` (an integer;
+//! `true` is read as chat's), or `"n_probs": k > 0` (llama.cpp) on either.
 
 use serde::Deserialize;
+use serde_json::Value;
 
+use crate::text::hash;
 use crate::tokenizer::count_tokens;
 
 /// Which completion endpoint a request came in on.
@@ -30,6 +43,10 @@ pub(crate) struct ParsedRequest {
     pub stream: bool,
     /// `stream_options.include_usage: true`.
     pub include_usage: bool,
+    /// Hash of the prompt (the module docs say of what).
+    pub prompt_key: u64,
+    /// Top-k of the log-probabilities asked for (`None`: not asked for).
+    pub logprobs: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -50,6 +67,12 @@ struct Common {
     stream: Option<bool>,
     #[serde(default)]
     stream_options: Option<StreamOptions>,
+    #[serde(default)]
+    logprobs: Option<Value>,
+    #[serde(default)]
+    top_logprobs: Option<u32>,
+    #[serde(default)]
+    n_probs: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +84,8 @@ struct ChatBody {
 
 #[derive(Deserialize)]
 struct Message {
+    #[serde(default)]
+    role: Option<String>,
     #[serde(default)]
     content: Option<Content>,
 }
@@ -97,6 +122,17 @@ enum Prompt {
 }
 
 impl Content {
+    fn texts(&self) -> Vec<&str> {
+        match self {
+            Content::Text(text) => vec![text.as_str()],
+            Content::Parts(parts) => parts
+                .iter()
+                .filter(|p| p.kind.as_deref().is_none_or(|k| k == "text"))
+                .filter_map(|p| p.text.as_deref())
+                .collect(),
+        }
+    }
+
     fn tokens(&self) -> u64 {
         match self {
             Content::Text(text) => count_tokens(text),
@@ -119,11 +155,55 @@ impl Prompt {
             Prompt::TokenLists(lists) => lists.iter().map(|l| l.len() as u64).sum(),
         }
     }
+
+    fn key(&self) -> u64 {
+        let mut bytes = Vec::new();
+        let ids = |bytes: &mut Vec<u8>, ids: &[u64]| {
+            ids.iter()
+                .for_each(|id| bytes.extend_from_slice(&id.to_le_bytes()));
+        };
+        match self {
+            Prompt::Text(text) => bytes.extend_from_slice(text.as_bytes()),
+            Prompt::Texts(texts) => texts.iter().for_each(|t| {
+                bytes.extend_from_slice(t.as_bytes());
+                bytes.push(0x1E);
+            }),
+            Prompt::Tokens(list) => ids(&mut bytes, list),
+            Prompt::TokenLists(lists) => lists.iter().for_each(|l| {
+                ids(&mut bytes, l);
+                bytes.push(0x1E);
+            }),
+        }
+        hash(&[&bytes])
+    }
+}
+
+fn chat_key(messages: &[Message]) -> u64 {
+    let mut bytes = Vec::new();
+    for m in messages {
+        bytes.extend_from_slice(m.role.as_deref().unwrap_or_default().as_bytes());
+        bytes.push(0x1F);
+        for text in m.content.iter().flat_map(Content::texts) {
+            bytes.extend_from_slice(text.as_bytes());
+        }
+        bytes.push(0x1E);
+    }
+    hash(&[&bytes])
 }
 
 impl Common {
-    fn into_parsed(self, endpoint: Endpoint, prompt_tokens: u64) -> ParsedRequest {
+    fn top_k(&self) -> Option<u32> {
+        let asked = match &self.logprobs {
+            Some(Value::Bool(true)) => Some(self.top_logprobs.unwrap_or(0)),
+            Some(Value::Number(n)) => n.as_u64().map(|k| u32::try_from(k).unwrap_or(u32::MAX)),
+            _ => None,
+        };
+        asked.or(self.n_probs.filter(|&n| n > 0))
+    }
+
+    fn into_parsed(self, endpoint: Endpoint, prompt_tokens: u64, prompt_key: u64) -> ParsedRequest {
         let n_predict = self.n_predict.and_then(|n| u32::try_from(n).ok());
+        let logprobs = self.top_k();
         ParsedRequest {
             endpoint,
             prompt_tokens,
@@ -133,6 +213,8 @@ impl Common {
                 .stream_options
                 .and_then(|o| o.include_usage)
                 .unwrap_or(false),
+            prompt_key,
+            logprobs,
         }
     }
 }
@@ -153,12 +235,14 @@ pub(crate) fn parse(endpoint: Endpoint, body: &[u8]) -> Result<ParsedRequest, St
                 .filter_map(|m| m.content.as_ref())
                 .map(Content::tokens)
                 .sum();
-            Ok(chat.common.into_parsed(endpoint, prompt))
+            let key = chat_key(&chat.messages);
+            Ok(chat.common.into_parsed(endpoint, prompt, key))
         }
         Endpoint::Completions => {
             let cmpl: CompletionBody = serde_json::from_slice(body).map_err(|e| e.to_string())?;
             let prompt = cmpl.prompt.tokens();
-            Ok(cmpl.common.into_parsed(endpoint, prompt))
+            let key = cmpl.prompt.key();
+            Ok(cmpl.common.into_parsed(endpoint, prompt, key))
         }
     }
 }
@@ -206,6 +290,41 @@ mod tests {
             assert_eq!(req.prompt_tokens, expected);
             assert_eq!(req.endpoint, Endpoint::Completions);
         }
+    }
+
+    #[test]
+    fn logprob_requests_and_prompt_keys() {
+        let top = |e, b: &[u8]| parse(e, b).unwrap().logprobs;
+        let chat = Endpoint::Chat;
+        assert_eq!(top(chat, br#"{"messages":[]}"#), None);
+        assert_eq!(
+            top(
+                chat,
+                br#"{"messages":[],"logprobs":false,"top_logprobs":3}"#
+            ),
+            None
+        );
+        assert_eq!(top(chat, br#"{"messages":[],"logprobs":true}"#), Some(0));
+        assert_eq!(
+            top(chat, br#"{"messages":[],"logprobs":true,"top_logprobs":3}"#),
+            Some(3)
+        );
+        assert_eq!(top(chat, br#"{"messages":[],"n_probs":4}"#), Some(4));
+        let cmpl = Endpoint::Completions;
+        assert_eq!(top(cmpl, br#"{"prompt":"a","logprobs":2}"#), Some(2));
+        assert_eq!(top(cmpl, br#"{"prompt":"a","logprobs":null}"#), None);
+        let key = |e, b: &[u8]| parse(e, b).unwrap().prompt_key;
+        let a = key(chat, br#"{"messages":[{"role":"user","content":"a b"}]}"#);
+        let parts = br#"{"messages":[{"role":"user","content":[{"type":"text","text":"a b"}]}]}"#;
+        assert_eq!(a, key(chat, parts));
+        assert_ne!(
+            a,
+            key(chat, br#"{"messages":[{"role":"system","content":"a b"}]}"#)
+        );
+        assert_ne!(
+            key(cmpl, br#"{"prompt":"a b"}"#),
+            key(cmpl, br#"{"prompt":"a c"}"#)
+        );
     }
 
     #[test]

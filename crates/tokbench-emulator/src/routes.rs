@@ -19,7 +19,8 @@ use crate::request::{self, Endpoint};
 use crate::slots::SlotPool;
 use crate::stats::Counters;
 use crate::stream::sse_body;
-use crate::tokenizer::tokenize;
+use crate::text::TEXT_MAX_TOKENS;
+use crate::tokenizer::{tokenize, tokenize_text_mode};
 
 /// Largest accepted request body (long prompts are the point of a
 /// benchmark): 64 MiB.
@@ -96,9 +97,17 @@ struct TokenizeBody {
     content: String,
 }
 
-async fn tokenize_handler(body: Bytes) -> Response {
+/// `/tokenize`: word ids; in deterministic-text mode generated tokens keep
+/// their stream ids ([`tokenize_text_mode`]).
+async fn tokenize_handler(State(app): State<Arc<App>>, body: Bytes) -> Response {
     match serde_json::from_slice::<TokenizeBody>(&body) {
-        Ok(req) => Json(json!({"tokens": tokenize(&req.content)})).into_response(),
+        Ok(req) => {
+            let tokens = match app.cfg.text_seed {
+                Some(_) => tokenize_text_mode(&req.content),
+                None => tokenize(&req.content),
+            };
+            Json(json!({ "tokens": tokens })).into_response()
+        }
         Err(err) => bad_request(&err.to_string()),
     }
 }
@@ -122,6 +131,13 @@ async fn completion(app: Arc<App>, endpoint: Endpoint, body: &[u8]) -> Response 
         Ok(request) => request,
         Err(message) => return bad_request(&message),
     };
+    let tokens = request.max_tokens.unwrap_or(app.cfg.default_max_tokens);
+    if app.cfg.text_seed.is_some() && tokens > TEXT_MAX_TOKENS {
+        let message = format!(
+            "deterministic text is generated up front: at most {TEXT_MAX_TOKENS} tokens, got {tokens}"
+        );
+        return bad_request(&message);
+    }
     app.counters.received();
     let index = app.next_index.fetch_add(1, Ordering::Relaxed);
     let plan = RequestPlan::new(&app.cfg, request, index);

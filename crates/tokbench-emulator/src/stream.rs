@@ -74,7 +74,7 @@ pub(crate) fn sse_body(
             Endpoint::Chat => Phase::Role,
             Endpoint::Completions => Phase::Tokens,
         },
-        writer: EventWriter::new(endpoint, plan.id, plan.created, model),
+        writer: EventWriter::new(endpoint, plan.id, plan.created, model).with_text(plan.text),
         groups: plan.schedule.groups(plan.rng),
         slot,
         prefill: plan.schedule.prefill,
@@ -273,6 +273,8 @@ mod tests {
             max_tokens: Some(max_tokens),
             stream: true,
             include_usage: true,
+            prompt_key: 0,
+            logprobs: None,
         };
         let plan = RequestPlan::new(&cfg, request, 0);
         let pool = SlotPool::new(1, Arc::new(Counters::default()));

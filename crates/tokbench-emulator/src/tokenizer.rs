@@ -5,6 +5,9 @@
 //! FNV-1a hash of the word folded into a 32 000-entry vocabulary, so the same
 //! word always gets the same id. The rule is deliberately simple so that
 //! clients (and their tests) can predict prompt token counts exactly.
+//!
+//! In deterministic-text mode `/tokenize` uses [`tokenize_text_mode`]
+//! instead: the same words, but generated tokens keep their stream ids.
 
 /// Size of the emulated vocabulary; every id is below this.
 pub const VOCAB_SIZE: u32 = 32_000;
@@ -20,14 +23,30 @@ pub fn tokenize(text: &str) -> Vec<u32> {
     text.split_whitespace().map(token_id).collect()
 }
 
+/// Token ids of `text` in deterministic-text mode
+/// ([`crate::EmulatorConfig::text_seed`]): one per whitespace-separated
+/// word, a word that is exactly a generated token (`w17`, `日7`, `é15`)
+/// getting that token's id, so the tokenization of generated text matches
+/// the ids in its stream; see [`crate::text::text_token_id`].
+pub fn tokenize_text_mode(text: &str) -> Vec<u32> {
+    text.split_whitespace()
+        .map(crate::text::text_token_id)
+        .collect()
+}
+
 /// Stable id of one word (FNV-1a, folded into the vocabulary).
 fn token_id(word: &str) -> u32 {
+    fnv1a32(word) % VOCAB_SIZE
+}
+
+/// 32-bit FNV-1a of `word`'s bytes.
+pub(crate) fn fnv1a32(word: &str) -> u32 {
     let mut hash: u32 = 0x811c_9dc5;
     for byte in word.bytes() {
         hash ^= u32::from(byte);
         hash = hash.wrapping_mul(0x0100_0193);
     }
-    hash % VOCAB_SIZE
+    hash
 }
 
 #[cfg(test)]

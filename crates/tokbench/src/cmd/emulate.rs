@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
 use anyhow::{ensure, Context};
-use tokbench_emulator::{EmulatorConfig, FaultConfig, FaultMode, Prefill};
+use tokbench_emulator::{DivergeKind, Divergence, EmulatorConfig, FaultConfig, FaultMode, Prefill};
 use tokio::sync::oneshot;
 
 /// Default of `--fault-after-tokens`.
@@ -39,6 +39,26 @@ pub enum FaultKind {
     /// Never send the usage chunk, even when asked for.
     #[value(name = "no-usage")]
     NoUsage,
+}
+
+/// Which token `--diverge-at` picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DivergeKindArg {
+    /// The runner-up, within 0.05 nats of the top (both in the top-k).
+    #[value(name = "near-tie")]
+    NearTie,
+    /// A token outside the top 21, more than 1 nat below its own runner-up.
+    #[value(name = "hard")]
+    Hard,
+}
+
+impl From<DivergeKindArg> for DivergeKind {
+    fn from(kind: DivergeKindArg) -> Self {
+        match kind {
+            DivergeKindArg::NearTie => DivergeKind::NearTie,
+            DivergeKindArg::Hard => DivergeKind::Hard,
+        }
+    }
 }
 
 /// Arguments of `tokbench emulate`.
@@ -104,6 +124,18 @@ pub struct EmulateArgs {
     /// Seed of the jitter and fault draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Deterministic text: tokens and their log-probabilities (when a request
+    /// asks for them) are a function of this seed, the prompt and the tokens
+    /// before; /tokenize gives generated tokens their stream ids.
+    #[arg(long)]
+    pub text_seed: Option<u64>,
+    /// Token index (0-based) from which the text differs from the seed's
+    /// (one token, then deterministic on the new context).
+    #[arg(long, requires = "text_seed")]
+    pub diverge_at: Option<u32>,
+    /// How the token at --diverge-at differs [default: near-tie].
+    #[arg(long, value_enum, requires = "text_seed", requires = "diverge_at")]
+    pub diverge_kind: Option<DivergeKindArg>,
 }
 
 impl EmulateArgs {
@@ -157,7 +189,12 @@ impl EmulateArgs {
             .with_default_max_tokens(self.max_tokens_default)
             .with_emit_timings(!self.no_timings)
             .with_fault(self.fault_config())
-            .with_seed(self.seed);
+            .with_seed(self.seed)
+            .with_text_seed(self.text_seed)
+            .with_diverge(self.diverge_at.map(|at| Divergence {
+                at,
+                kind: self.diverge_kind.unwrap_or(DivergeKindArg::NearTie).into(),
+            }));
         cfg.validate()?;
         Ok(cfg)
     }
@@ -218,6 +255,12 @@ fn describe(cfg: &EmulatorConfig) -> String {
     }
     if let Some(fault) = &cfg.fault {
         out.push_str(&format!(", fault {:?} p={}", fault.mode, fault.probability));
+    }
+    if let Some(seed) = cfg.text_seed {
+        out.push_str(&format!(", text seed {seed}"));
+    }
+    if let Some(d) = cfg.diverge {
+        out.push_str(&format!(", diverge at {} ({:?})", d.at, d.kind));
     }
     out
 }
@@ -336,6 +379,47 @@ mod tests {
         let http429 = parse(&["--fault", "http429", "--retry-after-s", "9"])?.to_config()?;
         let mode = http429.fault.map(|f| f.mode);
         assert_eq!(mode, Some(FaultMode::Http429 { retry_after_s: 9 }));
+        Ok(())
+    }
+
+    #[test]
+    fn text_mode_flags() -> anyhow::Result<()> {
+        let cfg = parse(&["--text-seed", "7"])?.to_config()?;
+        assert_eq!((cfg.text_seed, cfg.diverge), (Some(7), None));
+        let cfg = parse(&["--text-seed", "7", "--diverge-at", "4"])?.to_config()?;
+        let near = Divergence {
+            at: 4,
+            kind: DivergeKind::NearTie,
+        };
+        assert_eq!(cfg.diverge, Some(near));
+        let argv = [
+            "--text-seed",
+            "1",
+            "--diverge-at",
+            "0",
+            "--diverge-kind",
+            "hard",
+        ];
+        let cfg = parse(&argv)?.to_config()?;
+        assert_eq!(cfg.diverge.map(|d| d.kind), Some(DivergeKind::Hard));
+        for bad in [
+            &["--diverge-at", "3"][..],
+            &["--diverge-kind", "hard"],
+            &["--diverge-at", "3", "--diverge-kind", "hard"],
+            &["--text-seed", "1", "--diverge-kind", "hard"],
+            &[
+                "--text-seed",
+                "1",
+                "--diverge-at",
+                "3",
+                "--diverge-kind",
+                "soft",
+            ],
+        ] {
+            let err = parse(bad).err();
+            let code = err.as_ref().map(clap::Error::exit_code);
+            assert_eq!(code, Some(2), "{bad:?}: {err:?}");
+        }
         Ok(())
     }
 
