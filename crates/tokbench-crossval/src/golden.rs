@@ -9,7 +9,6 @@
 //! [`read_golden`] names the file, and the line and column, of a malformed
 //! one.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -61,28 +60,14 @@ pub fn write_golden(path: &Path, golden: &Golden) -> Result<(), CrossvalError> {
         message: e.to_string(),
     })?;
     bytes.push(b'\n');
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("golden");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        // Best effort: the write already failed and that error is returned.
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|source| CrossvalError::Io {
-        path: path.to_owned(),
-        source,
+    // One atomic-write rule for every file tokbench replaces: a temporary
+    // file beside it, fsync, rename (`tokbench_record::write_atomic`).
+    tokbench_record::write_atomic(path, &bytes).map_err(|e| match e {
+        tokbench_record::RecordError::Io { path, source } => CrossvalError::Io { path, source },
+        other => CrossvalError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::other(other.to_string()),
+        },
     })
 }
 
