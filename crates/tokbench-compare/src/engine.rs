@@ -60,8 +60,7 @@ impl Gathered {
     /// the recorded per-run statistic (summaries).
     pub fn value(&self, stat: Statistic) -> Option<f64> {
         if self.source == Source::Summaries {
-            let k = self.recorded.len();
-            return (k > 0).then(|| self.recorded.iter().sum::<f64>() / k as f64);
+            return self.recorded_value();
         }
         let mut all: Vec<f64> = self.runs.iter().flatten().copied().collect();
         all.sort_unstable_by(f64::total_cmp);
@@ -70,6 +69,12 @@ impl Gathered {
             Statistic::Quantile(q) => q,
         };
         quantile_sorted(&all, q).ok().flatten()
+    }
+
+    /// The mean of the recorded per-run statistic, whatever the source.
+    pub fn recorded_value(&self) -> Option<f64> {
+        let k = self.recorded.len();
+        (k > 0).then(|| self.recorded.iter().sum::<f64>() / k as f64)
     }
 
     /// Values counted: pooled values, or the summaries' request count.
@@ -384,12 +389,11 @@ fn mixed_source(base: &Gathered, versus: &[Versus]) -> Source {
 }
 
 fn value_in(g: &Gathered, source: Source, stat: Statistic) -> Option<f64> {
-    if source == Source::Summaries && g.source != Source::Summaries {
-        let mut s = g.clone();
-        s.source = Source::Summaries;
-        return s.value(stat);
+    if source == Source::Summaries {
+        g.recorded_value()
+    } else {
+        g.value(stat)
     }
-    g.value(stat)
 }
 
 /// One side against the baseline for one metric: value, ratio and, when
@@ -410,10 +414,7 @@ pub(crate) fn versus_of(
     } else {
         new.source
     };
-    let (b, n) = (
-        value_in(base, source, metric.statistic),
-        value_in(new, source, metric.statistic),
-    );
+    let n = value_in(new, source, metric.statistic);
     let comparison = if fallback {
         summary_comparison(base, new, metric, opts)
     } else if source == Source::Runs && base.runs.len().min(new.runs.len()) < 2 {
@@ -429,9 +430,14 @@ pub(crate) fn versus_of(
             opts,
         )?
     };
-    let ratio = comparison
-        .map(|c| c.estimate.ratio)
-        .or_else(|| b.zip(n).filter(|(b, _)| *b > 0.0).map(|(b, n)| n / b));
+    // The baseline's value only when there is no estimate to take the
+    // ratio from (it costs a sort of the pooled values).
+    let ratio = comparison.map(|c| c.estimate.ratio).or_else(|| {
+        value_in(base, source, metric.statistic)
+            .zip(n)
+            .filter(|(b, _)| *b > 0.0)
+            .map(|(b, n)| n / b)
+    });
     Ok(Versus {
         side,
         value: n,

@@ -289,6 +289,26 @@ fn one(
     Ok(r)
 }
 
+/// NEW/BASE as an estimate: the interval when the data gave one, else the
+/// ratio alone (`level == 0`), else `None`.
+fn ratio_estimate(v: &crate::report::Versus) -> Option<Estimate> {
+    match (v.comparison, v.ratio) {
+        (Some(c), _) => Some(Estimate {
+            value: c.estimate.ratio,
+            lo: c.estimate.lo,
+            hi: c.estimate.hi,
+            level: c.estimate.level,
+        }),
+        (None, Some(ratio)) => Some(Estimate {
+            value: ratio,
+            lo: ratio,
+            hi: ratio,
+            level: 0.0,
+        }),
+        (None, None) => None,
+    }
+}
+
 /// Without samples: one run's recorded median with its recorded interval,
 /// else the value alone (`level == 0`: no interval).
 fn recorded_estimate(g: &Gathered, stat: Statistic) -> Option<Estimate> {
@@ -347,32 +367,18 @@ fn speedup(
 ) -> Result<(), CompareError> {
     let v = versus_of(1, base, new, g.metric, opts)?;
     let flip = g.metric.quantity.direction() == Direction::LowerIsBetter;
-    let est = match (v.comparison, v.ratio) {
-        (Some(c), _) => {
-            let e = c.estimate;
-            let (value, lo, hi) = if flip {
-                (1.0 / e.ratio, 1.0 / e.hi, 1.0 / e.lo)
-            } else {
-                (e.ratio, e.lo, e.hi)
-            };
-            Some(Estimate {
-                value,
-                lo,
-                hi,
+    let est = ratio_estimate(&v).map(|e| {
+        if flip {
+            Estimate {
+                value: 1.0 / e.value,
+                lo: 1.0 / e.hi,
+                hi: 1.0 / e.lo,
                 level: e.level,
-            })
+            }
+        } else {
+            e
         }
-        (None, Some(ratio)) => {
-            let value = if flip { 1.0 / ratio } else { ratio };
-            Some(Estimate {
-                value,
-                lo: value,
-                hi: value,
-                level: 0.0,
-            })
-        }
-        (None, None) => None,
-    };
+    });
     let why = if v.source == Source::Summaries {
         "recorded summaries only"
     } else {
@@ -391,21 +397,7 @@ fn versus_baseline(
     opts: &CompareOptions,
 ) -> Result<(), CompareError> {
     let v = versus_of(1, base, new, g.metric, opts)?;
-    let est = match (v.comparison, v.ratio) {
-        (Some(c), _) => Some(Estimate {
-            value: c.estimate.ratio,
-            lo: c.estimate.lo,
-            hi: c.estimate.hi,
-            level: c.estimate.level,
-        }),
-        (None, Some(ratio)) => Some(Estimate {
-            value: ratio,
-            lo: ratio,
-            hi: ratio,
-            level: 0.0,
-        }),
-        (None, None) => None,
-    };
+    let est = ratio_estimate(&v);
     let Some(e) = est else {
         r.reason = Some("no value to judge".to_owned());
         return Ok(());

@@ -35,7 +35,9 @@ pub use engine::{compare_sides, gather, Gathered, Settings};
 pub use error::CompareError;
 pub use gate::{evaluate, GateResult, Status};
 pub use gate_spec::{parse_spec, read_spec, Gate, GateKind, GateSpec};
-pub use load::{expand, load_run, load_runs, load_side, read_samples, CellSamples, Run, Side};
+pub use load::{
+    expand, load_pooled, load_run, load_runs, load_side, read_samples, CellSamples, Run, Side,
+};
 pub use logblock::LogContext;
 pub use matching::{cells_of, differences, rig_of, CellKey, Property};
 pub use quantity::{MetricSpec, Quantity, Unit, DEFAULT_METRICS, QUANTITIES};

@@ -92,11 +92,24 @@ pub fn expand(arg: &str) -> Result<Vec<PathBuf>, CompareError> {
 /// named). A bad file stops the comparison rather than silently shrinking
 /// a side.
 pub fn load_side(arg: &str) -> Result<Side, CompareError> {
-    let paths = expand(arg)?;
-    let runs = load_runs(&paths)?;
+    load_pooled(arg, &[arg])
+}
+
+/// Loads one side from several arguments (`tokbench gate RUNS…`): every
+/// record any of them names, once, in path order, under `label`.
+///
+/// # Errors
+/// As [`load_side`].
+pub fn load_pooled<S: AsRef<str>>(label: &str, args: &[S]) -> Result<Side, CompareError> {
+    let mut paths = Vec::new();
+    for a in args {
+        paths.extend(expand(a.as_ref())?);
+    }
+    paths.sort();
+    paths.dedup();
     Ok(Side {
-        label: arg.to_owned(),
-        runs,
+        label: label.to_owned(),
+        runs: load_runs(&paths)?,
     })
 }
 

@@ -8,7 +8,7 @@ use tokbench_perflog::{Block, Row};
 
 use crate::export::verdict;
 use crate::load::Side;
-use crate::matching::rig_of;
+use crate::matching::{model_label, rig_of};
 use crate::report::Report;
 
 /// What a block needs besides the data: its title, the command that
@@ -49,15 +49,7 @@ pub fn block(sides: &[Side], ctx: &LogContext, rows: Vec<Row>) -> Block {
         title: ctx.title.clone(),
         date: ctx.date.clone(),
         hardware: distinct(sides, |s| runs(s).into_iter().map(rig_of).collect()),
-        model: distinct(sides, |s| {
-            runs(s)
-                .into_iter()
-                .map(|r| {
-                    let q = r.model.quant.as_deref().unwrap_or("");
-                    format!("{} {q}", r.model.id).trim().to_owned()
-                })
-                .collect()
-        }),
+        model: distinct(sides, |s| runs(s).into_iter().map(model_label).collect()),
         backend: distinct(sides, |s| {
             runs(s)
                 .into_iter()

@@ -81,6 +81,12 @@ pub fn cells_of(side: &Side) -> BTreeMap<CellKey, Vec<(usize, usize)>> {
     out
 }
 
+/// The model as people read it: its id and quant (`Qwen3-8B Q4_K_M`).
+pub fn model_label(r: &Record) -> String {
+    let q = r.model.quant.as_deref().unwrap_or("");
+    format!("{} {q}", r.model.id).trim().to_owned()
+}
+
 /// The rig a record was measured on: its name, CPU and GPUs.
 pub fn rig_of(record: &Record) -> String {
     let cpu = record
@@ -122,10 +128,7 @@ pub struct Property {
 type Getter = fn(&Record) -> String;
 
 const PROPERTIES: [(&str, Getter); 9] = [
-    ("model", |r| {
-        let q = r.model.quant.as_deref().unwrap_or("");
-        format!("{} {q}", r.model.id).trim().to_owned()
-    }),
+    ("model", model_label),
     ("backend", |r| r.backend.name.clone()),
     ("backend version", |r| opt(r.backend.version.as_deref())),
     ("backend build", |r| {

@@ -62,15 +62,7 @@ pub struct GateArgs {
 
 /// Pools every RUNS argument into one side.
 fn pooled(label: &str, args: &[String]) -> anyhow::Result<Side> {
-    let mut paths = BTreeSet::new();
-    for a in args {
-        paths.extend(tokbench_compare::expand(a).with_context(|| format!("cannot load {a}"))?);
-    }
-    let paths: Vec<PathBuf> = paths.into_iter().collect();
-    Ok(Side {
-        label: label.to_owned(),
-        runs: tokbench_compare::load_runs(&paths)?,
-    })
+    tokbench_compare::load_pooled(label, args).with_context(|| format!("cannot load {label}"))
 }
 
 /// Runs `tokbench gate`.
