@@ -32,6 +32,13 @@ const HEADER: [&str; 22] = [
     "n",
 ];
 
+/// The serde name of a unit enum variant (`tok/s`, `samples`, `faster`), as
+/// in the JSON output.
+fn name<T: serde::Serialize>(v: T) -> Result<String, CompareError> {
+    let value = serde_json::to_value(v).map_err(|e| CompareError::Render(e.to_string()))?;
+    Ok(value.as_str().unwrap_or_default().to_owned())
+}
+
 fn num(v: Option<f64>) -> String {
     v.map_or_else(String::new, |v| v.to_string())
 }
@@ -46,12 +53,8 @@ impl Exporter for CsvExporter {
             for row in &t.rows {
                 for v in &row.versus {
                     let c = v.comparison;
-                    let unit = serde_json::to_value(row.unit)
-                        .map_err(|e| CompareError::Render(e.to_string()))?;
-                    let source = serde_json::to_value(v.source)
-                        .map_err(|e| CompareError::Render(e.to_string()))?;
-                    let verdict = serde_json::to_value(v.verdict)
-                        .map_err(|e| CompareError::Render(e.to_string()))?;
+                    let (unit, source, verdict) =
+                        (name(row.unit)?, name(v.source)?, name(v.verdict)?);
                     w.write_record([
                         k.model.clone(),
                         k.shape.clone(),
@@ -60,10 +63,10 @@ impl Exporter for CsvExporter {
                         k.prompt_tokens_target.to_string(),
                         k.output_tokens_target.to_string(),
                         row.metric.clone(),
-                        unit.as_str().unwrap_or_default().to_owned(),
+                        unit,
                         report.sides[0].label.clone(),
                         report.sides[v.side].label.clone(),
-                        source.as_str().unwrap_or_default().to_owned(),
+                        source,
                         num(row.base),
                         num(v.value),
                         num(v.ratio),
@@ -71,7 +74,7 @@ impl Exporter for CsvExporter {
                         num(c.map(|c| c.estimate.hi)),
                         num(c.map(|c| c.p_value)),
                         num(c.map(|c| c.p_adjusted)),
-                        verdict.as_str().unwrap_or_default().to_owned(),
+                        verdict,
                         num(c.map(|c| c.mde).filter(|m| m.is_finite())),
                         row.n_base.to_string(),
                         v.n.to_string(),

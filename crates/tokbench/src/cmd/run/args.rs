@@ -200,8 +200,8 @@ pub struct RunArgs {
     #[arg(short = 'c', long, value_delimiter = ',', default_value = "1",
           value_parser = at_least_one_usize)]
     pub concurrency: Vec<usize>,
-    /// Fixed number of measured requests per cell (default: until the 95% CI of
-    /// the median gen tok/s is within ±--ci-target, or a cap).
+    /// Fixed number of measured requests per cell (default: at least max(3·c, 10),
+    /// then until the 95% CI of the median gen tok/s is within ±--ci-target, or a cap).
     #[arg(short = 'n', long, value_parser = at_least_one_u64)]
     pub requests: Option<u64>,
     /// Fixed measuring time per cell (e.g. 30s, 2m) instead of the adaptive stop.
