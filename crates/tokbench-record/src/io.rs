@@ -4,7 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::crossval::{document_kind, RecordKind};
 use crate::schema::{Record, SCHEMA_VERSION};
+use crate::crossval::CrossvalRecord;
+use crate::crossval_io::{read_any, AnyRecord};
 use crate::validate::{validate_value, Problem};
 
 /// Errors of record I/O. Each names the file; parse errors also the line.
@@ -71,12 +74,35 @@ pub fn to_yaml(record: &Record) -> Result<String, RecordError> {
 /// [`RecordError::Parse`] naming the file and line; [`RecordError::Invalid`]
 /// when the document breaks the JSON Schema (every problem named).
 pub fn from_yaml(text: &str, path: &Path) -> Result<Record, RecordError> {
-    let value: serde_json::Value = yaml_serde::from_str(text).map_err(|e| RecordError::Parse {
+    let value = parse_value(text, path)?;
+    if document_kind(&value) != RecordKind::Run {
+        return Err(RecordError::Parse {
+            path: path.to_owned(),
+            line: None,
+            message: "this is a crossval record, not a run record".into(),
+        });
+    }
+    let problems = validate_value(&value);
+    typed(value, problems, path)
+}
+
+/// Parses YAML text into a JSON value (yaml_serde); `path` names the file
+/// in errors.
+pub(crate) fn parse_value(text: &str, path: &Path) -> Result<serde_json::Value, RecordError> {
+    yaml_serde::from_str(text).map_err(|e| RecordError::Parse {
         path: path.to_owned(),
         line: e.location().map(|l| line_number(l.line())),
         message: e.to_string(),
-    })?;
-    let problems = validate_value(&value);
+    })
+}
+
+/// The typed document of a validated value: [`RecordError::Invalid`] when
+/// `problems` is not empty.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    problems: Vec<Problem>,
+    path: &Path,
+) -> Result<T, RecordError> {
     if !problems.is_empty() {
         return Err(RecordError::Invalid {
             path: path.to_owned(),
@@ -230,23 +256,45 @@ pub fn sidecar_path(record_path: &Path, name: Option<&str>) -> Option<PathBuf> {
 /// Good records with their paths, and one error per bad file.
 pub type Loaded = (Vec<(PathBuf, Record)>, Vec<RecordError>);
 
-/// Loads every record below `dirs`: the good ones, and one error per bad
-/// file (a bad file never hides the good ones).
+/// Loads every run record below `dirs`: the good ones, and one error per
+/// bad file (a bad file never hides the good ones). Crossval records
+/// (`kind: crossval`) are read and left out; [`load_dirs_all`] keeps them.
 ///
 /// # Errors
 /// [`RecordError::Io`] when a directory itself cannot be listed.
 pub fn load_dirs(dirs: &[PathBuf]) -> Result<Loaded, RecordError> {
-    let mut good = Vec::new();
-    let mut bad = Vec::new();
+    let all = load_dirs_all(dirs)?;
+    Ok((all.runs, all.bad))
+}
+
+/// Every record below some folders, by kind ([`load_dirs_all`]).
+#[derive(Debug, Default)]
+pub struct LoadedAll {
+    /// Good run records with their paths.
+    pub runs: Vec<(PathBuf, Record)>,
+    /// Good crossval records with their paths.
+    pub crossvals: Vec<(PathBuf, CrossvalRecord)>,
+    /// One error per bad file.
+    pub bad: Vec<RecordError>,
+}
+
+/// Loads every record below `dirs`, run and crossval records apart, and one
+/// error per bad file.
+///
+/// # Errors
+/// [`RecordError::Io`] when a directory itself cannot be listed.
+pub fn load_dirs_all(dirs: &[PathBuf]) -> Result<LoadedAll, RecordError> {
+    let mut all = LoadedAll::default();
     for dir in dirs {
         for path in record_paths(dir)? {
-            match read_record(&path) {
-                Ok(r) => good.push((path, r)),
-                Err(e) => bad.push(e),
+            match read_any(&path) {
+                Ok(AnyRecord::Run(r)) => all.runs.push((path, *r)),
+                Ok(AnyRecord::Crossval(r)) => all.crossvals.push((path, *r)),
+                Err(e) => all.bad.push(e),
             }
         }
     }
-    Ok((good, bad))
+    Ok(all)
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! (summaries, error counts, prompt-cache check); [`io`] writes it as YAML
 //! (atomically) and reads it back with errors that name the file and line;
 //! [`validate`] checks records against the JSON Schema generated from the
-//! types. The human description of every field is `docs/record-format.md`.
+//! types. [`crossval`] defines the second kind of record, the result of
+//! `tokbench crossval` (`kind: crossval`), read and written by
+//! [`crossval_io`]. The human description of every field is `docs/record-format.md`.
 //!
 //! Every type serialised in a record is this crate's own. The measuring
 //! crates (`tokbench-probe`, `tokbench-stats`) keep their own types, which
@@ -14,6 +16,9 @@
 //!
 //! This crate has no async runtime: the site generator depends on it.
 
+pub mod crossval;
+pub mod crossval_fixture;
+pub mod crossval_io;
 pub mod fixture;
 pub mod io;
 pub mod metrics;
@@ -21,9 +26,18 @@ pub mod schema;
 pub mod system;
 pub mod validate;
 
+pub use crossval::{
+    crossval_json_schema, document_kind, Consistency, CrossvalPrompt, CrossvalRecord, CrossvalRun,
+    CrossvalSettings, CrossvalSide, CrossvalSummary, DivergenceClass, DivergencePoint, Gap,
+    PromptSetInfo, PromptVerdict, RecordKind, SideSource, TokenSource, TokenizationCheck,
+    TokenizationStatus, CROSSVAL_SCHEMA_VERSION,
+};
+pub use crossval_io::{
+    crossval_to_yaml, from_yaml_any, read_any, read_crossval, write_crossval, AnyRecord,
+};
 pub use io::{
-    from_yaml, load_dirs, read_record, record_id, record_paths, sidecar_path, slug, to_yaml,
-    write_atomic, write_record, RecordError,
+    from_yaml, load_dirs, load_dirs_all, read_record, record_id, record_paths, sidecar_path, slug, to_yaml,
+    write_atomic, write_record, LoadedAll, RecordError,
 };
 pub use metrics::{CellMetrics, Ci, ErrorKind, PromptCacheCheck, Summary};
 pub use schema::{
@@ -34,4 +48,7 @@ pub use system::{
     CpuSummary, GpuClocks, GpuInfo, GpuPower, GpuPowerSummary, GpuSource, HostLoadSummary, LoadAvg,
     MemorySummary, OsInfo, PcieLink, PowerSummary, RigNotes, SystemInfo, Virtualization, VramFit,
 };
-pub use validate::{json_schema, validate_record, validate_value, Problem};
+pub use validate::{
+    json_schema, validate_crossval_record, validate_crossval_value, validate_record,
+    validate_value, Problem,
+};

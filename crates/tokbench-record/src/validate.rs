@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::OnceLock;
 
+use crate::crossval::{crossval_json_schema, CrossvalRecord, CROSSVAL_SCHEMA_VERSION};
 use crate::schema::{Record, SCHEMA_VERSION};
 
 /// One problem found in a record: the field (a JSON Pointer such as
@@ -39,17 +40,38 @@ fn validator() -> Option<&'static jsonschema::Validator> {
         .as_ref()
 }
 
-/// Every problem of a parsed document (empty when valid).
+fn crossval_validator() -> Option<&'static jsonschema::Validator> {
+    static V: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
+    V.get_or_init(|| jsonschema::validator_for(&crossval_json_schema()).ok())
+        .as_ref()
+}
+
+/// Every problem of a parsed run record (empty when valid).
 pub fn validate_value(value: &serde_json::Value) -> Vec<Problem> {
+    check(value, SCHEMA_VERSION, validator())
+}
+
+/// Every problem of a parsed crossval record (empty when valid); the
+/// schema is `docs/crossval-record.schema.json`.
+pub fn validate_crossval_value(value: &serde_json::Value) -> Vec<Problem> {
+    check(value, CROSSVAL_SCHEMA_VERSION, crossval_validator())
+}
+
+/// The version check, then the JSON Schema's problems.
+fn check(
+    value: &serde_json::Value,
+    version: u32,
+    validator: Option<&jsonschema::Validator>,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     match value
         .get("schema_version")
         .and_then(serde_json::Value::as_u64)
     {
-        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) if v == u64::from(version) => {}
         Some(v) => problems.push(Problem {
             field: "/schema_version".into(),
-            message: format!("version {v} is not supported (this tokbench reads {SCHEMA_VERSION})"),
+            message: format!("version {v} is not supported (this tokbench reads {version})"),
         }),
         None => problems.push(Problem {
             field: "/schema_version".into(),
@@ -59,7 +81,7 @@ pub fn validate_value(value: &serde_json::Value) -> Vec<Problem> {
     if !problems.is_empty() {
         return problems;
     }
-    match validator() {
+    match validator {
         // `is_valid` stops at the first failure and builds no error, so a
         // good record (the usual case) costs one pass; the errors are only
         // collected for a bad one.
@@ -74,6 +96,17 @@ pub fn validate_value(value: &serde_json::Value) -> Vec<Problem> {
         }),
     }
     problems
+}
+
+/// Validates a crossval record that is about to be written.
+pub fn validate_crossval_record(record: &CrossvalRecord) -> Vec<Problem> {
+    match serde_json::to_value(record) {
+        Ok(v) => validate_crossval_value(&v),
+        Err(e) => vec![Problem {
+            field: String::new(),
+            message: format!("not serialisable: {e}"),
+        }],
+    }
 }
 
 /// Validates a record value that is about to be written (tests use this on

@@ -1,17 +1,18 @@
-//! `tokbench validate DIR…`: checks every run record below the folders
-//! against the record schema (docs/record-format.md). Exit code 0 when all
+//! `tokbench validate DIR…`: checks every record below the folders, run
+//! records and crossval records (`kind: crossval`), against their JSON
+//! Schemas (docs/record-format.md). Exit code 0 when all
 //! are valid, 1 when any is not (each problem is named with its file and
 //! field, or line for YAML syntax errors).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tokbench_record::{load_dirs, RecordError};
+use tokbench_record::{load_dirs_all, LoadedAll, RecordError};
 
 /// Arguments of `tokbench validate`.
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
-    /// Runs folders to check (recursively).
+    /// Runs folders to check (recursively): run and crossval records.
     #[arg(default_value = "runs")]
     pub dirs: Vec<PathBuf>,
 }
@@ -21,7 +22,11 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     for d in &args.dirs {
         anyhow::ensure!(d.is_dir(), "{} is not a folder", d.display());
     }
-    let (good, bad) = load_dirs(&args.dirs)?;
+    let LoadedAll {
+        runs: good,
+        crossvals,
+        bad,
+    } = load_dirs_all(&args.dirs)?;
     let mut missing = 0;
     for (path, record) in &good {
         let dir = path.parent().map(PathBuf::from).unwrap_or_default();
@@ -47,7 +52,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     }
     println!(
         "{} valid, {} invalid record(s){}",
-        good.len(),
+        good.len() + crossvals.len(),
         bad.len(),
         if missing > 0 {
             format!(", {missing} missing sidecar file(s)")
