@@ -70,6 +70,9 @@ pub enum CrossvalError {
         /// What is wrong.
         message: String,
     },
+    /// A server's response could not be read as a completion.
+    #[error("unreadable response: {0}")]
+    Response(String),
     /// A golden file of a format version this build does not read.
     #[error("{path}: golden file version {found}, this tokbench reads version {supported}")]
     UnsupportedVersion {

@@ -14,6 +14,9 @@
 //! | [`divergence`] | [`compare_output`]: identical, or the first divergence and its kind (near-tie, hard, unclassified, length) |
 //! | [`kl`] | KL divergence on the shared top-k support (Kullback & Leibler 1951) |
 //! | [`summary`](mod@summary) | Pairing sides by prompt, [`Summary`] over many prompts and its headline, [`SelfConsistency`] |
+//! | [`precheck`] | The tokenization pre-check: same prompt tokens on both sides, else not compared |
+//! | [`prompts`] | The built-in prompt set (versioned, hashed) and JSON Lines prompt files |
+//! | [`response`] | Reading an OpenAI-style response (logprobs with ids and top-k) into steps |
 //! | [`golden`] | Golden files: a reference side written atomically as JSON, read back with file:line errors |
 //! | [`error`] | Typed errors |
 //!
@@ -25,6 +28,9 @@ pub mod error;
 pub mod golden;
 pub mod kl;
 pub mod output;
+pub mod precheck;
+pub mod prompts;
+pub mod response;
 pub mod summary;
 
 pub use divergence::{
@@ -34,4 +40,7 @@ pub use error::{CrossvalError, Side};
 pub use golden::{read_golden, write_golden, Golden, GOLDEN_VERSION};
 pub use kl::{kl_on_shared_support, KlStats};
 pub use output::{Output, TokenStep, TopCandidate};
+pub use precheck::{precheck, Precheck, PrecheckStatus};
+pub use prompts::{builtin, read_prompts, Message, Prompt, PromptSet, BUILTIN_NAME};
+pub use response::{parse_response, ParsedResponse};
 pub use summary::{compare_sides, self_consistency, SelfConsistency, Summary};

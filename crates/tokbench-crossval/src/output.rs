@@ -49,6 +49,40 @@ pub struct Output {
     /// The generated tokens in order; position `i` is token index `i`
     /// (0-based, counted from the first generated token).
     pub steps: Vec<TokenStep>,
+    /// The generated text as the server returned it (token texts can be
+    /// partial UTF-8; this is whole); `None` when not kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The prompt's token ids as the server tokenized it (the
+    /// tokenization pre-check); `None` when the server could not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_token_ids: Option<Vec<u32>>,
+    /// The chat template's rendering of the prompt, when the server shows
+    /// it (llama.cpp's `/apply-template`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered_prompt: Option<String>,
+}
+
+impl Output {
+    /// An output of `steps` only (no text, no prompt facts).
+    pub fn new(prompt_id: impl Into<String>, steps: Vec<TokenStep>) -> Self {
+        Output {
+            prompt_id: prompt_id.into(),
+            steps,
+            text: None,
+            prompt_token_ids: None,
+            rendered_prompt: None,
+        }
+    }
+
+    /// The generated text: [`Output::text`] when kept, else the token
+    /// texts joined.
+    pub fn full_text(&self) -> String {
+        match &self.text {
+            Some(t) => t.clone(),
+            None => self.steps.iter().map(|s| s.text.as_str()).collect(),
+        }
+    }
 }
 
 /// The token-identity rule of this module on raw parts: ids when both are

@@ -81,7 +81,10 @@ pub fn example_crossval(id: &str, spec: &ExampleSpec) -> CrossvalRecord {
             epsilon_nats: 0.1,
             concurrency: 1,
         },
-        sides: vec![side("A", Vec::new()), side("B", vec!["-fa".into(), "on".into()])],
+        sides: vec![
+            side("A", Vec::new()),
+            side("B", vec!["-fa".into(), "on".into()]),
+        ],
         summary: CrossvalSummary {
             headline: "1/3 identical; 2 diverge at tokens 41, 88 — 1 near-tie, 1 hard".into(),
             prompts: 3,

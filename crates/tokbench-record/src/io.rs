@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::crossval::{document_kind, RecordKind};
-use crate::schema::{Record, SCHEMA_VERSION};
 use crate::crossval::CrossvalRecord;
+use crate::crossval::{document_kind, RecordKind};
 use crate::crossval_io::{read_any, AnyRecord};
+use crate::schema::{Record, SCHEMA_VERSION};
 use crate::validate::{validate_value, Problem};
 
 /// Errors of record I/O. Each names the file; parse errors also the line.

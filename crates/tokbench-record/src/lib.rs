@@ -36,8 +36,8 @@ pub use crossval_io::{
     crossval_to_yaml, from_yaml_any, read_any, read_crossval, write_crossval, AnyRecord,
 };
 pub use io::{
-    from_yaml, load_dirs, load_dirs_all, read_record, record_id, record_paths, sidecar_path, slug, to_yaml,
-    write_atomic, write_record, LoadedAll, RecordError,
+    from_yaml, load_dirs, load_dirs_all, read_record, record_id, record_paths, sidecar_path, slug,
+    to_yaml, write_atomic, write_record, LoadedAll, RecordError,
 };
 pub use metrics::{CellMetrics, Ci, ErrorKind, PromptCacheCheck, Summary};
 pub use schema::{

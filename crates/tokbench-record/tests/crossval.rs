@@ -9,8 +9,7 @@ use tokbench_record::crossval_fixture::example_crossval;
 use tokbench_record::fixture::{example_record, ExampleSpec};
 use tokbench_record::{
     crossval_json_schema, crossval_to_yaml, from_yaml, from_yaml_any, load_dirs, load_dirs_all,
-    read_crossval, validate_crossval_record, write_crossval, write_record, AnyRecord,
-    RecordError,
+    read_crossval, validate_crossval_record, write_crossval, write_record, AnyRecord, RecordError,
 };
 
 #[test]
@@ -29,8 +28,7 @@ fn example_crossval_is_schema_valid_and_round_trips() {
 
 #[test]
 fn committed_crossval_json_schema_is_current() {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/crossval-record.schema.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/crossval-record.schema.json");
     let generated = serde_json::to_string_pretty(&crossval_json_schema()).unwrap() + "\n";
     if std::env::var_os("TOKBENCH_UPDATE_SCHEMA").is_some() {
         std::fs::write(&path, &generated).unwrap();
@@ -60,7 +58,11 @@ fn crossval_schema_violation_names_file_and_field() {
 fn a_crossval_record_is_not_read_as_a_run_record_and_vice_versa() {
     let cv = crossval_to_yaml(&example_crossval("cv", &ExampleSpec::default())).unwrap();
     let err = from_yaml(&cv, Path::new("runs/cv.yaml")).unwrap_err();
-    assert!(err.to_string().contains("crossval record, not a run record"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("crossval record, not a run record"),
+        "{err}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let run_path = write_record(dir.path(), &example_record(&ExampleSpec::default())).unwrap();
     match read_crossval(&run_path).unwrap_err() {
@@ -80,8 +82,15 @@ fn loading_a_folder_keeps_the_kinds_apart() {
     .unwrap();
     assert!(cv_path.ends_with("sub/cv-1.yaml"));
     let all = load_dirs_all(&[dir.path().to_owned()]).unwrap();
-    assert_eq!((all.runs.len(), all.crossvals.len(), all.bad.len()), (1, 1, 0));
+    assert_eq!(
+        (all.runs.len(), all.crossvals.len(), all.bad.len()),
+        (1, 1, 0)
+    );
     assert_eq!(all.crossvals[0].1.run.id, "cv-1");
     let (runs, bad) = load_dirs(&[dir.path().to_owned()]).unwrap();
-    assert_eq!((runs.len(), bad.len()), (1, 0), "a crossval record is not a bad run record");
+    assert_eq!(
+        (runs.len(), bad.len()),
+        (1, 0),
+        "a crossval record is not a bad run record"
+    );
 }

@@ -18,6 +18,9 @@ pub enum RunError {
     /// The client could not be built or the server could not be asked.
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// A crossval response could not be read.
+    #[error(transparent)]
+    Crossval(#[from] tokbench_crossval::CrossvalError),
     /// The load settings are invalid (e.g. zero concurrency).
     #[error(transparent)]
     Config(#[from] ConfigError),

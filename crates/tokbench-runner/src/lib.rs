@@ -21,6 +21,7 @@ pub mod assemble;
 mod calibrate;
 pub mod cell;
 pub mod convert;
+pub mod crossval;
 mod error;
 pub mod measure;
 pub mod model;
@@ -37,6 +38,7 @@ use tokbench_probe::{GpuProbe, Rig};
 use tokbench_record::{Record, RunInfo};
 
 pub use assemble::Invocation;
+pub use crossval::{collect_side, GreedySettings, SideRun};
 pub use error::RunError;
 pub use measure::{initial_resources, measure_target, Observers};
 pub use plan::{CellPlan, ClientSettings, Plan, PromptPolicy, MIN_COMPARABLE_REQUESTS};

@@ -14,7 +14,7 @@ Exit codes:
   3  run: incomplete (Ctrl-C or the backend died); completed requests are kept
   4  run: some measured requests failed
   5  selftest --check: a fidelity bar was missed
-  6  gate: a gate failed
+  6  gate: a gate failed; crossval: a --min-identical/--max-hard/--min-top1 bar was missed
   7  gate: no gate failed, but one was inconclusive";
 
 /// The exit codes of `tokbench run`, listed in `tokbench run --help`.
@@ -59,6 +59,8 @@ pub enum Command {
     Perflog(cmd::perflog::PerflogArgs),
     /// Did NEW get faster than BASE? Ratios with intervals, tests and verdicts per cell.
     Compare(Box<cmd::compare::CompareArgs>),
+    /// Same weights, same answer? Token-for-token agreement of two backends or configurations.
+    Crossval(Box<cmd::crossval::CrossvalArgs>),
     /// Judge performance gates from a spec (speedup, tail ratio, bounds) on intervals.
     Gate(Box<cmd::gate::GateArgs>),
     /// A metric's history over run records, per configuration, with change points.
@@ -89,6 +91,12 @@ impl Cli {
     fn check_usage(&self, matches: &ArgMatches) -> Result<(), cmd::run::UsageError> {
         match (&self.command, matches.subcommand()) {
             (Command::Run(args), Some((_, sub))) => args.check_usage(sub),
+            (Command::Crossval(args), _) => {
+                args.check_usage().map_err(|message| cmd::run::UsageError {
+                    kind: clap::error::ErrorKind::ArgumentConflict,
+                    message,
+                })
+            }
             _ => Ok(()),
         }
     }

@@ -38,8 +38,5 @@ pub fn step(id: u32, top: &[(u32, f64)]) -> TokenStep {
 
 /// An output for prompt `id`.
 pub fn out(id: &str, steps: Vec<TokenStep>) -> Output {
-    Output {
-        prompt_id: id.to_owned(),
-        steps,
-    }
+    Output::new(id, steps)
 }

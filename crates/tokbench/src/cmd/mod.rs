@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod compare;
+pub mod crossval;
 pub mod emulate;
 pub mod gate;
 pub mod history;
@@ -28,6 +29,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Site(args) => site::run(args),
         Command::Perflog(args) => perflog::run(args),
         Command::Compare(args) => compare::run(*args),
+        Command::Crossval(args) => crossval::run(*args),
         Command::Gate(args) => gate::run(*args),
         Command::History(args) => history::run(args),
     }

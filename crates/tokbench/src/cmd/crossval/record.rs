@@ -1,0 +1,323 @@
+//! The comparison of two sides ([`Comparison`]) and the crossval record
+//! built from it ([`build`]): `tokbench-crossval`'s results converted into
+//! the record crate's types.
+
+use tokbench_crossval::{
+    compare_output, compare_sides, precheck, Divergence, DivergenceKind, DivergenceOptions,
+    LogprobGap, Output, PrecheckStatus, PromptResult, PromptSet, Summary,
+};
+use tokbench_record::{
+    Consistency, CrossvalPrompt, CrossvalRecord, CrossvalRun, CrossvalSettings, CrossvalSide,
+    CrossvalSummary, DivergenceClass, DivergencePoint, Gap, PromptSetInfo, PromptVerdict,
+    Provenance, RecordKind, TokenizationCheck, TokenizationStatus, CROSSVAL_SCHEMA_VERSION,
+};
+use tokbench_runner::assemble::{now_utc, shell_join, short_id, system_section};
+use tokbench_runner::{crossval::top_k_sent_name, Invocation};
+
+use super::args::CrossvalArgs;
+use super::side::{SideContext, SideData};
+
+/// Most characters of a prompt kept in the record.
+const PROMPT_EXCERPT_CHARS: usize = 400;
+
+/// Both sides compared: per prompt, the pre-check and (when it passed) the
+/// output comparison; overall, the summary and each side's consistency.
+pub struct Comparison {
+    /// The pre-check of each prompt, in prompt order.
+    pub prechecks: Vec<tokbench_crossval::Precheck>,
+    /// The comparison of each prompt whose pre-check did not find a
+    /// mismatch (`None` for a mismatch).
+    pub results: Vec<Option<PromptResult>>,
+    /// The summary over the compared prompts.
+    pub summary: Summary,
+}
+
+impl Comparison {
+    /// Compares side A's first run with side B's, prompt by prompt.
+    ///
+    /// # Errors
+    /// A side without an output for some prompt, or a bad ε.
+    pub fn new(
+        args: &CrossvalArgs,
+        set: &PromptSet,
+        a: &SideData,
+        b: &SideData,
+    ) -> anyhow::Result<Self> {
+        let opts = DivergenceOptions {
+            epsilon_nats: args.epsilon,
+            ..DivergenceOptions::default()
+        };
+        // Validates both sides (every prompt once on each) and ε.
+        compare_sides(&a.first.outputs, &b.first.outputs, &opts)?;
+        let find = |side: &SideData, id: &str| -> anyhow::Result<(Output, Option<u64>)> {
+            let i =
+                (side.first.outputs.iter().position(|o| o.prompt_id == id)).ok_or_else(|| {
+                    anyhow::anyhow!("side {} has no output for prompt {id:?}", side.label)
+                })?;
+            Ok((
+                side.first.outputs[i].clone(),
+                side.first.usage_prompt_tokens.get(i).copied().flatten(),
+            ))
+        };
+        let (mut prechecks, mut results) = (Vec::new(), Vec::new());
+        for p in &set.prompts {
+            let ((oa, ua), (ob, ub)) = (find(a, &p.id)?, find(b, &p.id)?);
+            let check = precheck(&oa, &ob, ua, ub);
+            results.push(
+                (check.status != PrecheckStatus::Mismatch).then(|| compare_output(&oa, &ob, &opts)),
+            );
+            prechecks.push(check);
+        }
+        let compared: Vec<PromptResult> = results.iter().flatten().cloned().collect();
+        Ok(Comparison {
+            summary: Summary::from_results(&compared),
+            prechecks,
+            results,
+        })
+    }
+
+    /// Prompts not compared for a tokenization mismatch.
+    pub fn mismatches(&self) -> usize {
+        self.results.iter().filter(|r| r.is_none()).count()
+    }
+
+    /// The summary's headline, plus the prompts not compared.
+    pub fn headline(&self) -> String {
+        let n = self.mismatches();
+        let mut line = self.summary.headline();
+        if n > 0 {
+            line.push_str(&format!(
+                "; {n} of {} not compared: tokenization differs",
+                self.results.len()
+            ));
+        }
+        line
+    }
+}
+
+/// A side's second run against its first, when there is one.
+fn consistency(first: &[Output], other: Option<&Vec<Output>>, c: u64) -> Option<Consistency> {
+    let other = other?;
+    let results = compare_sides(first, other, &DivergenceOptions::default()).ok()?;
+    let mut divergence_indices: Vec<u64> = results
+        .iter()
+        .filter_map(|r| r.divergence.as_ref().map(|d| d.token_index as u64))
+        .collect();
+    divergence_indices.sort_unstable();
+    Some(Consistency {
+        identical: results.iter().filter(|r| r.is_identical()).count() as u64,
+        of: results.len() as u64,
+        concurrency: c,
+        divergence_indices,
+    })
+}
+
+fn side_section(s: &SideData, c: u64) -> CrossvalSide {
+    CrossvalSide {
+        label: s.label.clone(),
+        source: s.source,
+        description: s.description.clone(),
+        backend: s.backend.clone(),
+        model: s.model.clone(),
+        golden_file: s.golden_file.clone(),
+        token_source: s.first.token_source,
+        top_logprobs: s.first.top_logprobs,
+        self_consistency: consistency(&s.first.outputs, s.second.as_ref(), 1),
+        batch_invariance: consistency(&s.first.outputs, s.batch.as_ref(), c),
+    }
+}
+
+/// The crossval record of a finished comparison.
+#[allow(clippy::too_many_arguments)]
+pub fn build(
+    args: &CrossvalArgs,
+    set: &PromptSet,
+    ctx: &SideContext<'_>,
+    a: &SideData,
+    b: &SideData,
+    cmp: &Comparison,
+    started: String,
+    host_load: Option<tokbench_probe::HostLoadSummary>,
+) -> CrossvalRecord {
+    let command_line = Invocation::process_args();
+    let model = a
+        .model
+        .as_ref()
+        .or(b.model.as_ref())
+        .map_or("golden", |m| m.id.as_str());
+    let date = started.get(..10).unwrap_or("0000-00-00").to_owned();
+    let id = format!(
+        "{date}-crossval-{}-{}",
+        tokbench_record::slug(model),
+        short_id(u64::from(std::process::id()))
+    );
+    let prompts = set
+        .prompts
+        .iter()
+        .zip(cmp.prechecks.iter().zip(&cmp.results))
+        .map(|(p, (check, result))| {
+            let (oa, ob) = (output_of(a, &p.id), output_of(b, &p.id));
+            prompt_entry(p, check, result.as_ref(), oa, ob)
+        })
+        .collect();
+    CrossvalRecord {
+        schema_version: CROSSVAL_SCHEMA_VERSION,
+        kind: RecordKind::Crossval,
+        run: CrossvalRun {
+            id,
+            started_utc: started,
+            ended_utc: Some(now_utc()),
+            tokbench_version: env!("CARGO_PKG_VERSION").to_owned(),
+            tokbench_commit: option_env!("TOKBENCH_GIT_COMMIT").map(str::to_owned),
+            command_line: tokbench_backend::redact::redact_args(&command_line),
+            host_load: host_load.map(tokbench_runner::convert::host_load),
+            notes: notes(a, b),
+        },
+        system: system_section(&ctx.rig),
+        prompt_set: PromptSetInfo {
+            name: set.name.clone(),
+            sha256: set.sha256(),
+            prompts: set.prompts.len() as u64,
+        },
+        settings: CrossvalSettings {
+            tokens: args.tokens,
+            temperature: 0.0,
+            top_k: [a, b]
+                .iter()
+                .filter_map(|s| s.backend.as_ref())
+                .find_map(|b| top_k_sent_name(&b.name)),
+            seed: args.seed,
+            top_logprobs: u64::from(args.top_logprobs),
+            epsilon_nats: args.epsilon,
+            concurrency: args.concurrency,
+        },
+        sides: vec![
+            side_section(a, args.concurrency),
+            side_section(b, args.concurrency),
+        ],
+        summary: summary_section(cmp),
+        prompts,
+        provenance: Provenance {
+            reproduce: shell_join(&tokbench_backend::redact::redact_args(&command_line)),
+            details: Default::default(),
+        },
+    }
+}
+
+fn output_of<'s>(side: &'s SideData, id: &str) -> Option<&'s Output> {
+    side.first.outputs.iter().find(|o| o.prompt_id == id)
+}
+
+/// Fallbacks worth knowing, one note each.
+fn notes(a: &SideData, b: &SideData) -> Vec<String> {
+    let mut notes = Vec::new();
+    for s in [a, b] {
+        match s.first.token_source {
+            tokbench_record::TokenSource::Logprobs => {}
+            other => notes.push(format!(
+                "side {}: no per-token logprobs; tokens from {other:?} (methodology: crossval)",
+                s.label
+            )),
+        }
+        if !s.first.top_logprobs {
+            notes.push(format!(
+                "side {}: no top-k log-probabilities; its divergences cannot be classified near-tie",
+                s.label
+            ));
+        }
+    }
+    notes
+}
+
+fn summary_section(cmp: &Comparison) -> CrossvalSummary {
+    let s = &cmp.summary;
+    CrossvalSummary {
+        headline: cmp.headline(),
+        prompts: cmp.results.len() as u64,
+        compared: s.prompts as u64,
+        identical: s.identical as u64,
+        diverged: s.diverged as u64,
+        near_tie: s.near_tie as u64,
+        hard: s.hard as u64,
+        unclassified: s.unclassified as u64,
+        length: s.length as u64,
+        tokenization_mismatch: cmp.mismatches() as u64,
+        divergence_indices: s.divergence_indices.iter().map(|&i| i as u64).collect(),
+        top1_agreed: s.top1_agreed as u64,
+        top1_positions: s.top1_positions as u64,
+        top1_agreement: s.top1_agreement,
+        kl_mean_nats: s.kl.mean_nats,
+        kl_max_nats: s.kl.max_nats,
+        kl_positions: s.kl.positions as u64,
+    }
+}
+
+fn prompt_entry(
+    p: &tokbench_crossval::Prompt,
+    check: &tokbench_crossval::Precheck,
+    result: Option<&PromptResult>,
+    a: Option<&Output>,
+    b: Option<&Output>,
+) -> CrossvalPrompt {
+    let verdict = match result {
+        None => PromptVerdict::TokenizationMismatch,
+        Some(r) if r.is_identical() => PromptVerdict::Identical,
+        Some(_) => PromptVerdict::Diverged,
+    };
+    CrossvalPrompt {
+        id: p.id.clone(),
+        category: p.category.clone(),
+        prompt_excerpt: p
+            .display_text()
+            .chars()
+            .take(PROMPT_EXCERPT_CHARS)
+            .collect(),
+        verdict,
+        tokenization: TokenizationCheck {
+            status: match check.status {
+                PrecheckStatus::Same => TokenizationStatus::Same,
+                PrecheckStatus::Mismatch => TokenizationStatus::Mismatch,
+                PrecheckStatus::Unchecked => TokenizationStatus::Unchecked,
+            },
+            prompt_tokens_a: check.prompt_tokens_a,
+            prompt_tokens_b: check.prompt_tokens_b,
+            first_difference: check.first_difference,
+            template_same: check.template_same,
+            note: check.note.clone(),
+        },
+        tokens_a: a.map_or(0, |o| o.steps.len() as u64),
+        tokens_b: b.map_or(0, |o| o.steps.len() as u64),
+        divergence: result.and_then(|r| r.divergence.as_ref()).map(point),
+        top1_agreed: result.map_or(0, |r| r.top1_agreed as u64),
+        top1_positions: result.map_or(0, |r| r.top1_positions as u64),
+        kl_mean_nats: result.and_then(|r| r.kl.mean_nats),
+        kl_max_nats: result.and_then(|r| r.kl.max_nats),
+        text_a: a.map(Output::full_text).unwrap_or_default(),
+        text_b: b.map(Output::full_text).unwrap_or_default(),
+    }
+}
+
+fn point(d: &Divergence) -> DivergencePoint {
+    let gap = |g: Option<LogprobGap>| {
+        g.map(|g| Gap {
+            nats: g.nats,
+            exact: g.exact,
+        })
+    };
+    DivergencePoint {
+        token_index: d.token_index as u64,
+        kind: match d.kind {
+            DivergenceKind::NearTie => DivergenceClass::NearTie,
+            DivergenceKind::Hard => DivergenceClass::Hard,
+            DivergenceKind::Unclassified => DivergenceClass::Unclassified,
+            DivergenceKind::Length => DivergenceClass::Length,
+        },
+        token_a: d.token_a.clone(),
+        token_b: d.token_b.clone(),
+        context_before: d.context_before.clone(),
+        after_a: d.after_a.clone(),
+        after_b: d.after_b.clone(),
+        gap_a: gap(d.gap_a),
+        gap_b: gap(d.gap_b),
+    }
+}
