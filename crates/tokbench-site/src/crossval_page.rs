@@ -324,7 +324,12 @@ fn side_view(s: &CrossvalSide) -> SideView {
             "Backend",
             format!("{} {version} ({})", b.name, b.device),
         ));
-        out.push(Fact::new("Flags", facts::shell_join(&b.flags)));
+        let flags = if b.flags.is_empty() {
+            "none".to_owned()
+        } else {
+            facts::shell_join(&b.flags)
+        };
+        out.push(Fact::new("Extra flags", flags));
     }
     if let Some(m) = &s.model {
         out.push(Fact::new("Model id", m.id.clone()));
@@ -383,7 +388,7 @@ fn settings(r: &CrossvalRecord) -> Vec<Fact> {
 pub fn nats(v: Option<f64>) -> String {
     match v {
         None => "—".into(),
-        Some(x) if x == 0.0 => "0".into(),
+        Some(0.0) => "0".into(),
         Some(x) if x.abs() < 0.01 => format!("{x:.1e}"),
         Some(x) => format!("{x:.3}"),
     }
@@ -508,7 +513,7 @@ fn prompt_view(p: &CrossvalPrompt, anchor: String) -> PromptView {
         format!("{} / {}", nats(p.kl_mean_nats), nats(p.kl_max_nats))
     };
     PromptView {
-        anchor: format!("prompt-{anchor}"),
+        anchor: format!("p-{anchor}"),
         id: p.id.clone(),
         category: p.category.clone(),
         verdict,
@@ -539,6 +544,22 @@ mod tests {
         let mut same = r.sides.clone();
         same[1] = same[0].clone();
         assert_eq!(sides_short(&same), "llama-server A vs llama-server A");
+    }
+
+    #[test]
+    fn models_match_by_sha256_when_both_have_one_else_by_id() {
+        let r = example_crossval("x", &ExampleSpec::default());
+        let side = r.sides[0].model.clone().unwrap();
+        let mut run = side.clone();
+        run.id = "renamed".into();
+        assert!(same_model(&run, &side), "same file, other id");
+        run.sha256 = Some("f".repeat(64));
+        run.id = side.id.clone();
+        assert!(!same_model(&run, &side), "same id, other file");
+        run.sha256 = None;
+        assert!(same_model(&run, &side), "no file hash: by id");
+        run.id = "other".into();
+        assert!(!same_model(&run, &side));
     }
 
     #[test]
