@@ -328,3 +328,49 @@ fn crossvals_load_the_same_with_the_parse_cache() {
     assert_eq!(ids(&cold), [SMOL, ORPHAN]);
     assert_eq!(ids(&cold), ids(&warm));
 }
+
+#[test]
+fn tokenization_mismatch_and_length_divergence_are_shown() {
+    use tokbench_record::{DivergenceClass, PromptVerdict, TokenizationStatus};
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let mut r = crossval(SMOL, "SmolLM2-135M-Instruct");
+    let p = &mut r.prompts[0];
+    p.verdict = PromptVerdict::TokenizationMismatch;
+    p.tokenization.status = TokenizationStatus::Mismatch;
+    p.tokenization.prompt_tokens_b = Some(31);
+    p.tokenization.first_difference = Some(5);
+    p.tokenization.template_same = Some(false);
+    p.tokenization.note = Some("B adds a BOS token".into());
+    let d = r.prompts[2].divergence.as_mut().unwrap();
+    d.kind = DivergenceClass::Length;
+    d.token_b = None;
+    d.after_b.clear();
+    d.gap_b = None;
+    r.summary.tokenization_mismatch = 1;
+    r.summary.compared = 2;
+    common::write_crossval(&runs, "cv.yaml", &r);
+    let out = tmp.path().join("site");
+    let report = common::build(&runs, &out);
+    assert!(
+        report.record_errors.is_empty(),
+        "{:?}",
+        report.record_errors
+    );
+    // No run record: no model page, but the index lists the crossval.
+    assert_eq!((report.records, report.crossvals), (0, 1));
+    assert!(read(&out.join("index.html")).contains(&format!("crossval/{SMOL}.html")));
+    assert!(!out.join("model").exists());
+    let html = read(&out.join(format!("crossval/{SMOL}.html")));
+    for text in [
+        "tokenization mismatch (not compared)",
+        "MISMATCH; prompt tokens 30 &#x2f; 31; first difference at 5; chat templates differ",
+        "(B adds a BOS token)",
+        "token 88 · length",
+        "<mark class=\"tok-stop\" title=\"side B stopped here\">end of output</mark>",
+        "A: gap 1.700 nats; B: gap unknown",
+        "<tr class=\"v-mismatch\">",
+    ] {
+        assert!(html.contains(text), "{text} missing");
+    }
+}
