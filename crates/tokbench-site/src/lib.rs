@@ -1,7 +1,8 @@
 //! Static results website for tokbench run records.
 //!
 //! [`build_site`] reads every record below the runs folders (the record,
-//! schema v1, is the only input), groups results by model family, model and
+//! schema v1, is the only input; crossval records, `kind: crossval`, get a
+//! page each: [`crossval_page`]), groups results by model family, model and
 //! rig, and writes a self-contained static site: HTML, one CSS file, a few
 //! lines of vanilla JavaScript for sorting and filtering, SVG charts drawn
 //! at build time, and CSV/JSON downloads. No page requests anything from
@@ -28,6 +29,7 @@
 
 pub mod catalog;
 pub mod charts;
+pub mod crossval_page;
 pub mod definitions;
 pub mod error;
 pub mod export;
@@ -98,8 +100,10 @@ impl SiteOptions {
 /// What a build did.
 #[derive(Debug)]
 pub struct BuildReport {
-    /// Records on the site.
+    /// Run records on the site.
     pub records: usize,
+    /// Crossval records on the site.
+    pub crossvals: usize,
     /// Result rows (record × concurrency level).
     pub rows: usize,
     /// HTML pages on the site.
@@ -143,12 +147,15 @@ pub fn build_site(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
     )?;
     let load_time = start.elapsed();
     let site = site::Site::build(&loaded.records, &catalog);
+    let crossval_links = crossval_page::crossval_links(&site, &loaded.crossvals);
     let pages = pages::Pages {
         site: &site,
         templates: &templates,
         defs: &defs,
         output: &output,
         opts,
+        crossvals: &loaded.crossvals,
+        crossval_links: &crossval_links,
     };
     // The downloads are built and written beside the pages.
     let (written, data) = std::thread::scope(|s| {
@@ -171,6 +178,7 @@ pub fn build_site(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
     let files = output.finish()?;
     Ok(BuildReport {
         records,
+        crossvals: loaded.crossvals.len(),
         rows,
         pages,
         files,

@@ -1,7 +1,9 @@
 //! Loading the runs folders: every record file, in parallel, with a
 //! content-addressed parse cache.
 //!
-//! Records are parsed by [`tokbench_record::from_yaml`] (a few ms for a
+//! Both kinds of record are read: run records and crossval records
+//! (`kind: crossval`, [`tokbench_record::CrossvalRecord`]), kept apart.
+//! Records are parsed by [`tokbench_record::from_yaml_any`] (a few ms for a
 //! 30 kB record with 8 cells: YAML parsing dominates). With a cache
 //! directory (the CLI's default: [`default_cache_dir`]), a record whose
 //! bytes were parsed before (same SHA-256) by a tokbench with the same
@@ -12,13 +14,16 @@
 //! entry that cannot be read or does not deserialize is ignored (the
 //! record is parsed and the entry rewritten): the cache can never break a
 //! build, and its folder may be deleted at any time. Bad files are never
-//! cached and always re-reported.
+//! cached and always re-reported. Only run records are cached: crossval
+//! records are few and always parsed.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use tokbench_record::{from_yaml, record_paths, Record, RecordError};
+use tokbench_record::{
+    from_yaml_any, record_paths, AnyRecord, CrossvalRecord, Record, RecordError,
+};
 
 use crate::error::SiteError;
 
@@ -33,11 +38,24 @@ pub struct LoadedRecord {
     pub sha256: String,
 }
 
+/// One good crossval record and the file it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedCrossval {
+    /// The record file.
+    pub path: PathBuf,
+    /// The parsed, validated crossval record.
+    pub record: CrossvalRecord,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+}
+
 /// What [`load_records`] found.
 #[derive(Debug, Default)]
 pub struct Loaded {
-    /// Good records, in path order.
+    /// Good run records, in path order.
     pub records: Vec<LoadedRecord>,
+    /// Good crossval records, in path order.
+    pub crossvals: Vec<LoadedCrossval>,
     /// One error per bad file, naming the file (and line, when known).
     pub errors: Vec<RecordError>,
     /// How many records came from the parse cache.
@@ -82,11 +100,18 @@ pub fn load_records(
     let mut out = Loaded::default();
     for (path, result) in results {
         match result {
-            Ok((record, sha256, hit)) => {
+            Ok((AnyRecord::Run(record), sha256, hit)) => {
                 out.cache_hits += usize::from(hit);
                 out.records.push(LoadedRecord {
                     path,
-                    record,
+                    record: *record,
+                    sha256,
+                });
+            }
+            Ok((AnyRecord::Crossval(record), sha256, _)) => {
+                out.crossvals.push(LoadedCrossval {
+                    path,
+                    record: *record,
                     sha256,
                 });
             }
@@ -122,11 +147,13 @@ fn record_files(dirs: &[PathBuf], exclude: &[PathBuf]) -> Result<Vec<PathBuf>, S
     Ok(paths)
 }
 
-/// A parsed record and whether it came from the cache, or why not.
-type Outcome = Result<(Record, String, bool), RecordError>;
+/// A parsed record of either kind, its file's SHA-256 and whether it came
+/// from the cache, or why not.
+type Outcome = Result<(AnyRecord, String, bool), RecordError>;
 
-/// Reads one record, from the cache when its bytes were parsed before.
-/// Returns the record and whether it was a cache hit.
+/// Reads one record of either kind, from the cache when its bytes were
+/// parsed before (run records only). Returns the record, the SHA-256 of
+/// the file and whether it was a cache hit.
 fn load_one(path: &Path, cache: Option<&Path>) -> Outcome {
     let io = |source| RecordError::Io {
         path: path.to_owned(),
@@ -143,16 +170,16 @@ fn load_one(path: &Path, cache: Option<&Path>) -> Outcome {
     let sha = hex(&Sha256::digest(&bytes));
     let entry = cache.map(|dir| dir.join(&sha[..2]).join(format!("{sha}.json")));
     if let Some(record) = entry.as_deref().and_then(read_entry) {
-        return Ok((record, sha, true));
+        return Ok((AnyRecord::Run(Box::new(record)), sha, true));
     }
     let text = String::from_utf8(bytes).map_err(|e| RecordError::Parse {
         path: path.to_owned(),
         line: None,
         message: format!("not UTF-8: {e}"),
     })?;
-    let record = from_yaml(&text, path)?;
-    if let Some(entry) = entry {
-        write_entry(&entry, &record);
+    let record = from_yaml_any(&text, path)?;
+    if let (Some(entry), AnyRecord::Run(run)) = (entry, &record) {
+        write_entry(&entry, run);
     }
     Ok((record, sha, false))
 }

@@ -5,8 +5,10 @@
 //! `family/<family>.html`, `model/<family-variant>.html`, `hw/<rig>.html`,
 //! `workload/<shape>-c<N>.html`, `runs/<run>.html` with `runs/<run>.yaml`
 //! (the record) and, when they exist beside the record,
-//! `runs/<run>.samples.jsonl` and `runs/<run>.server.log`; `data/runs.json`,
-//! `data/runs.csv`; `assets/site.css`, `assets/site.js`.
+//! `runs/<run>.samples.jsonl` and `runs/<run>.server.log`; when there are
+//! crossval records, `crossval/index.html` and `crossval/<crossval>.html`
+//! with `crossval/<crossval>.yaml` ([`crate::crossval_page`]);
+//! `data/runs.json`, `data/runs.csv`; `assets/site.css`, `assets/site.js`.
 //!
 //! The index renders the fastest rows of each family and embeds the
 //! filter facets of all of them ([`crate::facets`]), so that a filter
@@ -20,10 +22,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::charts::{self, Chart};
+use crate::crossval_page::{crossval_page, CrossvalLink};
 use crate::definitions::Definitions;
 use crate::error::SiteError;
 use crate::history_chart::{history_charts, Analysed};
-use crate::load::LoadedRecord;
+use crate::load::{LoadedCrossval, LoadedRecord};
 use crate::output::Output;
 use crate::render::{ctx, filters, row_views, RowView, Templates};
 use crate::rig_page::{rig_view, RigView};
@@ -46,6 +49,11 @@ pub struct Pages<'a> {
     pub output: &'a Output,
     /// Build options.
     pub opts: &'a SiteOptions,
+    /// The crossval records.
+    pub crossvals: &'a [LoadedCrossval],
+    /// Their list views ([`crate::crossval_page::crossval_links`]), in
+    /// the same order.
+    pub crossval_links: &'a [CrossvalLink],
 }
 
 #[derive(Serialize)]
@@ -138,7 +146,7 @@ impl Pages<'_> {
             "methodology.html",
             minijinja::context! { body },
         )?;
-        let mut pages = 3;
+        let mut pages = 3 + self.crossval_pages()?;
         for f in &self.site.families {
             self.family(f)?;
         }
@@ -167,6 +175,43 @@ impl Pages<'_> {
             + self.site.rigs.len()
             + workloads.len();
         Ok(pages)
+    }
+
+    /// The crossval pages, their record copies and the crossval index
+    /// (none without crossval records); returns how many pages were
+    /// written.
+    fn crossval_pages(&self) -> Result<usize, SiteError> {
+        if self.crossvals.is_empty() {
+            return Ok(0);
+        }
+        for (loaded, link) in self.crossvals.iter().zip(self.crossval_links) {
+            self.output
+                .copy(&format!("crossval/{}.yaml", link.slug), &loaded.path)?;
+            let page = crossval_page(&loaded.record, link);
+            self.page(
+                &format!("crossval/{}.html", link.slug),
+                "crossval.html",
+                ctx(page),
+            )?;
+        }
+        self.page(
+            "crossval/index.html",
+            "crossval_index.html",
+            minijinja::context! { crossvals => ctx(self.crossvals_newest_first(None)) },
+        )?;
+        Ok(self.crossvals.len() + 1)
+    }
+
+    /// The crossval list views, newest first; only those of the model page
+    /// `model` when given.
+    fn crossvals_newest_first(&self, model: Option<&str>) -> Vec<&CrossvalLink> {
+        let mut list: Vec<&CrossvalLink> = self
+            .crossval_links
+            .iter()
+            .filter(|c| model.is_none_or(|m| c.model_slug.as_deref() == Some(m)))
+            .collect();
+        list.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.id.cmp(&b.id)));
+        list
     }
 
     /// Every (shape, closed-loop level) chart with at least one bar.
@@ -250,6 +295,7 @@ impl Pages<'_> {
             chart_conc,
             other_levels => ctx(&other_levels),
             rigs => ctx(rigs),
+            crossvals => ctx(self.crossvals_newest_first(None)),
         };
         self.page("index.html", "index.html", context)
     }
@@ -287,6 +333,7 @@ impl Pages<'_> {
         let context = minijinja::context! {
             model => ctx(model_page::model_view(self.site, g)),
             matrix => ctx(model_page::matrix(self.site, g)),
+            crossvals => ctx(self.crossvals_newest_first(Some(&g.slug))),
             history => ctx(history_charts(self.site, &g.runs, analysed)),
             filters => ctx(filters(self.site, &g.rows)),
             rows => ctx(row_views(self.site, &g.rows)),

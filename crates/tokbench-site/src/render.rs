@@ -15,7 +15,7 @@ use crate::format;
 use crate::site::{Row, RunView, Site};
 
 /// Every template, by name.
-const TEMPLATES: [(&str, &str); 13] = [
+const TEMPLATES: [(&str, &str); 15] = [
     ("base.html", include_str!("../templates/base.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("index.html", include_str!("../templates/index.html")),
@@ -23,6 +23,11 @@ const TEMPLATES: [(&str, &str); 13] = [
     ("model.html", include_str!("../templates/model.html")),
     ("rig.html", include_str!("../templates/rig.html")),
     ("run.html", include_str!("../templates/run.html")),
+    ("crossval.html", include_str!("../templates/crossval.html")),
+    (
+        "crossval_index.html",
+        include_str!("../templates/crossval_index.html"),
+    ),
     ("workload.html", include_str!("../templates/workload.html")),
     (
         "methodology.html",

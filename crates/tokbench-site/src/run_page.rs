@@ -446,7 +446,8 @@ fn prompt_cache_fact(p: &PromptCacheCheck) -> Fact {
     Fact::new("Prompt cache", value)
 }
 
-fn host_load(h: &HostLoadSummary) -> Vec<Fact> {
+/// The facts of a host-load summary (run pages, cells and crossval pages).
+pub fn host_load(h: &HostLoadSummary) -> Vec<Fact> {
     let mut out = vec![Fact::new(
         "Host load",
         format!(

@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tokbench_site::{build_site, SiteOptions};
 
@@ -424,67 +423,13 @@ fn output_inside_the_runs_folder_is_not_read_back() {
     assert_eq!(common::build(&runs, &out).records, 3);
 }
 
-/// Every `href`/`src` of every page, decoded, without query.
-fn links(html: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for attr in [" href=\"", " src=\""] {
-        let mut rest = html;
-        while let Some(i) = rest.find(attr) {
-            rest = &rest[i + attr.len()..];
-            let end = rest.find('"').unwrap();
-            let raw = &rest[..end];
-            let url = raw
-                .replace("&#x2f;", "/")
-                .replace("&#x27;", "'")
-                .replace("&quot;", "\"")
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&amp;", "&");
-            out.push(url.split('?').next().unwrap().to_owned());
-        }
-    }
-    out
-}
-
 #[test]
 fn every_link_resolves_inside_the_site() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("site");
     common::build(&common::runs_dir(tmp.path()), &out);
-    let mut checked = BTreeSet::new();
-    for page in common::files(&out).iter().filter(|f| f.ends_with(".html")) {
-        let path = out.join(page);
-        let html = read(&path);
-        for link in links(&html) {
-            assert!(
-                !link.contains("://") && !link.starts_with("//"),
-                "{page}: external link {link}"
-            );
-            let (file, frag) = link.split_once('#').unwrap_or((&link, ""));
-            let target: PathBuf = if file.is_empty() {
-                path.clone()
-            } else {
-                path.parent().unwrap().join(file)
-            };
-            let target = target
-                .canonicalize()
-                .unwrap_or_else(|_| panic!("{page}: broken link {link}"));
-            assert!(
-                target.starts_with(out.canonicalize().unwrap()),
-                "{page}: {link} leaves the site"
-            );
-            assert!(target.is_file(), "{page}: {link} is not a file");
-            if !frag.is_empty() {
-                let body = read(&target);
-                assert!(
-                    body.contains(&format!("id=\"{frag}\"")),
-                    "{page}: no #{frag} in {link}"
-                );
-            }
-            checked.insert(link);
-        }
-    }
-    assert!(checked.len() > 40, "{}", checked.len());
+    let checked = common::assert_links_resolve(&out);
+    assert!(checked > 40, "{checked}");
 }
 
 #[test]

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use tokbench_record::fixture::{example_record, ExampleSpec};
-use tokbench_record::{to_yaml, GpuInfo, GpuSource, HostLoadSummary, Record, RigNotes, VramFit};
+use tokbench_record::{
+    crossval_to_yaml, to_yaml, CrossvalRecord, GpuInfo, GpuSource, HostLoadSummary, Record,
+    RigNotes, VramFit,
+};
 use tokbench_site::{build_site, BuildReport, SiteOptions};
 
 fn shapes(list: &[(&str, u64, u64)]) -> Vec<(String, u64, u64)> {
@@ -103,6 +106,15 @@ pub fn write(dir: &Path, file: &str, record: &Record) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let path = dir.join(file);
     std::fs::write(&path, to_yaml(record).unwrap()).unwrap();
+    path
+}
+
+/// Writes crossval record `record` as `<dir>/<file>` (the file name is
+/// chosen by the test).
+pub fn write_crossval(dir: &Path, file: &str, record: &CrossvalRecord) -> PathBuf {
+    let path = dir.join(file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, crossval_to_yaml(record).unwrap()).unwrap();
     path
 }
 
@@ -228,4 +240,64 @@ pub fn counted(facets: &[serde_json::Value]) -> std::collections::BTreeMap<Facet
         }
     }
     out
+}
+
+/// Every `href`/`src` of every page, decoded, without query.
+pub fn links(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for attr in [" href=\"", " src=\""] {
+        let mut rest = html;
+        while let Some(i) = rest.find(attr) {
+            rest = &rest[i + attr.len()..];
+            let end = rest.find('"').unwrap();
+            let raw = &rest[..end];
+            let url = raw
+                .replace("&#x2f;", "/")
+                .replace("&#x27;", "'")
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&");
+            out.push(url.split('?').next().unwrap().to_owned());
+        }
+    }
+    out
+}
+
+/// Checks that every link of every page of the site in `out` names a file
+/// inside the site (and, with a fragment, an element of it); returns how
+/// many distinct links were checked.
+pub fn assert_links_resolve(out: &Path) -> usize {
+    let mut checked = std::collections::BTreeSet::new();
+    let root = out.canonicalize().unwrap();
+    for page in files(out).iter().filter(|f| f.ends_with(".html")) {
+        let path = out.join(page);
+        let html = std::fs::read_to_string(&path).unwrap();
+        for link in links(&html) {
+            assert!(
+                !link.contains("://") && !link.starts_with("//"),
+                "{page}: external link {link}"
+            );
+            let (file, frag) = link.split_once('#').unwrap_or((&link, ""));
+            let target: PathBuf = if file.is_empty() {
+                path.clone()
+            } else {
+                path.parent().unwrap().join(file)
+            };
+            let target = target
+                .canonicalize()
+                .unwrap_or_else(|_| panic!("{page}: broken link {link}"));
+            assert!(target.starts_with(&root), "{page}: {link} leaves the site");
+            assert!(target.is_file(), "{page}: {link} is not a file");
+            if !frag.is_empty() {
+                let body = std::fs::read_to_string(&target).unwrap();
+                assert!(
+                    body.contains(&format!("id=\"{frag}\"")),
+                    "{page}: no #{frag} in {link}"
+                );
+            }
+            checked.insert(link);
+        }
+    }
+    checked.len()
 }
