@@ -17,6 +17,9 @@
 //!     baseline: fewer                     # fewer | greater than the baseline
 //! ```
 //!
+//! A `crossval:` section holds bars on crossval records instead
+//! ([`crate::crossval_gate`]); a spec needs gates, that section, or both.
+//!
 //! Each gate has exactly one of `speedup`, `tail_ratio`, `max`, `min`,
 //! `baseline`. How each is judged is `crate::gate`'s and
 //! `docs/methodology.md#gates`.
@@ -27,6 +30,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 use tokbench_stats::Statistic;
 
+use crate::crossval_gate::{CrossvalBars, RawCrossvalBars};
 use crate::error::CompareError;
 use crate::quantity::{parse_statistic, MetricSpec};
 
@@ -37,6 +41,8 @@ pub struct GateSpec {
     pub path: PathBuf,
     /// The gates, in file order.
     pub gates: Vec<Gate>,
+    /// Bars on crossval records (`crossval:` section), when given.
+    pub crossval: Option<CrossvalBars>,
 }
 
 /// One gate.
@@ -128,7 +134,9 @@ pub enum GateKind {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSpec {
+    #[serde(default)]
     gates: Vec<RawGate>,
+    crossval: Option<Spanned<RawCrossvalBars>>,
 }
 
 #[derive(Deserialize)]
@@ -188,7 +196,22 @@ pub fn parse_spec(text: &str, path: &Path) -> Result<GateSpec, CompareError> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if gates.is_empty() {
+    let crossval = match raw.crossval {
+        Some(c) => {
+            let line = line_of(&c);
+            Some(
+                c.value
+                    .check(line)
+                    .map_err(|(line, message)| CompareError::Spec {
+                        path: path.to_owned(),
+                        line,
+                        message,
+                    })?,
+            )
+        }
+        None => None,
+    };
+    if gates.is_empty() && crossval.is_none() {
         return Err(CompareError::Spec {
             path: path.to_owned(),
             line: 1,
@@ -198,6 +221,7 @@ pub fn parse_spec(text: &str, path: &Path) -> Result<GateSpec, CompareError> {
     Ok(GateSpec {
         path: path.to_owned(),
         gates,
+        crossval,
     })
 }
 

@@ -20,6 +20,7 @@
 //! are `tokbench_stats::compare`'s; the definitions are in
 //! `docs/methodology.md#comparing-runs`.
 
+pub mod crossval_gate;
 pub mod engine;
 pub mod error;
 pub mod export;
@@ -31,12 +32,14 @@ pub mod matching;
 pub mod quantity;
 pub mod report;
 
+pub use crossval_gate::{evaluate_crossval, CrossvalBars};
 pub use engine::{compare_sides, gather, Gathered, Settings};
 pub use error::CompareError;
 pub use gate::{evaluate, GateResult, Status};
 pub use gate_spec::{parse_spec, read_spec, Gate, GateKind, GateSpec};
 pub use load::{
-    expand, load_pooled, load_run, load_runs, load_side, read_samples, CellSamples, Run, Side,
+    expand, load_crossvals, load_pooled, load_run, load_runs, load_side, read_samples, CellSamples,
+    Run, Side,
 };
 pub use logblock::LogContext;
 pub use matching::{cells_of, differences, rig_of, CellKey, Property};

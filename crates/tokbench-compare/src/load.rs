@@ -11,7 +11,7 @@ use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use tokbench_record::{read_record, record_paths, sidecar_path, Record};
+use tokbench_record::{read_any, record_paths, sidecar_path, AnyRecord, CrossvalRecord, Record};
 use tokbench_stats::{append_itl_ms, RequestMetrics, RequestSample};
 
 use crate::error::CompareError;
@@ -107,13 +107,43 @@ pub fn load_pooled<S: AsRef<str>>(label: &str, args: &[S]) -> Result<Side, Compa
     }
     paths.sort();
     paths.dedup();
+    let runs = load_runs(&paths)?;
+    if runs.is_empty() {
+        return Err(CompareError::NoRecords {
+            arg: label.to_owned(),
+        });
+    }
     Ok(Side {
         label: label.to_owned(),
-        runs: load_runs(&paths)?,
+        runs,
     })
 }
 
-/// Loads records (and sidecars) in parallel, keeping the order of `paths`.
+/// The crossval records the arguments name (files, folders, globs, as
+/// [`expand`]), in path order; run records among them are left out.
+///
+/// # Errors
+/// As [`expand`], plus the first unreadable record (file and line named).
+pub fn load_crossvals<S: AsRef<str>>(
+    args: &[S],
+) -> Result<Vec<(PathBuf, CrossvalRecord)>, CompareError> {
+    let mut paths = Vec::new();
+    for a in args {
+        paths.extend(expand(a.as_ref())?);
+    }
+    paths.sort();
+    paths.dedup();
+    let mut out = Vec::new();
+    for p in paths {
+        if let AnyRecord::Crossval(r) = read_any(&p)? {
+            out.push((p, *r));
+        }
+    }
+    Ok(out)
+}
+
+/// Loads run records (and sidecars) in parallel, keeping the order of
+/// `paths`; crossval records among them are left out.
 ///
 /// # Errors
 /// The first failure in path order.
@@ -123,7 +153,13 @@ pub fn load_runs(paths: &[PathBuf]) -> Result<Vec<Run>, CompareError> {
     let results: Vec<Result<Vec<Run>, CompareError>> = std::thread::scope(|s| {
         let handles: Vec<_> = paths
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|p| load_run(p)).collect()))
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .filter_map(|p| load_run(p).transpose())
+                        .collect()
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -137,21 +173,25 @@ pub fn load_runs(paths: &[PathBuf]) -> Result<Vec<Run>, CompareError> {
     Ok(runs)
 }
 
-/// Loads one record and its sidecar.
+/// Loads one run record and its sidecar; `None` for a crossval record.
 ///
 /// # Errors
 /// As [`load_side`].
-pub fn load_run(path: &Path) -> Result<Run, CompareError> {
-    let record = read_record(path)?;
+pub fn load_run(path: &Path) -> Result<Option<Run>, CompareError> {
+    // A crossval record (`kind: crossval`) in a runs folder is not a run.
+    let record = match read_any(path)? {
+        AnyRecord::Run(r) => *r,
+        AnyRecord::Crossval(_) => return Ok(None),
+    };
     let samples = match sidecar_path(path, record.run.samples_file.as_deref()) {
         Some(p) => Some(read_samples(&p)?),
         None => None,
     };
-    Ok(Run {
+    Ok(Some(Run {
         path: path.to_owned(),
         record,
         samples,
-    })
+    }))
 }
 
 /// The cell a sidecar line belongs to (fields added by the runner).

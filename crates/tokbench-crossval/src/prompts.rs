@@ -115,7 +115,7 @@ impl PromptSet {
 }
 
 /// The built-in set of 10 prompts: short chat, code, arithmetic,
-/// multilingual (CJK and emoji), long context (about 2,500 tokens), a
+/// multilingual (CJK and emoji), long context (about 2,000 tokens), a
 /// tool-call-shaped prompt, step-by-step reasoning, JSON output, a poem
 /// and a raw completion.
 pub fn builtin() -> PromptSet {
@@ -146,8 +146,8 @@ pub fn builtin() -> PromptSet {
     }
 }
 
-/// A lab log of 100 dated readings followed by a question about it
-/// (deterministic; about 2,500 tokens with common tokenizers).
+/// A maintenance log of 80 dated readings followed by a question about it
+/// (deterministic; about 2,000 tokens with common tokenizers).
 fn long_context_document() -> String {
     const ROOMS: [&str; 5] = ["north", "east", "south", "west", "central"];
     const NOTES: [&str; 4] = [
@@ -157,7 +157,7 @@ fn long_context_document() -> String {
         "a fan was running nearby",
     ];
     let mut doc = String::from("Here is a maintenance log.\n\n");
-    for day in 1..=100u32 {
+    for day in 1..=80u32 {
         // A fixed, irregular sequence; day 73 has the highest reading.
         let reading = if day == 73 {
             997

@@ -221,3 +221,41 @@ fn compare_prints_markdown_and_logs_a_block() {
         .assert()
         .code(2);
 }
+
+/// A crossval record (1/3 identical, 1 hard, top-1 257/259) beside the run
+/// records of NEW: `compare` ignores it, `gate` judges it on `crossval:`.
+#[test]
+fn crossval_records_are_gated_by_the_crossval_section_and_ignored_by_compare() {
+    use tokbench_record::crossval_fixture::example_crossval;
+    use tokbench_record::fixture::ExampleSpec;
+    let tmp = tempfile::tempdir().unwrap();
+    let (base, new) = sides(tmp.path());
+    let cv = example_crossval("2026-11-22-crossval-x-abc123", &ExampleSpec::default());
+    tokbench_record::write_crossval(&new, &cv).unwrap();
+    tokbench()
+        .arg("compare")
+        .arg(&base)
+        .arg(&new)
+        .assert()
+        .success();
+    gate(tmp.path(), "crossval:\n  min_identical: 1\n  max_hard: 0\n")
+        .assert()
+        .code(6)
+        .stdout(predicate::str::contains("2026-11-22-crossval-x-abc123"))
+        .stdout(predicate::str::contains("1 passed, 1 failed"));
+    gate(
+        tmp.path(),
+        "gates:\n  - metric: decode_tok_s\n    min: 30\ncrossval:\n  max_hard: 1\n  min_top1_agreement: 0.99\n",
+    )
+    .assert()
+    .code(0)
+    .stdout(predicate::str::contains("3 passed, 0 failed"));
+    // Bars on crossval records, but none among RUNS: an error, not a pass.
+    let mut c = tokbench();
+    let spec = tmp.path().join("cv.yaml");
+    std::fs::write(&spec, "crossval:\n  max_hard: 0\n").unwrap();
+    c.arg("gate").arg("--spec").arg(&spec).arg(&base);
+    c.assert()
+        .code(1)
+        .stderr(predicate::str::contains("no crossval record"));
+}

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use tokbench_compare::engine::check_rigs;
-use tokbench_compare::{evaluate, read_spec, GateResult, Side, Status};
+use tokbench_compare::{evaluate, evaluate_crossval, read_spec, GateResult, Side, Status};
 use tokbench_perflog::Row;
 
 use super::compare::{append_log, LogArgs, StatsArgs};
@@ -36,7 +36,8 @@ pub struct GateArgs {
     /// The gate spec (YAML).
     #[arg(long, value_name = "gates.yaml")]
     pub spec: PathBuf,
-    /// The runs to gate: record files, folders or quoted globs (pooled).
+    /// The runs to gate: record files, folders or quoted globs (pooled);
+    /// crossval records among them are judged on the spec's `crossval:` bars.
     #[arg(required = true, value_name = "RUNS")]
     pub runs: Vec<String>,
     /// The baseline runs, for speedup and baseline gates (pooled).
@@ -69,19 +70,23 @@ fn pooled(label: &str, args: &[String]) -> anyhow::Result<Side> {
 pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
     let spec = read_spec(&args.spec)?;
     let opts = args.stats.options();
-    let new = pooled(&args.runs.join(" "), &args.runs)?;
-    let base = if args.baseline.is_empty() {
-        None
+    let (mut results, sides) = if spec.gates.is_empty() {
+        (Vec::new(), Vec::new())
     } else {
-        Some(pooled(&args.baseline.join(" "), &args.baseline)?)
+        run_gates(&args, &spec, &opts)?
     };
-    let sides: Vec<Side> = base.iter().cloned().chain([new.clone()]).collect();
-    check_rigs(&sides, args.across_rigs)?;
-    let mut results = evaluate(&spec, &new, base.as_ref(), &opts)?;
-    if results.iter().any(|r| r.status == Status::Fail) {
-        if let Some(cmd) = &args.rerun_on_fail {
-            results = confirm(&args, cmd, &spec, &new, base.as_ref(), &opts, results)?;
-        }
+    if let Some(bars) = &spec.crossval {
+        let records: Vec<_> = tokbench_compare::load_crossvals(&args.runs)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        anyhow::ensure!(
+            !records.is_empty(),
+            "{}: the spec has crossval bars, but no crossval record is among {}",
+            args.spec.display(),
+            args.runs.join(" ")
+        );
+        results.extend(evaluate_crossval(bars, &records));
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
@@ -96,6 +101,30 @@ pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     Ok(exit_code(&results))
+}
+
+/// The spec's run gates on RUNS (against `--baseline`), confirmed by
+/// `--rerun-on-fail`; also the sides, for the log.
+fn run_gates(
+    args: &GateArgs,
+    spec: &tokbench_compare::GateSpec,
+    opts: &tokbench_stats::CompareOptions,
+) -> anyhow::Result<(Vec<GateResult>, Vec<Side>)> {
+    let new = pooled(&args.runs.join(" "), &args.runs)?;
+    let base = if args.baseline.is_empty() {
+        None
+    } else {
+        Some(pooled(&args.baseline.join(" "), &args.baseline)?)
+    };
+    let sides: Vec<Side> = base.iter().cloned().chain([new.clone()]).collect();
+    check_rigs(&sides, args.across_rigs)?;
+    let mut results = evaluate(spec, &new, base.as_ref(), opts)?;
+    if results.iter().any(|r| r.status == Status::Fail) {
+        if let Some(cmd) = &args.rerun_on_fail {
+            results = confirm(args, cmd, spec, &new, base.as_ref(), opts, results)?;
+        }
+    }
+    Ok((results, sides))
 }
 
 /// The exit code of a set of results: fail beats inconclusive beats pass.
@@ -178,9 +207,14 @@ fn render(results: &[GateResult], level: f64) -> String {
         table.add_row([
             r.status.mark().to_owned(),
             format!("{} (line {})", r.gate, r.line),
-            r.cell
-                .as_ref()
-                .map_or_else(|| "—".to_owned(), ToString::to_string),
+            // A crossval gate names its record where a run gate names its cell.
+            r.cell.as_ref().map_or_else(
+                || {
+                    (r.detail.iter().find(|(k, _)| k == "record"))
+                        .map_or_else(|| "—".to_owned(), |(_, id)| id.clone())
+                },
+                ToString::to_string,
+            ),
             r.shown.clone(),
             r.bar.clone(),
             r.reason.clone().unwrap_or_default(),

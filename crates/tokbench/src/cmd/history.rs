@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use clap::builder::{PathBufValueParser, TypedValueParser as _};
 use serde::Serialize;
 use tokbench_history::{histories, number, ChangePointOptions, History, Metric, METRICS};
-use tokbench_record::{read_record, record_paths, Record, RecordError};
+use tokbench_record::{read_any, record_paths, AnyRecord, Record, RecordError};
 
 /// Where the method is described (also in `--help`).
 const METHOD: &str = "docs/methodology.md#change-points";
@@ -167,8 +167,10 @@ fn load(runs: &[PathBuf]) -> anyhow::Result<(Vec<Record>, Vec<RecordError>)> {
     let mut good = Vec::new();
     let mut bad = Vec::new();
     for p in paths {
-        match read_record(&p) {
-            Ok(r) => good.push(r),
+        match read_any(&p) {
+            Ok(AnyRecord::Run(r)) => good.push(*r),
+            // A crossval record has no metric history.
+            Ok(AnyRecord::Crossval(_)) => {}
             Err(e) => bad.push(e),
         }
     }

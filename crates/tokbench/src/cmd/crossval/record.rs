@@ -140,11 +140,13 @@ pub fn build(
     host_load: Option<tokbench_probe::HostLoadSummary>,
 ) -> CrossvalRecord {
     let command_line = Invocation::process_args();
-    let model = a
-        .model
-        .as_ref()
-        .or(b.model.as_ref())
-        .map_or("golden", |m| m.id.as_str());
+    // The model's file stem (an attached server may list a full path as
+    // its id), else its id.
+    let model = a.model.as_ref().or(b.model.as_ref()).map_or("golden", |m| {
+        m.file_name
+            .as_deref()
+            .map_or(m.id.as_str(), |f| f.strip_suffix(".gguf").unwrap_or(f))
+    });
     let date = started.get(..10).unwrap_or("0000-00-00").to_owned();
     let id = format!(
         "{date}-crossval-{}-{}",
