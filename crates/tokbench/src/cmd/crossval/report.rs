@@ -29,7 +29,9 @@ pub fn render(rec: &CrossvalRecord) -> String {
         .map_or("n/a".into(), |x| format!("{:.2}%", 100.0 * x));
     let kl = match (s.kl_mean_nats, s.kl_max_nats) {
         (Some(m), Some(x)) => format!(
-            "mean {m:.2e} nats, max {x:.2e} nats over {} positions",
+            "mean {} nats, max {} nats over {} positions",
+            nats(m),
+            nats(x),
             s.kl_positions
         ),
         _ => "n/a (no shared top-k)".into(),
@@ -43,6 +45,15 @@ pub fn render(rec: &CrossvalRecord) -> String {
         let _ = writeln!(out, "{}", prompt_line(p));
     }
     out
+}
+
+/// A KL value: `0` exactly, else 3 significant digits in scientific form.
+fn nats(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else {
+        format!("{x:.2e}")
+    }
 }
 
 fn consistency_line(c: &Consistency) -> String {
@@ -77,7 +88,8 @@ fn prompt_line(p: &CrossvalPrompt) -> String {
                 d.kind,
                 gap(d.gap_a),
                 gap(d.gap_b),
-                d.context_before.concat(),
+                // One line per prompt: newlines and tabs shown escaped.
+                d.context_before.concat().escape_debug(),
                 d.token_a.as_deref().unwrap_or("<end>"),
                 d.token_b.as_deref().unwrap_or("<end>")
             )
