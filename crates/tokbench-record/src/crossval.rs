@@ -90,6 +90,11 @@ pub struct CrossvalRun {
     /// Anything else worth knowing (fallbacks used, skipped checks).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Why the comparison is incomplete (a side's server failed; the
+    /// prompts it answered before are still compared); absent when
+    /// complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete_reason: Option<String>,
 }
 
 /// The prompt set: which prompts, exactly.
@@ -219,6 +224,9 @@ pub struct CrossvalSummary {
     /// Prompts the two sides tokenized differently: not compared, and
     /// never counted as model divergences.
     pub tokenization_mismatch: u64,
+    /// Prompts a side did not answer (its server failed): not compared.
+    #[serde(default)]
+    pub not_answered: u64,
     /// First-divergence token index of each diverging prompt, ascending.
     pub divergence_indices: Vec<u64>,
     /// Σ top-1 agreements over compared positions.
@@ -324,6 +332,9 @@ pub enum PromptVerdict {
     Diverged,
     /// Not compared: the sides tokenized the prompt differently.
     TokenizationMismatch,
+    /// Not compared: a side has no output for it (its server failed
+    /// before answering; see `run.incomplete_reason`).
+    NotAnswered,
 }
 
 /// One prompt's comparison.

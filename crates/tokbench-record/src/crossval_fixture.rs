@@ -65,6 +65,7 @@ pub fn example_crossval(id: &str, spec: &ExampleSpec) -> CrossvalRecord {
             command_line: vec!["tokbench".into(), "crossval".into(), "model.gguf".into()],
             host_load: None,
             notes: Vec::new(),
+            incomplete_reason: None,
         },
         system: run.system.clone(),
         prompt_set: PromptSetInfo {
@@ -96,6 +97,7 @@ pub fn example_crossval(id: &str, spec: &ExampleSpec) -> CrossvalRecord {
             unclassified: 0,
             length: 0,
             tokenization_mismatch: 0,
+            not_answered: 0,
             divergence_indices: vec![41, 88],
             top1_agreed: 128 + 41 + 88,
             top1_positions: 128 + 42 + 89,

@@ -13,7 +13,7 @@
 //! rendering (or the raw text) through `POST /tokenize` with
 //! `add_special: true`, as the server does for a request.
 
-use futures_util::stream::{self, StreamExt, TryStreamExt};
+use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value};
 use tokbench_crossval::{parse_response, Output, Prompt, TokenStep};
 use tokbench_record::TokenSource;
@@ -40,7 +40,8 @@ pub struct GreedySettings {
 /// One run of a side over a prompt set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SideRun {
-    /// One output per prompt, in prompt order.
+    /// One output per answered prompt, in prompt order (all prompts
+    /// unless [`SideRun::failure`]).
     pub outputs: Vec<Output>,
     /// How the tokens were identified (the weakest source any prompt
     /// needed).
@@ -49,6 +50,9 @@ pub struct SideRun {
     pub top_logprobs: bool,
     /// `usage.prompt_tokens` per prompt, when sent.
     pub usage_prompt_tokens: Vec<Option<u64>>,
+    /// Why the run ended before every prompt was answered (the failed
+    /// request's prompt and error); `None` when all were.
+    pub failure: Option<String>,
 }
 
 /// Whether requests to `target` carry `top_k: 1` (`Some(1)`) or no
@@ -68,38 +72,56 @@ pub fn top_k_sent_name(backend: &str) -> Option<u64> {
 /// [`Output::rendered_prompt`]; a server without those endpoints leaves
 /// them `None`).
 ///
-/// # Errors
-///
-/// [`RunError::Client`] when a request fails (a crossval needs every
-/// output) and [`RunError::Crossval`] when a response cannot be read.
+/// Never fails: the first request that fails, or whose response cannot be
+/// read, ends the run, and the outputs answered before it (in prompt
+/// order) are kept with the error in [`SideRun::failure`], so a backend
+/// that dies keeps its completed work.
 pub async fn collect_side(
     target: &Target,
     prompts: &[Prompt],
     settings: &GreedySettings,
     precheck: bool,
-) -> Result<SideRun, RunError> {
-    let done: Vec<(Output, TokenSource, bool, Option<u64>)> = stream::iter(prompts)
+) -> SideRun {
+    let mut answers = stream::iter(prompts)
         .map(|p| one_prompt(target, p, settings, precheck))
-        .buffered(settings.concurrency.max(1))
-        .try_collect()
-        .await?;
+        .buffered(settings.concurrency.max(1));
+    let mut done: Vec<Answer> = Vec::with_capacity(prompts.len());
+    let mut failure = None;
+    while let Some(answer) = answers.next().await {
+        match answer {
+            Ok(a) => done.push(a),
+            Err(e) => {
+                let prompt = prompts.get(done.len()).map_or("?", |p| p.id.as_str());
+                failure = Some(format!("prompt {prompt}: {e}"));
+                break;
+            }
+        }
+    }
     let token_source = done
         .iter()
-        .map(|d| d.1)
+        .map(|d| d.source)
         .max_by_key(|s| match s {
             TokenSource::Logprobs => 0,
             TokenSource::Tokenize => 1,
             TokenSource::Characters => 2,
         })
         .unwrap_or(TokenSource::Logprobs);
-    let top_logprobs = done.iter().all(|d| d.2 || d.0.steps.is_empty());
-    let usage_prompt_tokens = done.iter().map(|d| d.3).collect();
-    Ok(SideRun {
-        outputs: done.into_iter().map(|d| d.0).collect(),
+    let top_logprobs = done.iter().all(|d| d.has_top || d.output.steps.is_empty());
+    SideRun {
+        usage_prompt_tokens: done.iter().map(|d| d.usage_prompt_tokens).collect(),
+        outputs: done.into_iter().map(|d| d.output).collect(),
         token_source,
         top_logprobs,
-        usage_prompt_tokens,
-    })
+        failure,
+    }
+}
+
+/// One prompt's answer.
+struct Answer {
+    output: Output,
+    source: TokenSource,
+    has_top: bool,
+    usage_prompt_tokens: Option<u64>,
 }
 
 /// The request body of one prompt (see the [module docs](self)).
@@ -141,7 +163,7 @@ async fn one_prompt(
     prompt: &Prompt,
     settings: &GreedySettings,
     precheck: bool,
-) -> Result<(Output, TokenSource, bool, Option<u64>), RunError> {
+) -> Result<Answer, RunError> {
     let chat = prompt.messages.is_some();
     let path = if chat {
         "/v1/chat/completions"
@@ -169,7 +191,12 @@ async fn one_prompt(
                 .map(|t| t.into_iter().map(|(id, _)| id).collect());
         }
     }
-    Ok((out, source, has_top, parsed.prompt_tokens))
+    Ok(Answer {
+        output: out,
+        source,
+        has_top,
+        usage_prompt_tokens: parsed.prompt_tokens,
+    })
 }
 
 /// Steps of a text without log-probabilities: its tokens through

@@ -228,7 +228,13 @@ pub fn crossval_page<'a>(r: &'a CrossvalRecord, cv: &'a CrossvalLink) -> Crossva
         cv,
         yaml: format!("{}.yaml", cv.slug),
         run_facts: run_facts(r, cv),
-        notes: r.run.notes.clone(),
+        // An incomplete comparison says so first.
+        notes: (r.run.incomplete_reason.iter())
+            .map(|why| {
+                format!("Incomplete: {why}. The prompts a side did not answer are not compared.")
+            })
+            .chain(r.run.notes.iter().cloned())
+            .collect(),
         sides: r.sides.iter().map(side_view).collect(),
         settings: settings(r),
         prompt_set: vec![
@@ -506,6 +512,7 @@ fn prompt_view(p: &CrossvalPrompt, anchor: String) -> PromptView {
         PromptVerdict::Identical => ("identical", "same"),
         PromptVerdict::Diverged => ("diverged", "diverged"),
         PromptVerdict::TokenizationMismatch => ("tokenization mismatch (not compared)", "mismatch"),
+        PromptVerdict::NotAnswered => ("not answered (not compared)", "mismatch"),
     };
     let kl = if p.kl_mean_nats.is_none() && p.kl_max_nats.is_none() {
         "—".into()

@@ -11,7 +11,7 @@ Exit codes:
   0  success
   1  failure (bad input file, missing binary or model, unreachable server)
   2  usage error (unknown flag, value out of range, flag that means nothing in the mode)
-  3  run: incomplete (Ctrl-C or the backend died); completed requests are kept
+  3  run, crossval: incomplete (Ctrl-C or the backend died); completed requests are kept
   4  run: some measured requests failed
   5  selftest --check: a fidelity bar was missed
   6  gate: a gate failed; crossval: a --min-identical/--max-hard/--min-top1 bar was missed

@@ -29,9 +29,14 @@ impl Drop for Emulator {
 /// An emulator with text seed 7, optionally diverging at `at` (`near-tie`
 /// or `hard`).
 fn emulator(diverge: Option<(u32, &str)>) -> Emulator {
+    emulator_with(diverge, &[])
+}
+
+fn emulator_with(diverge: Option<(u32, &str)>, extra: &[&str]) -> Emulator {
     let mut cmd = Command::cargo_bin("tokbench").unwrap();
     cmd.args(["emulate", "--port", "0", "--text-seed", "7"])
-        .args(["--decode-tok-s", "20000", "--prefill-tok-s", "1000000"]);
+        .args(["--decode-tok-s", "20000", "--prefill-tok-s", "1000000"])
+        .args(extra);
     if let Some((at, kind)) = diverge {
         cmd.args(["--diverge-at", &at.to_string(), "--diverge-kind", kind]);
     }
@@ -265,4 +270,70 @@ fn a_golden_file_of_other_prompts_or_tokens_is_refused_and_flags_that_mean_nothi
     let (out, _) = crossval(&[&a.url, "--b-arg=-fa", "--no-record"], tmp.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--b-arg means nothing here"));
+}
+
+#[test]
+fn a_side_that_fails_part_way_keeps_what_it_answered_and_marks_the_record_incomplete() {
+    let a = emulator(None);
+    // HTTP 500 on 30% of requests (seeded): the first failure ends side B's run.
+    let b = emulator_with(
+        None,
+        &[
+            "--fault",
+            "http500",
+            "--fault-probability",
+            "0.3",
+            "--seed",
+            "3",
+        ],
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let golden = tmp.path().join("b.json");
+    let (out, rec) = crossval(
+        &[&b.url, &a.url, "--save-golden", golden.to_str().unwrap()],
+        tmp.path(),
+    );
+    // No golden file from an incomplete side A: exit 1, after the record.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did not answer every prompt"));
+    assert!(!golden.exists());
+    let rec = rec.expect("the record is written before the golden file");
+    let reason = rec.run.incomplete_reason.as_deref().unwrap();
+    assert!(reason.starts_with("side A, first run: prompt "), "{reason}");
+    assert!(reason.contains("HTTP 500"), "{reason}");
+    let s = &rec.summary;
+    assert!(s.not_answered >= 1 && s.not_answered <= 10);
+    assert_eq!(s.compared + s.not_answered, 10);
+    assert_eq!(
+        s.identical, s.compared,
+        "what both sides answered is identical"
+    );
+    let answered = rec
+        .prompts
+        .iter()
+        .filter(|p| p.verdict != PromptVerdict::NotAnswered);
+    assert_eq!(answered.count() as u64, s.compared);
+    assert!(rec
+        .summary
+        .headline
+        .contains("not answered: a side's server failed"));
+    let tmp2 = tempfile::tempdir().unwrap();
+    let (out, rec) = crossval(&[&a.url, &b.url, "--no-self-check"], tmp2.path());
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(rec
+        .unwrap()
+        .run
+        .incomplete_reason
+        .unwrap()
+        .starts_with("side B, first run"));
 }

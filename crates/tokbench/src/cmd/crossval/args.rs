@@ -105,8 +105,10 @@ pub struct CrossvalArgs {
 pub const EXIT_CODES_CROSSVAL: &str = "\
 Exit codes:
   0  compared (and every --min-identical/--max-hard/--min-top1 bar met)
-  1  failure (bad prompt or golden file, missing binary or model, a request failed)
+  1  failure (bad prompt or golden file, missing binary or model, unreachable server)
   2  usage error
+  3  incomplete: a side's server failed part-way; the prompts it answered are
+     compared and recorded (run.incomplete_reason)
   6  a --min-identical/--max-hard/--min-top1 bar was missed";
 
 fn non_negative_f64(s: &str) -> Result<f64, String> {
@@ -165,73 +167,64 @@ impl CrossvalArgs {
         let (a, b) = self.sides();
         let model = |s: &SideArg| matches!(s, SideArg::Model(_));
         let url = |s: &SideArg| matches!(s, SideArg::Url(_));
-        let wrong = |flag: &str, given: bool, ok: bool, why: &str| {
-            (given && !ok).then(|| format!("{flag} means nothing here: {why}"))
-        };
-        let checks = [
-            wrong(
+        let golden = |s: &SideArg| matches!(s, SideArg::Golden(_));
+        let not_model = |s| format!("side {s} is not a model file");
+        let not_url = |s| format!("side {s} is not a URL");
+        // (flag, given, meaningful, why not)
+        let checks: [(&str, bool, bool, String); 10] = [
+            (
                 "--a-arg",
                 !self.a_args.is_empty(),
                 model(&a),
-                "side A is not a model file",
+                not_model("A"),
             ),
-            wrong(
+            (
                 "--b-arg",
                 !self.b_args.is_empty(),
                 model(&b),
-                "side B is not a model file",
+                not_model("B"),
             ),
-            wrong(
+            (
                 "--a-backend-bin",
                 self.a_backend_bin.is_some(),
                 model(&a),
-                "side A is not a model file",
+                not_model("A"),
             ),
-            wrong(
+            (
                 "--b-backend-bin",
                 self.b_backend_bin.is_some(),
                 model(&b),
-                "side B is not a model file",
+                not_model("B"),
             ),
-            wrong(
+            (
                 "--threads",
                 self.threads.is_some(),
                 model(&a) || model(&b),
-                "no side is a model file",
+                "no side is a model file".into(),
             ),
-            wrong(
+            (
                 "--ctx-size",
                 self.ctx_size.is_some(),
                 model(&a) || model(&b),
-                "no side is a model file",
+                "no side is a model file".into(),
             ),
-            wrong(
-                "--a-model",
-                self.a_model.is_some(),
-                url(&a),
-                "side A is not a URL",
-            ),
-            wrong(
-                "--b-model",
-                self.b_model.is_some(),
-                url(&b),
-                "side B is not a URL",
-            ),
-            wrong(
+            ("--a-model", self.a_model.is_some(), url(&a), not_url("A")),
+            ("--b-model", self.b_model.is_some(), url(&b), not_url("B")),
+            (
                 "--save-golden",
                 self.save_golden.is_some(),
-                !matches!(a, SideArg::Golden(_)),
-                "side A already is a golden file",
+                !golden(&a),
+                "side A already is a golden file".into(),
             ),
-            wrong(
+            (
                 "-c",
                 self.concurrency > 1,
-                !matches!(a, SideArg::Golden(_)) || !matches!(b, SideArg::Golden(_)),
-                "both sides are golden files",
+                !golden(&a) || !golden(&b),
+                "both sides are golden files".into(),
             ),
         ];
-        match checks.into_iter().flatten().next() {
-            Some(message) => Err(message),
+        match checks.into_iter().find(|(_, given, ok, _)| *given && !*ok) {
+            Some((flag, _, _, why)) => Err(format!("{flag} means nothing here: {why}")),
             None => Ok(()),
         }
     }

@@ -8,8 +8,9 @@
 //! record (`kind: crossval`) and optionally checked against bars.
 //!
 //! Exit codes ([`args::EXIT_CODES_CROSSVAL`]): 0 compared (bars met), 1
-//! failure, 2 usage error, 6 a `--min-identical`/`--max-hard`/`--min-top1`
-//! bar was missed. Definitions: `docs/methodology.md#crossval`.
+//! failure, 2 usage error, 3 incomplete (a side's server failed part-way;
+//! what it answered is compared and recorded), 6 a
+//! `--min-identical`/`--max-hard`/`--min-top1` bar was missed. Definitions: `docs/methodology.md#crossval`.
 
 mod args;
 mod record;
@@ -27,6 +28,10 @@ pub use self::args::CrossvalArgs;
 use self::args::SideArg;
 use self::record::Comparison;
 use self::side::{SideContext, SideData};
+
+/// Exit code when a side's server failed part-way: the prompts answered
+/// before are compared and recorded (as `tokbench run`'s incomplete).
+pub const EXIT_INCOMPLETE: u8 = 3;
 
 /// Exit code when a `--min-*`/`--max-hard` bar was missed (as a failed gate).
 pub const EXIT_BAR_MISSED: u8 = 6;
@@ -66,12 +71,8 @@ async fn run_async(args: CrossvalArgs, set: PromptSet) -> anyhow::Result<ExitCod
     let b = obtain(&ctx, "B", &arg_b).await?;
     let host_load = sampler.and_then(|s| s.stop().ok());
     let cmp = Comparison::new(&args, &set, &a, &b)?;
-    if let Some(path) = &args.save_golden {
-        side::save_golden(path, &set, &args, &a)?;
-        eprintln!("golden: {} (side A)", path.display());
-    }
     let rec = record::build(&args, &set, &ctx, &a, &b, &cmp, started, host_load);
-    // The record first: nothing printed can lose it.
+    // The record first: nothing printed, and no golden file, can lose it.
     let path = match runs_dir(&args) {
         Some(dir) => Some(tokbench_record::write_crossval(&dir, &rec)?),
         None => None,
@@ -79,6 +80,14 @@ async fn run_async(args: CrossvalArgs, set: PromptSet) -> anyhow::Result<ExitCod
     print!("{}", report::render(&rec));
     if let Some(path) = path {
         eprintln!("record: {}", path.display());
+    }
+    if let Some(path) = &args.save_golden {
+        side::save_golden(path, &set, &args, &a)?;
+        eprintln!("golden: {} (side A)", path.display());
+    }
+    if let Some(reason) = &rec.run.incomplete_reason {
+        eprintln!("incomplete: {reason}");
+        return Ok(ExitCode::from(EXIT_INCOMPLETE));
     }
     let missed = report::missed_bars(&args, &rec.summary);
     for m in &missed {

@@ -20,23 +20,58 @@ use super::side::{SideContext, SideData};
 /// Most characters of a prompt kept in the record.
 const PROMPT_EXCERPT_CHARS: usize = 400;
 
-/// Both sides compared: per prompt, the pre-check and (when it passed) the
-/// output comparison; overall, the summary and each side's consistency.
+/// What came of one prompt.
+pub enum Outcome {
+    /// Compared (the pre-check found no mismatch).
+    Compared(PromptResult),
+    /// Not compared: the sides tokenized it differently.
+    TokenizationMismatch,
+    /// Not compared: a side did not answer it.
+    NotAnswered,
+}
+
+/// Both sides compared: per prompt, the pre-check and the outcome;
+/// overall, the summary of the compared prompts.
 pub struct Comparison {
-    /// The pre-check of each prompt, in prompt order.
-    pub prechecks: Vec<tokbench_crossval::Precheck>,
-    /// The comparison of each prompt whose pre-check did not find a
-    /// mismatch (`None` for a mismatch).
-    pub results: Vec<Option<PromptResult>>,
+    /// The pre-check of each prompt, in prompt order (`None` when a side
+    /// did not answer it).
+    pub prechecks: Vec<Option<tokbench_crossval::Precheck>>,
+    /// The outcome of each prompt, in prompt order.
+    pub outcomes: Vec<Outcome>,
     /// The summary over the compared prompts.
     pub summary: Summary,
+}
+
+/// A side's first-run output for prompt `id` with its `usage.prompt_tokens`.
+fn answer<'s>(side: &'s SideData, id: &str) -> Option<(&'s Output, Option<u64>)> {
+    let i = side.first.outputs.iter().position(|o| o.prompt_id == id)?;
+    let usage = side.first.usage_prompt_tokens.get(i).copied().flatten();
+    Some((&side.first.outputs[i], usage))
+}
+
+/// A side that answered some prompt twice (a hand-edited golden file).
+fn check_unique(side: &SideData) -> anyhow::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    match side
+        .first
+        .outputs
+        .iter()
+        .find(|o| !seen.insert(o.prompt_id.as_str()))
+    {
+        Some(o) => anyhow::bail!(
+            "side {}: prompt {:?} occurs more than once",
+            side.label,
+            o.prompt_id
+        ),
+        None => Ok(()),
+    }
 }
 
 impl Comparison {
     /// Compares side A's first run with side B's, prompt by prompt.
     ///
     /// # Errors
-    /// A side without an output for some prompt, or a bad ε.
+    /// A bad ε, or a side with two outputs for one prompt.
     pub fn new(
         args: &CrossvalArgs,
         set: &PromptSet,
@@ -47,49 +82,62 @@ impl Comparison {
             epsilon_nats: args.epsilon,
             ..DivergenceOptions::default()
         };
-        // Validates both sides (every prompt once on each) and ε.
-        compare_sides(&a.first.outputs, &b.first.outputs, &opts)?;
-        let find = |side: &SideData, id: &str| -> anyhow::Result<(Output, Option<u64>)> {
-            let i =
-                (side.first.outputs.iter().position(|o| o.prompt_id == id)).ok_or_else(|| {
-                    anyhow::anyhow!("side {} has no output for prompt {id:?}", side.label)
-                })?;
-            Ok((
-                side.first.outputs[i].clone(),
-                side.first.usage_prompt_tokens.get(i).copied().flatten(),
-            ))
-        };
-        let (mut prechecks, mut results) = (Vec::new(), Vec::new());
+        opts.validate()?;
+        check_unique(a)?;
+        check_unique(b)?;
+        let (mut prechecks, mut outcomes) = (Vec::new(), Vec::new());
         for p in &set.prompts {
-            let ((oa, ua), (ob, ub)) = (find(a, &p.id)?, find(b, &p.id)?);
-            let check = precheck(&oa, &ob, ua, ub);
-            results.push(
-                (check.status != PrecheckStatus::Mismatch).then(|| compare_output(&oa, &ob, &opts)),
-            );
-            prechecks.push(check);
+            let Some(((oa, ua), (ob, ub))) = answer(a, &p.id).zip(answer(b, &p.id)) else {
+                prechecks.push(None);
+                outcomes.push(Outcome::NotAnswered);
+                continue;
+            };
+            let check = precheck(oa, ob, ua, ub);
+            outcomes.push(match check.status {
+                PrecheckStatus::Mismatch => Outcome::TokenizationMismatch,
+                _ => Outcome::Compared(compare_output(oa, ob, &opts)),
+            });
+            prechecks.push(Some(check));
         }
-        let compared: Vec<PromptResult> = results.iter().flatten().cloned().collect();
+        let compared: Vec<PromptResult> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Compared(r) => Some(r.clone()),
+                _ => None,
+            })
+            .collect();
         Ok(Comparison {
             summary: Summary::from_results(&compared),
             prechecks,
-            results,
+            outcomes,
         })
     }
 
     /// Prompts not compared for a tokenization mismatch.
     pub fn mismatches(&self) -> usize {
-        self.results.iter().filter(|r| r.is_none()).count()
+        self.count(|o| matches!(o, Outcome::TokenizationMismatch))
+    }
+
+    /// Prompts not compared because a side did not answer them.
+    pub fn not_answered(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::NotAnswered))
+    }
+
+    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.outcomes.iter().filter(|o| f(o)).count()
     }
 
     /// The summary's headline, plus the prompts not compared.
     pub fn headline(&self) -> String {
-        let n = self.mismatches();
         let mut line = self.summary.headline();
-        if n > 0 {
-            line.push_str(&format!(
-                "; {n} of {} not compared: tokenization differs",
-                self.results.len()
-            ));
+        let total = self.outcomes.len();
+        for (n, why) in [
+            (self.mismatches(), "not compared: tokenization differs"),
+            (self.not_answered(), "not answered: a side's server failed"),
+        ] {
+            if n > 0 {
+                line.push_str(&format!("; {n} of {total} {why}"));
+            }
         }
         line
     }
@@ -98,7 +146,13 @@ impl Comparison {
 /// A side's second run against its first, when there is one.
 fn consistency(first: &[Output], other: Option<&Vec<Output>>, c: u64) -> Option<Consistency> {
     let other = other?;
-    let results = compare_sides(first, other, &DivergenceOptions::default()).ok()?;
+    // A run that ended early is compared on the prompts it answered.
+    let answered: Vec<Output> = first
+        .iter()
+        .filter(|o| other.iter().any(|x| x.prompt_id == o.prompt_id))
+        .cloned()
+        .collect();
+    let results = compare_sides(&answered, other, &DivergenceOptions::default()).ok()?;
     let mut divergence_indices: Vec<u64> = results
         .iter()
         .filter_map(|r| r.divergence.as_ref().map(|d| d.token_index as u64))
@@ -153,15 +207,6 @@ pub fn build(
         tokbench_record::slug(model),
         short_id(u64::from(std::process::id()))
     );
-    let prompts = set
-        .prompts
-        .iter()
-        .zip(cmp.prechecks.iter().zip(&cmp.results))
-        .map(|(p, (check, result))| {
-            let (oa, ob) = (output_of(a, &p.id), output_of(b, &p.id));
-            prompt_entry(p, check, result.as_ref(), oa, ob)
-        })
-        .collect();
     CrossvalRecord {
         schema_version: CROSSVAL_SCHEMA_VERSION,
         kind: RecordKind::Crossval,
@@ -174,6 +219,7 @@ pub fn build(
             command_line: tokbench_backend::redact::redact_args(&command_line),
             host_load: host_load.map(tokbench_runner::convert::host_load),
             notes: notes(a, b),
+            incomplete_reason: incomplete_reason(a, b),
         },
         system: system_section(&ctx.rig),
         prompt_set: PromptSetInfo {
@@ -181,24 +227,13 @@ pub fn build(
             sha256: set.sha256(),
             prompts: set.prompts.len() as u64,
         },
-        settings: CrossvalSettings {
-            tokens: args.tokens,
-            temperature: 0.0,
-            top_k: [a, b]
-                .iter()
-                .filter_map(|s| s.backend.as_ref())
-                .find_map(|b| top_k_sent_name(&b.name)),
-            seed: args.seed,
-            top_logprobs: u64::from(args.top_logprobs),
-            epsilon_nats: args.epsilon,
-            concurrency: args.concurrency,
-        },
+        settings: settings(args, a, b),
         sides: vec![
             side_section(a, args.concurrency),
             side_section(b, args.concurrency),
         ],
         summary: summary_section(cmp),
-        prompts,
+        prompts: prompt_entries(set, cmp, a, b),
         provenance: Provenance {
             reproduce: shell_join(&tokbench_backend::redact::redact_args(&command_line)),
             details: Default::default(),
@@ -206,8 +241,55 @@ pub fn build(
     }
 }
 
+/// The request settings as recorded.
+fn settings(args: &CrossvalArgs, a: &SideData, b: &SideData) -> CrossvalSettings {
+    CrossvalSettings {
+        tokens: args.tokens,
+        temperature: 0.0,
+        top_k: [a, b]
+            .iter()
+            .filter_map(|s| s.backend.as_ref())
+            .find_map(|b| top_k_sent_name(&b.name)),
+        seed: args.seed,
+        top_logprobs: u64::from(args.top_logprobs),
+        epsilon_nats: args.epsilon,
+        concurrency: args.concurrency,
+    }
+}
+
+/// One entry per prompt, in prompt-set order.
+fn prompt_entries(
+    set: &PromptSet,
+    cmp: &Comparison,
+    a: &SideData,
+    b: &SideData,
+) -> Vec<CrossvalPrompt> {
+    set.prompts
+        .iter()
+        .zip(cmp.prechecks.iter().zip(&cmp.outcomes))
+        .map(|(p, (check, outcome))| {
+            let (oa, ob) = (output_of(a, &p.id), output_of(b, &p.id));
+            prompt_entry(p, check.as_ref(), outcome, oa, ob)
+        })
+        .collect()
+}
+
 fn output_of<'s>(side: &'s SideData, id: &str) -> Option<&'s Output> {
     side.first.outputs.iter().find(|o| o.prompt_id == id)
+}
+
+/// Every run of either side that ended early, `side X, <run>: <error>`,
+/// joined by `; `; `None` when every run answered every prompt.
+fn incomplete_reason(a: &SideData, b: &SideData) -> Option<String> {
+    let all: Vec<String> = [a, b]
+        .iter()
+        .flat_map(|s| {
+            s.failures
+                .iter()
+                .map(move |f| format!("side {}, {f}", s.label))
+        })
+        .collect();
+    (!all.is_empty()).then(|| all.join("; "))
 }
 
 /// Fallbacks worth knowing, one note each.
@@ -235,7 +317,7 @@ fn summary_section(cmp: &Comparison) -> CrossvalSummary {
     let s = &cmp.summary;
     CrossvalSummary {
         headline: cmp.headline(),
-        prompts: cmp.results.len() as u64,
+        prompts: cmp.outcomes.len() as u64,
         compared: s.prompts as u64,
         identical: s.identical as u64,
         diverged: s.diverged as u64,
@@ -244,6 +326,7 @@ fn summary_section(cmp: &Comparison) -> CrossvalSummary {
         unclassified: s.unclassified as u64,
         length: s.length as u64,
         tokenization_mismatch: cmp.mismatches() as u64,
+        not_answered: cmp.not_answered() as u64,
         divergence_indices: s.divergence_indices.iter().map(|&i| i as u64).collect(),
         top1_agreed: s.top1_agreed as u64,
         top1_positions: s.top1_positions as u64,
@@ -256,15 +339,16 @@ fn summary_section(cmp: &Comparison) -> CrossvalSummary {
 
 fn prompt_entry(
     p: &tokbench_crossval::Prompt,
-    check: &tokbench_crossval::Precheck,
-    result: Option<&PromptResult>,
+    check: Option<&tokbench_crossval::Precheck>,
+    outcome: &Outcome,
     a: Option<&Output>,
     b: Option<&Output>,
 ) -> CrossvalPrompt {
-    let verdict = match result {
-        None => PromptVerdict::TokenizationMismatch,
-        Some(r) if r.is_identical() => PromptVerdict::Identical,
-        Some(_) => PromptVerdict::Diverged,
+    let (verdict, result) = match outcome {
+        Outcome::NotAnswered => (PromptVerdict::NotAnswered, None),
+        Outcome::TokenizationMismatch => (PromptVerdict::TokenizationMismatch, None),
+        Outcome::Compared(r) if r.is_identical() => (PromptVerdict::Identical, Some(r)),
+        Outcome::Compared(r) => (PromptVerdict::Diverged, Some(r)),
     };
     CrossvalPrompt {
         id: p.id.clone(),
@@ -275,18 +359,7 @@ fn prompt_entry(
             .take(PROMPT_EXCERPT_CHARS)
             .collect(),
         verdict,
-        tokenization: TokenizationCheck {
-            status: match check.status {
-                PrecheckStatus::Same => TokenizationStatus::Same,
-                PrecheckStatus::Mismatch => TokenizationStatus::Mismatch,
-                PrecheckStatus::Unchecked => TokenizationStatus::Unchecked,
-            },
-            prompt_tokens_a: check.prompt_tokens_a,
-            prompt_tokens_b: check.prompt_tokens_b,
-            first_difference: check.first_difference,
-            template_same: check.template_same,
-            note: check.note.clone(),
-        },
+        tokenization: tokenization(check),
         tokens_a: a.map_or(0, |o| o.steps.len() as u64),
         tokens_b: b.map_or(0, |o| o.steps.len() as u64),
         divergence: result.and_then(|r| r.divergence.as_ref()).map(point),
@@ -296,6 +369,32 @@ fn prompt_entry(
         kl_max_nats: result.and_then(|r| r.kl.max_nats),
         text_a: a.map(Output::full_text).unwrap_or_default(),
         text_b: b.map(Output::full_text).unwrap_or_default(),
+    }
+}
+
+/// The record's pre-check; `unchecked` when a side did not answer.
+fn tokenization(check: Option<&tokbench_crossval::Precheck>) -> TokenizationCheck {
+    let Some(check) = check else {
+        return TokenizationCheck {
+            status: TokenizationStatus::Unchecked,
+            prompt_tokens_a: None,
+            prompt_tokens_b: None,
+            first_difference: None,
+            template_same: None,
+            note: Some("a side did not answer this prompt".into()),
+        };
+    };
+    TokenizationCheck {
+        status: match check.status {
+            PrecheckStatus::Same => TokenizationStatus::Same,
+            PrecheckStatus::Mismatch => TokenizationStatus::Mismatch,
+            PrecheckStatus::Unchecked => TokenizationStatus::Unchecked,
+        },
+        prompt_tokens_a: check.prompt_tokens_a,
+        prompt_tokens_b: check.prompt_tokens_b,
+        first_difference: check.first_difference,
+        template_same: check.template_same,
+        note: check.note.clone(),
     }
 }
 

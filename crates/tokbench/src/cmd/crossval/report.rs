@@ -75,6 +75,7 @@ fn prompt_line(p: &CrossvalPrompt) -> String {
                 .as_deref()
                 .unwrap_or("tokenization differs")
         ),
+        (PromptVerdict::NotAnswered, _) => format!("{head}  NOT COMPARED: a side did not answer"),
         (_, None) => format!("{head}  identical"),
         (_, Some(d)) => {
             let gap = |g: Option<tokbench_record::Gap>| {

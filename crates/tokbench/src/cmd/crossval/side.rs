@@ -76,6 +76,8 @@ pub struct SideData {
     pub second: Option<Vec<Output>>,
     /// The run at `-c N`, when asked.
     pub batch: Option<Vec<Output>>,
+    /// Runs that ended early (a request failed), one message each.
+    pub failures: Vec<String>,
 }
 
 /// A golden side, checked against the prompt set and `--tokens`.
@@ -125,9 +127,11 @@ pub fn golden_side(ctx: &SideContext<'_>, label: &str, path: &Path) -> anyhow::R
             outputs: g.outputs,
             token_source,
             top_logprobs: top,
+            failure: None,
         },
         second: None,
         batch: None,
+        failures: Vec::new(),
     })
 }
 
@@ -141,13 +145,19 @@ fn file_name(path: &Path) -> String {
 /// Writes side `a`'s first run as a golden file.
 ///
 /// # Errors
-/// The file cannot be written.
+/// Side A did not answer every prompt (a golden file is a complete
+/// reference), or the file cannot be written.
 pub fn save_golden(
     path: &Path,
     set: &PromptSet,
     args: &CrossvalArgs,
     a: &SideData,
 ) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        a.first.failure.is_none(),
+        "not writing golden file {}: side A did not answer every prompt",
+        path.display()
+    );
     let golden = Golden {
         version: GOLDEN_VERSION,
         prompt_set: set.name.clone(),
@@ -162,16 +172,20 @@ pub fn save_golden(
 /// A server side: launched or attached, asked for every run, stopped.
 ///
 /// # Errors
-/// Launch or attach failures, a failed request, an unreadable response.
+/// Launch or attach failures. A failed request or an unreadable response
+/// is not an error: the side keeps what it answered
+/// ([`SideData::failures`]).
 pub async fn server_side(
     ctx: &SideContext<'_>,
     label: &str,
     arg: &SideArg,
 ) -> anyhow::Result<SideData> {
     let mut target = connect(ctx, label, arg).await?;
-    let runs = all_runs(ctx, &target).await;
-    target.stop().await?;
-    let (first, second, batch) = runs?;
+    let (first, second, batch, failures) = all_runs(ctx, &target).await;
+    // A server that died cannot be stopped cleanly; its answers stand.
+    if let Err(e) = target.stop().await {
+        eprintln!("warning: side {label}: stopping the server: {e}");
+    }
     let source = if target.process.is_some() {
         SideSource::Launched
     } else {
@@ -187,37 +201,52 @@ pub async fn server_side(
         first,
         second,
         batch,
+        failures,
     })
 }
 
-type Runs = (SideRun, Option<Vec<Output>>, Option<Vec<Output>>);
+type Runs = (
+    SideRun,
+    Option<Vec<Output>>,
+    Option<Vec<Output>>,
+    Vec<String>,
+);
 
-async fn all_runs(ctx: &SideContext<'_>, target: &Target) -> anyhow::Result<Runs> {
+/// The first run, then (when it answered every prompt) the second run and
+/// the batch run; each failure is kept as a message, and the outputs
+/// answered before it are kept too.
+async fn all_runs(ctx: &SideContext<'_>, target: &Target) -> Runs {
     let prompts = &ctx.set.prompts;
-    let first = collect_side(target, prompts, &ctx.settings, true).await?;
+    let mut failures = Vec::new();
+    let mut note = |what: &str, run: &SideRun| {
+        if let Some(f) = &run.failure {
+            failures.push(format!("{what}: {f}"));
+        }
+    };
+    let first = collect_side(target, prompts, &ctx.settings, true).await;
+    note("first run", &first);
+    if first.failure.is_some() {
+        return (first, None, None, failures);
+    }
     let second = if ctx.args.no_self_check {
         None
     } else {
-        Some(
-            collect_side(target, prompts, &ctx.settings, false)
-                .await?
-                .outputs,
-        )
+        let run = collect_side(target, prompts, &ctx.settings, false).await;
+        note("self-consistency run", &run);
+        Some(run.outputs)
     };
     let batch = if ctx.args.concurrency > 1 {
         let settings = GreedySettings {
             concurrency: usize::try_from(ctx.args.concurrency).unwrap_or(usize::MAX),
             ..ctx.settings
         };
-        Some(
-            collect_side(target, prompts, &settings, false)
-                .await?
-                .outputs,
-        )
+        let run = collect_side(target, prompts, &settings, false).await;
+        note("batch-invariance run", &run);
+        Some(run.outputs)
     } else {
         None
     };
-    Ok((first, second, batch))
+    (first, second, batch, failures)
 }
 
 /// `backend version · model · flags`.
