@@ -3,37 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
-use assert_cmd::cargo::CommandCargoExt;
 use predicates::prelude::*;
 
 mod common;
 
-use common::Served;
-
-/// A `tokbench emulate` child process on a free port, killed on drop.
-fn emulate(args: &[&str]) -> Served {
-    let mut child = Command::cargo_bin("tokbench")
-        .unwrap()
-        .args(["emulate", "--port", "0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_owned();
-    Served { child, url }
-}
+use common::emulate;
 
 /// A working directory shared by this binary's tests, so that records
 /// written by default (`./runs`) never land in the source tree.

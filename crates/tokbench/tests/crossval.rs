@@ -6,51 +6,37 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use assert_cmd::cargo::CommandCargoExt;
 use tokbench_record::{read_crossval, CrossvalRecord, DivergenceClass, PromptVerdict};
 
-/// A `tokbench emulate` child on a free port; killed on drop.
-struct Emulator {
-    child: Child,
-    url: String,
-}
+mod common;
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{emulate, Served};
 
 /// An emulator with text seed 7, optionally diverging at `at` (`near-tie`
 /// or `hard`).
-fn emulator(diverge: Option<(u32, &str)>) -> Emulator {
+fn emulator(diverge: Option<(u32, &str)>) -> Served {
     emulator_with(diverge, &[])
 }
 
-fn emulator_with(diverge: Option<(u32, &str)>, extra: &[&str]) -> Emulator {
-    let mut cmd = Command::cargo_bin("tokbench").unwrap();
-    cmd.args(["emulate", "--port", "0", "--text-seed", "7"])
-        .args(["--decode-tok-s", "20000", "--prefill-tok-s", "1000000"])
-        .args(extra);
-    if let Some((at, kind)) = diverge {
-        cmd.args(["--diverge-at", &at.to_string(), "--diverge-kind", kind]);
+fn emulator_with(diverge: Option<(u32, &str)>, extra: &[&str]) -> Served {
+    let at = diverge.map(|(at, _)| at.to_string()).unwrap_or_default();
+    let mut args = vec![
+        "--text-seed",
+        "7",
+        "--decode-tok-s",
+        "20000",
+        "--prefill-tok-s",
+        "1000000",
+    ];
+    if let Some((_, kind)) = diverge {
+        args.extend(["--diverge-at", at.as_str(), "--diverge-kind", kind]);
     }
-    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_owned();
-    Emulator { child, url }
+    args.extend_from_slice(extra);
+    emulate(&args)
 }
 
 fn crossval(args: &[&str], runs: &Path) -> (Output, Option<CrossvalRecord>) {

@@ -23,7 +23,7 @@ const PROMPT_EXCERPT_CHARS: usize = 400;
 /// What came of one prompt.
 pub enum Outcome {
     /// Compared (the pre-check found no mismatch).
-    Compared(PromptResult),
+    Compared(Box<PromptResult>),
     /// Not compared: the sides tokenized it differently.
     TokenizationMismatch,
     /// Not compared: a side did not answer it.
@@ -95,14 +95,14 @@ impl Comparison {
             let check = precheck(oa, ob, ua, ub);
             outcomes.push(match check.status {
                 PrecheckStatus::Mismatch => Outcome::TokenizationMismatch,
-                _ => Outcome::Compared(compare_output(oa, ob, &opts)),
+                _ => Outcome::Compared(Box::new(compare_output(oa, ob, &opts))),
             });
             prechecks.push(Some(check));
         }
         let compared: Vec<PromptResult> = outcomes
             .iter()
             .filter_map(|o| match o {
-                Outcome::Compared(r) => Some(r.clone()),
+                Outcome::Compared(r) => Some((**r).clone()),
                 _ => None,
             })
             .collect();
@@ -347,8 +347,8 @@ fn prompt_entry(
     let (verdict, result) = match outcome {
         Outcome::NotAnswered => (PromptVerdict::NotAnswered, None),
         Outcome::TokenizationMismatch => (PromptVerdict::TokenizationMismatch, None),
-        Outcome::Compared(r) if r.is_identical() => (PromptVerdict::Identical, Some(r)),
-        Outcome::Compared(r) => (PromptVerdict::Diverged, Some(r)),
+        Outcome::Compared(r) if r.is_identical() => (PromptVerdict::Identical, Some(&**r)),
+        Outcome::Compared(r) => (PromptVerdict::Diverged, Some(&**r)),
     };
     CrossvalPrompt {
         id: p.id.clone(),
