@@ -53,6 +53,9 @@ pub struct SideRun {
     /// Why the run ended before every prompt was answered (the failed
     /// request's prompt and error); `None` when all were.
     pub failure: Option<String>,
+    /// Prompts whose token count disagrees with the server's own
+    /// `usage.completion_tokens`, one line each (empty when all agree).
+    pub count_mismatches: Vec<String>,
 }
 
 /// Whether requests to `target` carry `top_k: 1` (`Some(1)`) or no
@@ -108,6 +111,10 @@ pub async fn collect_side(
         .unwrap_or(TokenSource::Logprobs);
     let top_logprobs = done.iter().all(|d| d.has_top || d.output.steps.is_empty());
     SideRun {
+        count_mismatches: done
+            .iter()
+            .filter_map(|d| d.count_mismatch.clone())
+            .collect(),
         usage_prompt_tokens: done.iter().map(|d| d.usage_prompt_tokens).collect(),
         outputs: done.into_iter().map(|d| d.output).collect(),
         token_source,
@@ -122,6 +129,7 @@ struct Answer {
     source: TokenSource,
     has_top: bool,
     usage_prompt_tokens: Option<u64>,
+    count_mismatch: Option<String>,
 }
 
 /// The request body of one prompt (see the [module docs](self)).
@@ -180,6 +188,18 @@ async fn one_prompt(
         Some(steps) => (steps, TokenSource::Logprobs),
         None => tokens_of_text(target, &parsed.text).await,
     };
+    // The outside account: the server's own count of what it generated
+    // (characters are not tokens, so that fallback is not checked).
+    let count_mismatch = parsed
+        .completion_tokens
+        .filter(|&n| source != TokenSource::Characters && n != steps.len() as u64)
+        .map(|n| {
+            format!(
+                "prompt {}: {} tokens read, the server's usage.completion_tokens says {n}",
+                prompt.id,
+                steps.len()
+            )
+        });
     let mut out = Output::new(prompt.id.clone(), steps);
     out.text = Some(parsed.text);
     if precheck {
@@ -196,6 +216,7 @@ async fn one_prompt(
         source,
         has_top,
         usage_prompt_tokens: parsed.prompt_tokens,
+        count_mismatch,
     })
 }
 

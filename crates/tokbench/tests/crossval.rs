@@ -72,6 +72,8 @@ fn identical_sides_are_identical_and_self_consistent_and_the_record_validates() 
     );
     let rec = rec.expect("a crossval record");
     assert_eq!(rec.summary.headline, "10/10 identical");
+    // Every token count agreed with the emulator's usage.completion_tokens.
+    assert!(rec.run.notes.is_empty(), "{:?}", rec.run.notes);
     assert!(stdout(&out).contains("crossval: 10/10 identical"));
     assert_eq!((rec.summary.identical, rec.summary.prompts), (10, 10));
     assert_eq!(rec.summary.top1_agreement, Some(1.0));

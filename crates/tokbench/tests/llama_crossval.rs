@@ -64,6 +64,8 @@ fn same_configuration_is_identical_and_a_golden_file_gives_the_same_verdict() {
         &[&model, "--save-golden", golden.to_str().unwrap()],
     );
     assert_eq!(aa.summary.headline, "3/3 identical");
+    // Every count agreed with the server's usage.completion_tokens.
+    assert!(aa.run.notes.is_empty(), "{:?}", aa.run.notes);
     assert_eq!(aa.summary.top1_agreement, Some(1.0));
     assert_eq!(aa.summary.kl_max_nats, Some(0.0));
     for side in &aa.sides {

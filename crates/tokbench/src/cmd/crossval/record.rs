@@ -303,6 +303,7 @@ fn notes(a: &SideData, b: &SideData) -> Vec<String> {
                 s.label
             )),
         }
+        notes.extend((s.first.count_mismatches.iter()).map(|m| format!("side {}: {m}", s.label)));
         if !s.first.top_logprobs {
             notes.push(format!(
                 "side {}: no top-k log-probabilities; its divergences cannot be classified near-tie",

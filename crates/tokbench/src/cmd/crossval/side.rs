@@ -128,6 +128,7 @@ pub fn golden_side(ctx: &SideContext<'_>, label: &str, path: &Path) -> anyhow::R
             token_source,
             top_logprobs: top,
             failure: None,
+            count_mismatches: Vec::new(),
         },
         second: None,
         batch: None,
