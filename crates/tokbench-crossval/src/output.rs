@@ -1,12 +1,14 @@
 //! One side's greedy output for one prompt, and the rule that says when two
 //! tokens are the same.
 //!
-//! **Token identity.** Two tokens are the same when both carry a token id
-//! and the ids are equal; when either lacks an id they are the same when
-//! their texts are equal (byte for byte). Ids are preferred because two
-//! different tokens can decode to the same text (`" a"` vs `" "`+`"a"` after
-//! detokenisation quirks) and because servers may return partial UTF-8 as
-//! replacement characters. The same rule matches top-k candidates.
+//! **Token identity.** Two tokens are the same when their texts are equal
+//! (byte for byte) and, when both carry a token id, the ids are equal too.
+//! Ids alone are not enough: llama.cpp merges the tokens of a multi-byte
+//! UTF-8 character into one `logprobs` entry that carries one piece's id,
+//! so two different characters can share an id (`こ` and `ん` both come as
+//! id 237 from SmolLM2). Texts alone are not enough either: different
+//! tokens can decode to the same text (a partial character sent as a
+//! replacement character). The same rule matches top-k candidates.
 
 use serde::{Deserialize, Serialize};
 
@@ -85,18 +87,19 @@ impl Output {
     }
 }
 
-/// The token-identity rule of this module on raw parts: ids when both are
-/// present, else texts.
+/// The token-identity rule of this module on raw parts: equal texts, and
+/// equal ids when both are present.
 pub(crate) fn same_key(id_a: Option<u32>, text_a: &str, id_b: Option<u32>, text_b: &str) -> bool {
-    match (id_a, id_b) {
-        (Some(x), Some(y)) => x == y,
-        _ => text_a == text_b,
-    }
+    text_a == text_b
+        && match (id_a, id_b) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        }
 }
 
 impl TokenStep {
-    /// Whether `self` and `other` are the same token (ids when both sides
-    /// have them, else text; see the [module docs](self)).
+    /// Whether `self` and `other` are the same token (equal texts, and
+    /// equal ids when both have them; see the [module docs](self)).
     pub fn same_token(&self, other: &TokenStep) -> bool {
         same_key(self.id, &self.text, other.id, &other.text)
     }
