@@ -14,7 +14,7 @@
 //! | [`divergence`] | [`compare_output`]: identical, or the first divergence and its kind (near-tie, hard, unclassified, length) |
 //! | [`kl`] | KL divergence on the shared top-k support (Kullback & Leibler 1951) |
 //! | [`summary`](mod@summary) | Pairing sides by prompt, [`Summary`] over many prompts and its headline, [`SelfConsistency`] |
-//! | [`precheck`] | The tokenization pre-check: same prompt tokens on both sides, else not compared |
+//! | [`precheck`](mod@precheck) | The tokenization pre-check: same prompt tokens on both sides, else not compared |
 //! | [`prompts`] | The built-in prompt set (versioned, hashed) and JSON Lines prompt files |
 //! | [`response`] | Reading an OpenAI-style response (logprobs with ids and top-k) into steps |
 //! | [`golden`] | Golden files: a reference side written atomically as JSON, read back with file:line errors |

@@ -1,5 +1,5 @@
 //! Reading a non-streaming OpenAI-style response into one side's
-//! [`Output`] steps.
+//! [`Output`](crate::Output) steps.
 //!
 //! Where the tokens come from, in order of preference:
 //!
