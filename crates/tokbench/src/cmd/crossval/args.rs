@@ -109,7 +109,10 @@ Exit codes:
   2  usage error
   3  incomplete: a side's server failed part-way; the prompts it answered are
      compared and recorded (run.incomplete_reason)
-  6  a --min-identical/--max-hard/--min-top1 bar was missed";
+  6  a --min-identical/--max-hard/--min-top1 bar was missed
+
+Definitions (identical, near-tie, hard, top-1 agreement, KL, the pre-check):
+docs/methodology.md#crossval";
 
 fn non_negative_f64(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
