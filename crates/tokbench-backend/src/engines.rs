@@ -100,11 +100,15 @@ pub fn parse_engines(text: &str, path: &Path) -> Result<EnginesFile, EnginesFile
         err(line, e.to_string().lines().next().unwrap_or("").to_owned())
     })?;
     if raw.engines.value.is_empty() {
-        return Err(err(line_of(&raw.engines), "`engines` names no engine".into()));
+        return Err(err(
+            line_of(&raw.engines),
+            "`engines` names no engine".into(),
+        ));
     }
-    let origin = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let origin = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let engines = (raw.engines.value.into_iter())
         .map(|(name, e)| {
             let engine = engine(name.clone(), e, &origin).map_err(|(l, m)| err(l, m))?;
@@ -125,11 +129,10 @@ fn engine(name: String, raw: RawEngine, origin: &str) -> Located<TemplateEngine>
         None => TemplateHealth::default(),
     };
     let version_command = match raw.version {
-        Some(v) => Some(
-            shlex::split(&v.value)
-                .filter(|w| !w.is_empty())
-                .ok_or((line_of(&v), format!("engine {name}: the version command cannot be split into words")))?,
-        ),
+        Some(v) => Some(shlex::split(&v.value).filter(|w| !w.is_empty()).ok_or((
+            line_of(&v),
+            format!("engine {name}: the version command cannot be split into words"),
+        ))?),
         None => None,
     };
     Ok(TemplateEngine {
@@ -145,7 +148,11 @@ fn engine(name: String, raw: RawEngine, origin: &str) -> Located<TemplateEngine>
 fn health(h: &Spanned<RawHealth>) -> Located<TemplateHealth> {
     let line = line_of(h);
     let raw = &h.value;
-    let given = [raw.http.is_some(), raw.models == Some(true), raw.log.is_some()];
+    let given = [
+        raw.http.is_some(),
+        raw.models == Some(true),
+        raw.log.is_some(),
+    ];
     if given.iter().filter(|g| **g).count() != 1 {
         return Err((
             line,

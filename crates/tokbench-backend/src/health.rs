@@ -67,11 +67,17 @@ pub(crate) async fn probe_path(
 
 /// `GET /v1/models` once: ready when it answers 200 with a non-empty
 /// `data` list.
-pub(crate) async fn probe_models(http: &reqwest::Client, base_url: &str, timeout: Duration) -> Health {
+pub(crate) async fn probe_models(
+    http: &reqwest::Client,
+    base_url: &str,
+    timeout: Duration,
+) -> Health {
     let url = format!("{base_url}/v1/models");
     let resp = match http.get(&url).timeout(timeout).send().await {
         Ok(resp) if resp.status() == reqwest::StatusCode::OK => resp,
-        Ok(resp) => return Health::NotReady(format!("GET /v1/models answered HTTP {}", resp.status())),
+        Ok(resp) => {
+            return Health::NotReady(format!("GET /v1/models answered HTTP {}", resp.status()))
+        }
         Err(e) => return Health::NotReady(format!("GET /v1/models failed: {}", describe(&e))),
     };
     let body: Option<serde_json::Value> = resp.json().await.ok();

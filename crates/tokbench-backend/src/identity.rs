@@ -158,16 +158,26 @@ pub async fn template_identity(
 ) -> TemplateIdentity {
     let mut out = TemplateIdentity::default();
     let mut device_text = log_text.to_owned();
-    if let Some((program, args)) = engine.version_command.as_deref().and_then(<[_]>::split_first) {
+    if let Some((program, args)) = engine
+        .version_command
+        .as_deref()
+        .and_then(<[_]>::split_first)
+    {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         if let Some(text) = run_capture(Path::new(program), &args, env, PROBE_TIMEOUT).await {
-            out.version = text.lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_owned);
+            out.version = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(str::to_owned);
             device_text.push('\n');
             device_text.push_str(&text);
         }
     }
     if let Ok(http) = health::client(&engine.name, base_url) {
-        let models = get_json(&http, &engine.name, base_url, "/v1/models").await.ok();
+        let models = get_json(&http, &engine.name, base_url, "/v1/models")
+            .await
+            .ok();
         out.n_ctx = models
             .as_ref()
             .and_then(|m| m.pointer("/data/0/max_model_len"))

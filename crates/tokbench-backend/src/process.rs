@@ -233,7 +233,9 @@ impl BackendProcess {
                 health::probe(http, base, HealthCheck::for_kind(*kind), timeout).await
             }
             Engine::Template(t) => match &t.health {
-                TemplateHealth::Http { path } => health::probe_path(http, base, path, timeout).await,
+                TemplateHealth::Http { path } => {
+                    health::probe_path(http, base, path, timeout).await
+                }
                 TemplateHealth::ModelListed => health::probe_models(http, base, timeout).await,
                 TemplateHealth::LogLine(re) => {
                     let log = self.log_text().unwrap_or_default();

@@ -14,20 +14,38 @@ fn reads_every_field_and_health_variant() {
     let a = f.engine("a").unwrap();
     assert_eq!(a.name, "a");
     assert_eq!(a.origin, "engines.yaml");
-    assert_eq!(a.version_command.as_deref().unwrap(), ["a-serve", "--version"]);
+    assert_eq!(
+        a.version_command.as_deref().unwrap(),
+        ["a-serve", "--version"]
+    );
     assert_eq!(a.env, [("A_CACHE".to_owned(), "/tmp/c".to_owned())]);
     assert_eq!(a.health.describe(), "GET /health answers 200");
-    assert_eq!(f.engine("b").unwrap().health.describe(), "GET /v1/models lists a model");
-    assert!(f.engine("c").unwrap().health.describe().contains("listening on"));
-    assert_eq!(f.engine("d").unwrap().health.describe(), "GET /ready answers 200");
+    assert_eq!(
+        f.engine("b").unwrap().health.describe(),
+        "GET /v1/models lists a model"
+    );
+    assert!(f
+        .engine("c")
+        .unwrap()
+        .health
+        .describe()
+        .contains("listening on"));
+    assert_eq!(
+        f.engine("d").unwrap().health.describe(),
+        "GET /ready answers 200"
+    );
     let e = f.engine("zz").unwrap_err().to_string();
     assert!(e.contains("\"zz\"") && e.contains("a, b, c, d"), "{e}");
 }
 
 #[test]
 fn unknown_placeholder_names_file_and_line() {
-    let e = err("engines:\n  a:\n    command: a --port {port}\n  b:\n    command: b --model {modle}\n");
-    assert_eq!((e.line, e.path.as_path()), (5, Path::new("conf/engines.yaml")));
+    let e =
+        err("engines:\n  a:\n    command: a --port {port}\n  b:\n    command: b --model {modle}\n");
+    assert_eq!(
+        (e.line, e.path.as_path()),
+        (5, Path::new("conf/engines.yaml"))
+    );
     let msg = e.to_string();
     assert!(msg.starts_with("conf/engines.yaml:5: engine b:"), "{msg}");
     assert!(msg.contains("{modle}"), "{msg}");
@@ -60,5 +78,9 @@ fn health_needs_exactly_one_check_and_a_valid_one() {
 #[test]
 fn unreadable_file_is_named() {
     let e = read_engines(Path::new("/nonexistent/engines.yaml")).unwrap_err();
-    assert!(e.to_string().starts_with("/nonexistent/engines.yaml:0: cannot read"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/engines.yaml:0: cannot read"),
+        "{e}"
+    );
 }

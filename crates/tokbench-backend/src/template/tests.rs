@@ -26,8 +26,23 @@ fn expands_every_placeholder_and_args_as_separate_words() {
     assert_eq!(
         words,
         [
-            "my-engine", "serve", "--model", "/models/m 1.gguf", "--host=127.0.0.1", "--port",
-            "8123", "-t", "4", "-c", "4096", "-np", "2", "--kappa", "0.5", "--tail", "a b",
+            "my-engine",
+            "serve",
+            "--model",
+            "/models/m 1.gguf",
+            "--host=127.0.0.1",
+            "--port",
+            "8123",
+            "-t",
+            "4",
+            "-c",
+            "4096",
+            "-np",
+            "2",
+            "--kappa",
+            "0.5",
+            "--tail",
+            "a b",
         ]
     );
     assert_eq!(t.program_name(), "my-engine");
@@ -38,7 +53,10 @@ fn empty_args_expand_to_nothing_and_json_braces_stay_literal() {
     let t = CommandTemplate::parse(r#"/opt/e/bin/eng {args} --cfg '{"a": {"b": 1}}' x{port}y"#)
         .unwrap();
     let words = t.expand(&values(&[]));
-    assert_eq!(words, ["/opt/e/bin/eng", "--cfg", r#"{"a": {"b": 1}}"#, "x8123y"]);
+    assert_eq!(
+        words,
+        ["/opt/e/bin/eng", "--cfg", r#"{"a": {"b": 1}}"#, "x8123y"]
+    );
     assert_eq!(t.program_name(), "eng");
 }
 
@@ -53,14 +71,20 @@ fn unknown_placeholder_is_named() {
         }
     );
     let msg = err.to_string();
-    assert!(msg.contains("{modle}") && msg.contains("{ctx_size}"), "{msg}");
+    assert!(
+        msg.contains("{modle}") && msg.contains("{ctx_size}"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn args_must_be_its_own_word_after_the_program() {
     for t in ["eng --flags={args}", "{args} eng", "eng '{args}x'"] {
         let err = CommandTemplate::parse(t).unwrap_err();
-        assert!(matches!(err, TemplateError::ArgsNotAWord { .. }), "{t}: {err}");
+        assert!(
+            matches!(err, TemplateError::ArgsNotAWord { .. }),
+            "{t}: {err}"
+        );
     }
 }
 
@@ -68,7 +92,10 @@ fn args_must_be_its_own_word_after_the_program() {
 fn unsplittable_and_empty_templates_are_errors() {
     let err = CommandTemplate::parse("eng --name 'unclosed").unwrap_err();
     assert!(matches!(err, TemplateError::Split { .. }), "{err}");
-    assert_eq!(CommandTemplate::parse("   ").unwrap_err(), TemplateError::Empty);
+    assert_eq!(
+        CommandTemplate::parse("   ").unwrap_err(),
+        TemplateError::Empty
+    );
 }
 
 #[test]
