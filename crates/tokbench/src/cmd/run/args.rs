@@ -368,6 +368,7 @@ impl RunArgs {
         }
         let options = LaunchOptions {
             kind: self.backend.into(),
+            template: None,
             binary: self.backend_bin.clone(),
             extra_args: self.backend_args.clone(),
             threads: self.threads,
