@@ -294,15 +294,25 @@ async fn launched_backend(
             .identify()
             .await
             .unwrap_or_else(|_| BackendInfo::new(kind));
-        return (backend_section(&info, process.base_url(), true), compute_device(&info));
+        return (
+            backend_section(&info, process.base_url(), true),
+            compute_device(&info),
+        );
     };
     let id = process.template_identity().await.unwrap_or_default();
-    let named = id.device.as_deref().and_then(ComputeDevice::from_backend_name);
+    let named = id
+        .device
+        .as_deref()
+        .and_then(ComputeDevice::from_backend_name);
     let rose = after.iter().any(|a| {
         let b = before.iter().find(|b| b.index == a.index);
         matches!((a.used_bytes, b.and_then(|b| b.used_bytes)), (Some(x), Some(y)) if x > y)
     });
-    let device = named.unwrap_or(if rose { ComputeDevice::Cuda } else { ComputeDevice::Cpu });
+    let device = named.unwrap_or(if rose {
+        ComputeDevice::Cuda
+    } else {
+        ComputeDevice::Cpu
+    });
     let mut section = generic_backend(process.base_url());
     section.name = engine.name.clone();
     section.version = id.version;
