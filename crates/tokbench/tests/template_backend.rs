@@ -38,7 +38,10 @@ fn processes_with(marker: &str) -> Vec<u32> {
             continue;
         };
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let zombie = stat.rsplit(')').next().is_some_and(|s| s.trim_start().starts_with('Z'));
+        let zombie = stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|s| s.trim_start().starts_with('Z'));
         if !zombie && String::from_utf8_lossy(&cmdline).contains(marker) {
             pids.push(pid);
         }
@@ -108,12 +111,20 @@ fn the_emulator_launched_by_template_is_measured_recorded_and_stopped() {
     );
     let out = run(
         dir.path(),
-        &["--backend-cmd", &template, "--backend-arg=--decode-tok-s", "--backend-arg=800"],
+        &[
+            "--backend-cmd",
+            &template,
+            "--backend-arg=--decode-tok-s",
+            "--backend-arg=800",
+        ],
     );
     assert!(out.status.success(), "{}", text(&out));
     let r = the_record(dir.path());
     assert_eq!(r.backend.name, "tokbench");
-    assert_eq!(r.backend.build_info.as_deref(), Some("template backend (--backend-cmd)"));
+    assert_eq!(
+        r.backend.build_info.as_deref(),
+        Some("template backend (--backend-cmd)")
+    );
     assert!(r.backend.launched);
     let cmd = r.backend.launch_command.clone().unwrap();
     assert_eq!(cmd[0], tokbench().display().to_string());
@@ -121,7 +132,10 @@ fn the_emulator_launched_by_template_is_measured_recorded_and_stopped() {
         assert!(cmd.iter().any(|w| w == word), "{word} not in {cmd:?}");
     }
     assert_eq!(r.backend.flags, ["--decode-tok-s", "800"]);
-    assert_eq!(r.model.id, mark, "the model id comes from the engine's /v1/models");
+    assert_eq!(
+        r.model.id, mark,
+        "the model id comes from the engine's /v1/models"
+    );
     assert_every_cell_measured(&r);
     assert!(none_left(&mark), "left: {:?}", processes_with(&mark));
 }
@@ -137,19 +151,31 @@ fn a_backends_file_engine_names_its_version_and_hides_its_secrets() {
     );
     std::fs::write(&file, yaml).unwrap();
     let runs = dir.path().join("runs");
-    let out = run(&runs, &["--backend-file", file.to_str().unwrap(), "--engine", "emu"]);
+    let out = run(
+        &runs,
+        &["--backend-file", file.to_str().unwrap(), "--engine", "emu"],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let r = the_record(&runs);
     assert_eq!(r.backend.name, "emu");
-    assert_eq!(r.backend.build_info.as_deref(), Some("template backend (engines.yaml)"));
+    assert_eq!(
+        r.backend.build_info.as_deref(),
+        Some("template backend (engines.yaml)")
+    );
     let version = r.backend.version.clone().unwrap();
     assert!(version.starts_with("tokbench "), "{version}");
     let cmd = r.backend.launch_command.clone().unwrap();
     assert!(cmd.iter().any(|w| w == "OPENAI_API_KEY=***"), "{cmd:?}");
     assert!(!cmd.iter().any(|w| w.contains("sk-SECRET")), "{cmd:?}");
-    let record_text = std::fs::read_to_string(runs.read_dir().unwrap().flatten().find(|e| {
-        e.path().extension().is_some_and(|x| x == "yaml")
-    }).unwrap().path()).unwrap();
+    let record_text = std::fs::read_to_string(
+        runs.read_dir()
+            .unwrap()
+            .flatten()
+            .find(|e| e.path().extension().is_some_and(|x| x == "yaml"))
+            .unwrap()
+            .path(),
+    )
+    .unwrap();
     assert!(!record_text.contains("sk-SECRET"));
     assert_every_cell_measured(&r);
     assert!(none_left(&mark), "left: {:?}", processes_with(&mark));
@@ -168,7 +194,14 @@ fn a_never_healthy_engine_fails_after_the_timeout_with_its_log_and_is_stopped() 
     let start = Instant::now();
     let out = run(
         dir.path(),
-        &["--backend-file", file.to_str().unwrap(), "--engine", "stuck", "--health-timeout", "2s"],
+        &[
+            "--backend-file",
+            file.to_str().unwrap(),
+            "--engine",
+            "stuck",
+            "--health-timeout",
+            "2s",
+        ],
     );
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
@@ -176,7 +209,10 @@ fn a_never_healthy_engine_fails_after_the_timeout_with_its_log_and_is_stopped() 
     assert!(all.contains("the stuck server at"), "{all}");
     assert!(all.contains("not healthy after 2."), "{all}");
     assert!(all.contains("GET /never-ready answered HTTP 404"), "{all}");
-    assert!(all.contains("listening on http://"), "log tail expected: {all}");
+    assert!(
+        all.contains("listening on http://"),
+        "log tail expected: {all}"
+    );
     assert!(none_left(&mark), "left: {:?}", processes_with(&mark));
 }
 
@@ -184,13 +220,20 @@ fn a_never_healthy_engine_fails_after_the_timeout_with_its_log_and_is_stopped() 
 fn an_unknown_placeholder_is_a_usage_error_and_launches_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mark = marker("typo");
-    let template = format!("{} emulate --port {{portt}} --model {mark}", tokbench().display());
+    let template = format!(
+        "{} emulate --port {{portt}} --model {mark}",
+        tokbench().display()
+    );
     let out = run(dir.path(), &["--backend-cmd", &template]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
     assert!(all.contains("unknown placeholder {portt}"), "{all}");
     assert!(processes_with(&mark).is_empty());
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no log, no record");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no log, no record"
+    );
 }
 
 #[test]
@@ -198,7 +241,12 @@ fn template_flags_out_of_their_mode_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
     let cases: [&[&str]; 4] = [
         &["--backend-cmd", "x --port {port}", "--backend", "vllm"],
-        &["--backend-cmd", "x --port {port}", "--backend-bin", "/bin/x"],
+        &[
+            "--backend-cmd",
+            "x --port {port}",
+            "--backend-bin",
+            "/bin/x",
+        ],
         &["--engine", "emu"],
         &["--backend-file", "e.yaml"],
     ];
@@ -208,22 +256,133 @@ fn template_flags_out_of_their_mode_are_usage_errors() {
     }
     let out = Command::cargo_bin("tokbench")
         .unwrap()
-        .args(["run", "--url", "http://127.0.0.1:9", "--backend-cmd", "x --port {port}"])
+        .args([
+            "run",
+            "--url",
+            "http://127.0.0.1:9",
+            "--backend-cmd",
+            "x --port {port}",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("--backend-cmd has no effect in attach mode"), "{}", text(&out));
+    assert!(
+        text(&out).contains("--backend-cmd has no effect in attach mode"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
 fn a_broken_backends_file_names_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("engines.yaml");
-    std::fs::write(&file, "engines:\n  a:\n    command: a --port {port}\n    helth: {http: /}\n").unwrap();
-    let out = run(dir.path(), &["--backend-file", file.to_str().unwrap(), "--engine", "a"]);
+    std::fs::write(
+        &file,
+        "engines:\n  a:\n    command: a --port {port}\n    helth: {http: /}\n",
+    )
+    .unwrap();
+    let out = run(
+        dir.path(),
+        &["--backend-file", file.to_str().unwrap(), "--engine", "a"],
+    );
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains(&format!("{}:4:", file.display())), "{all}");
-    let out = run(dir.path(), &["--backend-file", file.to_str().unwrap(), "--engine", "b"]);
+    let out = run(
+        dir.path(),
+        &["--backend-file", file.to_str().unwrap(), "--engine", "b"],
+    );
     assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn the_process_scan_sees_a_live_marker() {
+    let mark = marker("scan");
+    let mut child = Command::new("sh")
+        .args(["-c", "sleep 20", &mark])
+        .spawn()
+        .unwrap();
+    let seen = !processes_with(&mark).is_empty();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(seen, "the scan must find a live process by its marker");
+    assert!(none_left(&mark));
+}
+
+/// Starts a long `tokbench run` of an emulator engine with `mark`, waits
+/// until the engine has served a while, and returns the run's child and
+/// the engine's pid.
+fn long_run(runs: &Path, mark: &str) -> (std::process::Child, u32) {
+    let template = format!(
+        "{} emulate --port {{port}} --model {mark} --decode-tok-s 100",
+        tokbench().display()
+    );
+    let child = Command::cargo_bin("tokbench")
+        .unwrap()
+        .args(["run", "demo-model", "--no-progress", "--runs-dir"])
+        .arg(runs)
+        .args([
+            "--prompt-tokens",
+            "50",
+            "--output-tokens",
+            "16",
+            "-n",
+            "500",
+        ])
+        .args(["--health-timeout", "20s", "--backend-cmd", &template])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let engine = loop {
+        // The run's own command line holds the marker too.
+        if let Some(pid) = processes_with(mark).into_iter().find(|&p| p != child.id()) {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the engine never started");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(2500));
+    (child, engine)
+}
+
+#[test]
+fn ctrl_c_keeps_what_was_measured_and_stops_the_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = marker("sigint");
+    let (mut child, _) = long_run(dir.path(), &mark);
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3), "incomplete");
+    let r = the_record(dir.path());
+    assert!(r.run.flags.incomplete);
+    let m = r.cells[0].metrics.as_ref().unwrap();
+    assert!(m.ok >= 1 && m.ok < 500, "{}", m.ok);
+    assert!(none_left(&mark), "left: {:?}", processes_with(&mark));
+}
+
+#[test]
+fn an_engine_that_crashes_mid_run_leaves_an_incomplete_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = marker("crash");
+    let (mut child, engine) = long_run(dir.path(), &mark);
+    let engine = engine.to_string();
+    assert!(Command::new("kill")
+        .args(["-KILL", &engine])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3), "incomplete");
+    let r = the_record(dir.path());
+    assert!(r.run.flags.incomplete);
+    assert!(r.cells[0].metrics.as_ref().unwrap().ok >= 1);
+    assert!(none_left(&mark), "left: {:?}", processes_with(&mark));
 }
