@@ -386,3 +386,32 @@ fn an_engine_that_crashes_mid_run_leaves_an_incomplete_record() {
     assert!(r.cells[0].metrics.as_ref().unwrap().ok >= 1);
     assert!(none_left(&mark), "left: {:?}", processes_with(&mark));
 }
+
+#[test]
+fn a_secret_in_the_template_is_recorded_as_stars() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = marker("secret");
+    // `sh -c` only to give the emulator a secret flag it would refuse:
+    // tokbench itself never runs a template through a shell.
+    let template = format!(
+        "sh -c 'exec \"$1\" emulate --port \"$0\" --model {mark}' {{port}} {} --api-key sk-SECRET",
+        tokbench().display()
+    );
+    let out = run(dir.path(), &["--backend-cmd", &template]);
+    assert!(out.status.success(), "{}", text(&out));
+    let r = the_record(dir.path());
+    assert_eq!(r.backend.name, "sh");
+    let cmd = r.backend.launch_command.clone().unwrap();
+    assert!(cmd.windows(2).any(|w| w == ["--api-key", "***"]), "{cmd:?}");
+    let yaml = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(yaml.contains("--api-key"), "the record and log were read");
+    assert!(
+        !yaml.contains("sk-SECRET"),
+        "a secret reached the record or the log"
+    );
+    assert!(none_left(&mark), "left: {:?}", processes_with(&mark));
+}
