@@ -415,3 +415,61 @@ fn a_secret_in_the_template_is_recorded_as_stars() {
     );
     assert!(none_left(&mark), "left: {:?}", processes_with(&mark));
 }
+
+#[test]
+fn crossval_launches_each_side_from_its_own_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = marker("crossval");
+    let side = |extra: &str| {
+        format!(
+            "{} emulate --port {{port}} --model {mark} --text-seed 7 --decode-tok-s 20000 \
+             --prefill-tok-s 1000000 {extra}",
+            tokbench().display()
+        )
+    };
+    let (a, b) = (side(""), side("--diverge-at 5 --diverge-kind hard"));
+    let out = Command::cargo_bin("tokbench")
+        .unwrap()
+        .args([
+            "crossval",
+            "demo-model",
+            "--tokens",
+            "24",
+            "--no-self-check",
+        ])
+        .args(["--a-backend-cmd", &a, "--b-backend-cmd", &b, "--runs-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let path = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .unwrap();
+    let rec = tokbench_record::read_crossval(&path).unwrap();
+    assert_eq!(rec.summary.identical, 0, "B diverges at token 5");
+    for s in &rec.sides {
+        let backend = s.backend.as_ref().unwrap();
+        assert_eq!(
+            backend.build_info.as_deref(),
+            Some("template backend (--backend-cmd)")
+        );
+        assert!(backend.launch_command.as_ref().unwrap().contains(&mark));
+    }
+    assert!(none_left(&mark), "left: {:?}", processes_with(&mark));
+    // A template for a side that is not a model file is a usage error.
+    let out = Command::cargo_bin("tokbench")
+        .unwrap()
+        .args([
+            "crossval",
+            "http://127.0.0.1:9",
+            "--a-backend-cmd",
+            &a,
+            "--no-record",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
