@@ -22,7 +22,7 @@ use crate::template::{CommandTemplate, TemplateEngine, TemplateHealth};
 /// A backends file that cannot be used: unreadable, broken YAML, an
 /// unknown field, a bad template or health check, an unknown engine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{line}: {message}", path.display())]
+#[error("{}{}: {message}", path.display(), at_line(*line))]
 pub struct EnginesFileError {
     /// The file.
     pub path: PathBuf,
@@ -63,6 +63,15 @@ struct RawHealth {
     http: Option<String>,
     models: Option<bool>,
     log: Option<String>,
+}
+
+/// `:LINE`, or nothing for line 0 (no line applies).
+fn at_line(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
+    }
 }
 
 type Located<T> = Result<T, (usize, String)>;

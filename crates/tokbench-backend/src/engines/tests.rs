@@ -80,7 +80,18 @@ fn unreadable_file_is_named() {
     let e = read_engines(Path::new("/nonexistent/engines.yaml")).unwrap_err();
     assert!(
         e.to_string()
-            .starts_with("/nonexistent/engines.yaml:0: cannot read"),
+            .starts_with("/nonexistent/engines.yaml: cannot read"),
         "{e}"
     );
+}
+
+#[test]
+fn the_shipped_example_parses() {
+    let text = include_str!("../../../../examples/engines.yaml");
+    let f = parse_engines(text, Path::new("examples/engines.yaml")).unwrap();
+    let names: Vec<_> = f.engines.keys().map(String::as_str).collect();
+    assert_eq!(names, ["emulator", "llama-template", "my-engine"]);
+    let llama = f.engine("llama-template").unwrap();
+    assert!(llama.command.source().contains("--ctx-size {ctx_size}"));
+    assert_eq!(f.engine("emulator").unwrap().health.describe(), "GET /v1/models lists a model");
 }
