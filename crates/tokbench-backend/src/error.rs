@@ -77,7 +77,7 @@ pub enum BackendError {
     )]
     ExitedEarly {
         /// Which server: the backend's display name or the template engine's name.
-        server: String,
+        server: Box<str>,
         /// Its exit status.
         status: ExitStatus,
         /// The server log.
@@ -94,13 +94,13 @@ pub enum BackendError {
     )]
     NotHealthy {
         /// Which server: the backend's display name or the template engine's name.
-        server: String,
+        server: Box<str>,
         /// Base URL polled.
         url: String,
         /// How long it was polled.
         waited: Duration,
         /// The last health answer (status or connection error).
-        last: String,
+        last: Box<str>,
         /// The server log.
         log_path: PathBuf,
         /// Last lines (≤ 20) this launch wrote to the log.
@@ -138,7 +138,7 @@ pub enum BackendError {
     Http {
         /// Which server was assumed: the backend's display name or the
         /// template engine's name.
-        server: String,
+        server: Box<str>,
         /// URL requested.
         url: String,
         /// Status or transport error.

@@ -20,7 +20,7 @@ pub(crate) fn client(server: &str, base_url: &str) -> Result<reqwest::Client, Ba
         .connect_timeout(Duration::from_secs(1))
         .build()
         .map_err(|e| BackendError::Http {
-            server: server.to_owned(),
+            server: server.into(),
             url: base_url.to_owned(),
             message: format!("cannot build the HTTP client: {e}"),
         })
@@ -105,7 +105,7 @@ pub(crate) async fn get_json(
 ) -> Result<serde_json::Value, BackendError> {
     let url = format!("{base_url}{path}");
     let fail = |message: String| BackendError::Http {
-        server: server.to_owned(),
+        server: server.into(),
         url: url.clone(),
         message,
     };

@@ -200,7 +200,7 @@ impl BackendProcess {
         loop {
             if let Some(status) = self.poll_exit()? {
                 return Err(BackendError::ExitedEarly {
-                    server: self.server_name().to_owned(),
+                    server: self.server_name().into(),
                     status,
                     log_path: self.log_path.clone(),
                     log_tail: self.log_tail(),
@@ -209,10 +209,10 @@ impl BackendProcess {
             let remaining = self.health_timeout.saturating_sub(start.elapsed());
             if remaining.is_zero() {
                 return Err(BackendError::NotHealthy {
-                    server: self.server_name().to_owned(),
+                    server: self.server_name().into(),
                     url: self.base_url.clone(),
                     waited: start.elapsed(),
-                    last,
+                    last: last.into(),
                     log_path: self.log_path.clone(),
                     log_tail: self.log_tail(),
                 });

@@ -153,7 +153,7 @@ async fn models_health_times_out_with_the_log_tail_and_leaves_nothing() {
     else {
         panic!("expected NotHealthy, got {err}");
     };
-    assert_eq!(server, "my-engine");
+    assert_eq!(&**server, "my-engine");
     assert!(*waited >= Duration::from_secs(2) && *waited < Duration::from_secs(10));
     assert!(last.contains("/v1/models answered HTTP 404"), "{last}");
     assert!(log_tail.contains("fake server starting"), "{log_tail}");
@@ -183,7 +183,7 @@ async fn a_server_that_exits_during_start_up_is_reported_with_its_log() {
     else {
         panic!("expected ExitedEarly, got {err}");
     };
-    assert_eq!((server.as_str(), status.code()), ("my-engine", Some(3)));
+    assert_eq!((&**server, status.code()), ("my-engine", Some(3)));
     assert!(log_tail.contains("fake corrupt file"), "{log_tail}");
 }
 

@@ -160,7 +160,7 @@ pub struct LaunchOptions {
     pub kind: BackendKind,
     /// Launch this command-template engine instead of a built-in recipe
     /// (`binary` does not apply; the template names its program).
-    pub template: Option<TemplateEngine>,
+    pub template: Option<Box<TemplateEngine>>,
     /// Explicit server binary.
     pub binary: Option<PathBuf>,
     /// Flags passed through to the server.
@@ -237,7 +237,7 @@ pub async fn launch(
     let ctx = spec.ctx_size.unwrap_or_default();
     let before = gpus.memory_snapshot();
     let process = match &opts.template {
-        Some(engine) => BackendProcess::launch_template_healthy(spec, engine.clone()).await?,
+        Some(engine) => BackendProcess::launch_template_healthy(spec, (**engine).clone()).await?,
         None => BackendProcess::launch_healthy(spec).await?,
     };
     let after = gpus.memory_snapshot();

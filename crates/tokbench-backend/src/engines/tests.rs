@@ -93,5 +93,8 @@ fn the_shipped_example_parses() {
     assert_eq!(names, ["emulator", "llama-template", "my-engine"]);
     let llama = f.engine("llama-template").unwrap();
     assert!(llama.command.source().contains("--ctx-size {ctx_size}"));
-    assert_eq!(f.engine("emulator").unwrap().health.describe(), "GET /v1/models lists a model");
+    assert_eq!(
+        f.engine("emulator").unwrap().health.describe(),
+        "GET /v1/models lists a model"
+    );
 }

@@ -296,7 +296,7 @@ async fn connect(ctx: &SideContext<'_>, label: &str, arg: &SideArg) -> anyhow::R
         SideArg::Model(model) => {
             let opts = LaunchOptions {
                 kind: args.backend.into(),
-                template: template.clone(),
+                template: template.clone().map(Box::new),
                 binary: binary.clone(),
                 extra_args: extra.clone(),
                 threads: args

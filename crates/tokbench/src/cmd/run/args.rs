@@ -427,7 +427,7 @@ impl RunArgs {
         )?;
         let options = LaunchOptions {
             kind: self.backend.into(),
-            template,
+            template: template.map(Box::new),
             binary: self.backend_bin.clone(),
             extra_args: self.backend_args.clone(),
             threads: self.threads,
