@@ -304,15 +304,7 @@ async fn launched_backend(
         .device
         .as_deref()
         .and_then(ComputeDevice::from_backend_name);
-    let rose = after.iter().any(|a| {
-        let b = before.iter().find(|b| b.index == a.index);
-        matches!((a.used_bytes, b.and_then(|b| b.used_bytes)), (Some(x), Some(y)) if x > y)
-    });
-    let device = named.unwrap_or(if rose {
-        ComputeDevice::Cuda
-    } else {
-        ComputeDevice::Cpu
-    });
+    let device = template_device(named, before, after);
     let mut section = generic_backend(process.base_url());
     section.name = engine.name.clone();
     section.version = id.version;
@@ -344,6 +336,25 @@ fn launch_spec(
     spec.health_timeout = opts.health_timeout;
     spec.prefix_caching = sizing.prefix_caching;
     spec
+}
+
+/// The device a template engine's VRAM fit is judged for: the one its
+/// log or version output names; else a GPU when any GPU's used memory
+/// rose during its start; else the CPU (no verdict).
+fn template_device(
+    named: Option<ComputeDevice>,
+    before: &[GpuMemoryReading],
+    after: &[GpuMemoryReading],
+) -> ComputeDevice {
+    let rose = after.iter().any(|a| {
+        let b = before.iter().find(|b| b.index == a.index);
+        matches!((a.used_bytes, b.and_then(|b| b.used_bytes)), (Some(x), Some(y)) if x > y)
+    });
+    named.unwrap_or(if rose {
+        ComputeDevice::Cuda
+    } else {
+        ComputeDevice::Cpu
+    })
 }
 
 /// The VRAM-fit verdict of a launch (not applicable without a model file).
@@ -502,5 +513,29 @@ fn generic_backend(url: &str) -> BackendSection {
         threads: None,
         flags: Vec::new(),
         build_info: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(index: usize, used: Option<u64>) -> GpuMemoryReading {
+        GpuMemoryReading {
+            index,
+            used_bytes: used,
+        }
+    }
+
+    #[test]
+    fn a_template_engine_is_judged_as_a_gpu_only_when_gpu_memory_rose() {
+        let before = [reading(0, Some(100)), reading(1, Some(50))];
+        let rose = [reading(0, Some(100)), reading(1, Some(900))];
+        let same = [reading(0, Some(100)), reading(1, None)];
+        assert_eq!(template_device(None, &before, &rose), ComputeDevice::Cuda);
+        assert_eq!(template_device(None, &before, &same), ComputeDevice::Cpu);
+        assert_eq!(template_device(None, &[], &[]), ComputeDevice::Cpu);
+        let named = Some(ComputeDevice::Rocm);
+        assert_eq!(template_device(named, &before, &same), ComputeDevice::Rocm);
     }
 }
