@@ -72,12 +72,12 @@ pub enum BackendError {
     },
     /// The server exited before it became healthy.
     #[error(
-        "the {kind} server exited before it became healthy ({status}); last lines of {}:\n{log_tail}",
+        "the {server} server exited before it became healthy ({status}); last lines of {}:\n{log_tail}",
         log_path.display()
     )]
     ExitedEarly {
-        /// Which backend.
-        kind: BackendKind,
+        /// Which server: the backend's display name or the template engine's name.
+        server: Box<str>,
         /// Its exit status.
         status: ExitStatus,
         /// The server log.
@@ -87,25 +87,29 @@ pub enum BackendError {
     },
     /// The server did not become healthy within the health timeout.
     #[error(
-        "the {kind} server at {url} was not healthy after {:.1} s (last answer: {last}); \
+        "the {server} server at {url} was not healthy after {:.1} s (last answer: {last}); \
          large models can take minutes to load, so raise the health timeout, or read {}:\n{log_tail}",
         waited.as_secs_f64(),
         log_path.display()
     )]
     NotHealthy {
-        /// Which backend.
-        kind: BackendKind,
+        /// Which server: the backend's display name or the template engine's name.
+        server: Box<str>,
         /// Base URL polled.
         url: String,
         /// How long it was polled.
         waited: Duration,
         /// The last health answer (status or connection error).
-        last: String,
+        last: Box<str>,
         /// The server log.
         log_path: PathBuf,
         /// Last lines (≤ 20) this launch wrote to the log.
         log_tail: String,
     },
+    /// A command template, or a method that does not apply to a template
+    /// engine.
+    #[error(transparent)]
+    Template(#[from] crate::template::TemplateError),
     /// Signalling or waiting for the server's process group failed.
     #[error("cannot {action} server process group {pgid}: {source}")]
     Process {
@@ -130,10 +134,11 @@ pub enum BackendError {
         waited: Duration,
     },
     /// An identity endpoint could not be read.
-    #[error("cannot read {url}: {message}; is the server up and is it a {kind} server?")]
+    #[error("cannot read {url}: {message}; is the server up and is it a {server} server?")]
     Http {
-        /// Which backend was assumed.
-        kind: BackendKind,
+        /// Which server was assumed: the backend's display name or the
+        /// template engine's name.
+        server: Box<str>,
         /// URL requested.
         url: String,
         /// Status or transport error.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::recipe::HealthCheck;
-use crate::{BackendError, BackendKind};
+use crate::BackendError;
 
 /// Longest wait for one health or identity request.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -14,13 +14,13 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// # Errors
 /// [`BackendError::Http`] when the HTTP stack cannot be initialised.
-pub(crate) fn client(kind: BackendKind, base_url: &str) -> Result<reqwest::Client, BackendError> {
+pub(crate) fn client(server: &str, base_url: &str) -> Result<reqwest::Client, BackendError> {
     reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(Duration::from_secs(1))
         .build()
         .map_err(|e| BackendError::Http {
-            kind,
+            server: server.into(),
             url: base_url.to_owned(),
             message: format!("cannot build the HTTP client: {e}"),
         })
@@ -43,16 +43,53 @@ pub(crate) async fn probe(
     timeout: Duration,
 ) -> Health {
     for path in check.paths() {
-        let url = format!("{base_url}{path}");
-        match http.get(&url).timeout(timeout).send().await {
-            Ok(resp) if resp.status() == reqwest::StatusCode::OK => {}
-            Ok(resp) => {
-                return Health::NotReady(format!("GET {path} answered HTTP {}", resp.status()))
-            }
-            Err(e) => return Health::NotReady(format!("GET {path} failed: {}", describe(&e))),
+        if let Health::NotReady(why) = probe_path(http, base_url, path, timeout).await {
+            return Health::NotReady(why);
         }
     }
     Health::Ready
+}
+
+/// `GET path` once: ready when it answers 200.
+pub(crate) async fn probe_path(
+    http: &reqwest::Client,
+    base_url: &str,
+    path: &str,
+    timeout: Duration,
+) -> Health {
+    let url = format!("{base_url}{path}");
+    match http.get(&url).timeout(timeout).send().await {
+        Ok(resp) if resp.status() == reqwest::StatusCode::OK => Health::Ready,
+        Ok(resp) => Health::NotReady(format!("GET {path} answered HTTP {}", resp.status())),
+        Err(e) => Health::NotReady(format!("GET {path} failed: {}", describe(&e))),
+    }
+}
+
+/// `GET /v1/models` once: ready when it answers 200 with a non-empty
+/// `data` list.
+pub(crate) async fn probe_models(
+    http: &reqwest::Client,
+    base_url: &str,
+    timeout: Duration,
+) -> Health {
+    let url = format!("{base_url}/v1/models");
+    let resp = match http.get(&url).timeout(timeout).send().await {
+        Ok(resp) if resp.status() == reqwest::StatusCode::OK => resp,
+        Ok(resp) => {
+            return Health::NotReady(format!("GET /v1/models answered HTTP {}", resp.status()))
+        }
+        Err(e) => return Health::NotReady(format!("GET /v1/models failed: {}", describe(&e))),
+    };
+    let body: Option<serde_json::Value> = resp.json().await.ok();
+    let listed = body
+        .as_ref()
+        .and_then(|b| b["data"].as_array())
+        .is_some_and(|d| !d.is_empty());
+    if listed {
+        Health::Ready
+    } else {
+        Health::NotReady("GET /v1/models lists no model yet".to_owned())
+    }
 }
 
 /// `GET base_url + path` and parse the body as JSON.
@@ -62,13 +99,13 @@ pub(crate) async fn probe(
 /// bodies that are not JSON.
 pub(crate) async fn get_json(
     http: &reqwest::Client,
-    kind: BackendKind,
+    server: &str,
     base_url: &str,
     path: &str,
 ) -> Result<serde_json::Value, BackendError> {
     let url = format!("{base_url}{path}");
     let fail = |message: String| BackendError::Http {
-        kind,
+        server: server.into(),
         url: url.clone(),
         message,
     };

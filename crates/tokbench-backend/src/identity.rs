@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::health::{self, get_json};
+use crate::template::TemplateEngine;
 use crate::{BackendError, BackendKind};
 use parse::{infer_device, parse_build_info, parse_device_list, parse_llama_version};
 
@@ -91,7 +92,8 @@ pub struct IdentifyInput<'a> {
 /// `/version`, `/v1/models` for SGLang, `/api/version`) cannot be read.
 pub async fn identify(input: IdentifyInput<'_>) -> Result<BackendInfo, BackendError> {
     let kind = input.kind;
-    let http = health::client(kind, input.base_url)?;
+    let server = kind.name();
+    let http = health::client(server, input.base_url)?;
     let base = input.base_url;
     let mut info = BackendInfo::new(kind);
     let mut device_text = input.log_text.unwrap_or_default().to_owned();
@@ -103,24 +105,24 @@ pub async fn identify(input: IdentifyInput<'_>) -> Result<BackendInfo, BackendEr
                 device_text.push('\n');
                 device_text.push_str(&text);
             }
-            apply_llama_props(&mut info, get_json(&http, kind, base, "/props").await?);
+            apply_llama_props(&mut info, get_json(&http, server, base, "/props").await?);
         }
         BackendKind::Vllm => {
-            info.version = version_field(&get_json(&http, kind, base, "/version").await?);
+            info.version = version_field(&get_json(&http, server, base, "/version").await?);
             apply_models(
                 &mut info,
-                get_json(&http, kind, base, "/v1/models").await.ok(),
+                get_json(&http, server, base, "/v1/models").await.ok(),
             );
         }
         BackendKind::Sglang => {
-            let server = get_json(&http, kind, base, "/get_server_info").await.ok();
-            info.version = server.as_ref().and_then(version_field);
-            let models = get_json(&http, kind, base, "/v1/models").await?;
+            let server_info = get_json(&http, server, base, "/get_server_info").await.ok();
+            info.version = server_info.as_ref().and_then(version_field);
+            let models = get_json(&http, server, base, "/v1/models").await?;
             apply_models(&mut info, Some(models));
-            info.props = server.or(info.props);
+            info.props = server_info.or(info.props);
         }
         BackendKind::Ollama => {
-            info.version = version_field(&get_json(&http, kind, base, "/api/version").await?);
+            info.version = version_field(&get_json(&http, server, base, "/api/version").await?);
         }
     }
     info.device = infer_device(&device_text).map(str::to_owned);
@@ -128,6 +130,62 @@ pub async fn identify(input: IdentifyInput<'_>) -> Result<BackendInfo, BackendEr
         info.device = list_devices(input).await.map(str::to_owned);
     }
     Ok(info)
+}
+
+/// What is known of a running template engine.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TemplateIdentity {
+    /// The first non-empty line of the version command's output.
+    pub version: Option<String>,
+    /// `"cpu"`, `"cuda"`, … when the log or the version output tells
+    /// ([`parse::infer_device`]).
+    pub device: Option<String>,
+    /// The `/v1/models` answer, when it gave one.
+    pub models: Option<Value>,
+    /// `data[0].max_model_len` of `/v1/models`, when listed.
+    pub n_ctx: Option<u64>,
+}
+
+/// Identifies a template engine: runs its version command (if any, with
+/// `env` and the engine's variables, ≤ [`PROBE_TIMEOUT`]), reads
+/// `/v1/models` (best effort) and infers the device from `log_text` and
+/// the version output. Never fails: what cannot be read stays `None`.
+pub async fn template_identity(
+    engine: &TemplateEngine,
+    base_url: &str,
+    env: &[(String, String)],
+    log_text: &str,
+) -> TemplateIdentity {
+    let mut out = TemplateIdentity::default();
+    let mut device_text = log_text.to_owned();
+    if let Some((program, args)) = engine
+        .version_command
+        .as_deref()
+        .and_then(<[_]>::split_first)
+    {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        if let Some(text) = run_capture(Path::new(program), &args, env, PROBE_TIMEOUT).await {
+            out.version = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(str::to_owned);
+            device_text.push('\n');
+            device_text.push_str(&text);
+        }
+    }
+    if let Ok(http) = health::client(&engine.name, base_url) {
+        let models = get_json(&http, &engine.name, base_url, "/v1/models")
+            .await
+            .ok();
+        out.n_ctx = models
+            .as_ref()
+            .and_then(|m| m.pointer("/data/0/max_model_len"))
+            .and_then(Value::as_u64);
+        out.models = models;
+    }
+    out.device = infer_device(&device_text).map(str::to_owned);
+    out
 }
 
 /// Fills `info` from llama.cpp's `/props` (`build_info`, `total_slots`,

@@ -18,7 +18,9 @@
 //! Modules: [`resolve`] finds binaries, [`recipe`] builds command lines
 //! and names health checks, [`port`] picks ports, [`process`] runs the
 //! server, [`identity`] reads versions and properties, [`redact`] hides
-//! secrets in recorded command lines, [`logfile`] reads log tails.
+//! secrets in recorded command lines, [`logfile`] reads log tails,
+//! [`template`] launches any engine from a command template and
+//! [`engines`] reads backends files that name such engines.
 //! Unix only (process groups, signals).
 
 mod error;
@@ -26,6 +28,7 @@ mod health;
 mod kind;
 mod spec;
 
+pub mod engines;
 pub mod group;
 pub mod identity;
 pub mod logfile;
@@ -34,6 +37,7 @@ pub mod process;
 pub mod recipe;
 pub mod redact;
 pub mod resolve;
+pub mod template;
 
 pub use error::BackendError;
 pub use identity::{identify, BackendInfo, IdentifyInput};
@@ -42,3 +46,4 @@ pub use process::BackendProcess;
 pub use recipe::{CommandLine, HealthCheck};
 pub use resolve::{resolve_binary, ResolvedBinary};
 pub use spec::{LaunchSpec, DEFAULT_HEALTH_TIMEOUT};
+pub use template::{CommandTemplate, TemplateEngine, TemplateError, TemplateHealth};

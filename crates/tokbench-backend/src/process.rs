@@ -15,7 +15,15 @@ use crate::logfile;
 use crate::port::{base_url, check_port_free, pick_free_port};
 use crate::recipe::{build_command, CommandLine, HealthCheck, HelpFlags};
 use crate::resolve::resolve_binary;
+use crate::template::{TemplateEngine, TemplateError, TemplateHealth, TemplateValues};
 use crate::{group, BackendError, BackendKind, LaunchSpec};
+
+/// What was launched: a built-in recipe or a command-template engine.
+#[derive(Debug)]
+enum Engine {
+    Recipe(BackendKind),
+    Template(Box<TemplateEngine>),
+}
 
 /// Pause between health probes.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -34,7 +42,7 @@ const STOP_POLL: Duration = Duration::from_millis(25);
 /// no server outlives its handle, even on panic or early return.
 #[derive(Debug)]
 pub struct BackendProcess {
-    kind: BackendKind,
+    engine: Engine,
     child: Child,
     pid: u32,
     port: u16,
@@ -90,7 +98,7 @@ impl BackendProcess {
         let (log, log_offset) = logfile::open_for_launch(&spec.log_path, &header(&command))?;
         let child = spawn(&command, log)?;
         Ok(Self {
-            kind: spec.kind,
+            engine: Engine::Recipe(spec.kind),
             pid: child.id(),
             child,
             port,
@@ -114,7 +122,70 @@ impl BackendProcess {
         Ok(process)
     }
 
-    /// Polls the kind's health check ([`HealthCheck`]) every
+    /// Starts a command-template engine ([`crate::template`]) as
+    /// [`BackendProcess::launch`] starts a recipe: `spec` gives the
+    /// placeholder values (`model`, `host`, `port` or a free one,
+    /// `threads` (default 1), `ctx_size` (default 0), `parallel`,
+    /// `extra_args` as `{args}`), the environment (before the engine's),
+    /// the log and the health timeout; `spec.kind`, `spec.binary` and
+    /// `spec.prefix_caching` do not apply. Does not wait for health.
+    ///
+    /// # Errors
+    /// [`BackendError::InvalidSpec`], [`BackendError::PortInUse`],
+    /// [`BackendError::Bind`], [`BackendError::LogFile`],
+    /// [`BackendError::Spawn`] (the program cannot be run).
+    pub async fn launch_template(
+        spec: LaunchSpec,
+        engine: TemplateEngine,
+    ) -> Result<Self, BackendError> {
+        spec.validate()?;
+        let port = match spec.port {
+            Some(p) => check_port_free(&spec.host, p).map(|()| p)?,
+            None => pick_free_port(&spec.host)?,
+        };
+        let values = TemplateValues {
+            model: &spec.model,
+            host: &spec.host,
+            port,
+            threads: spec.threads.unwrap_or(1),
+            ctx_size: spec.ctx_size.unwrap_or_default(),
+            parallel: spec.parallel,
+            args: &spec.extra_args,
+        };
+        let command = engine.command_line(&values, &spec.env);
+        let (log, log_offset) = logfile::open_for_launch(&spec.log_path, &header(&command))?;
+        let child = spawn(&command, log)?;
+        Ok(Self {
+            engine: Engine::Template(Box::new(engine)),
+            pid: child.id(),
+            child,
+            port,
+            base_url: base_url(&spec.host, port),
+            command,
+            log_path: spec.log_path,
+            log_offset,
+            health_timeout: spec.health_timeout,
+            exit: None,
+        })
+    }
+
+    /// [`BackendProcess::launch_template`] then
+    /// [`BackendProcess::wait_healthy`]; on a health failure the server is
+    /// killed (its whole group) before the error returns.
+    ///
+    /// # Errors
+    /// Those of both.
+    pub async fn launch_template_healthy(
+        spec: LaunchSpec,
+        engine: TemplateEngine,
+    ) -> Result<Self, BackendError> {
+        let mut process = Self::launch_template(spec, engine).await?;
+        process.wait_healthy().await?;
+        Ok(process)
+    }
+
+    /// Polls the kind's health check ([`HealthCheck`]; a template engine's
+    /// [`TemplateHealth`]) every
     /// [`POLL_INTERVAL`] until it passes, the server exits, or the spec's
     /// `health_timeout` passes.
     ///
@@ -123,14 +194,13 @@ impl BackendProcess {
     /// with the last lines of this launch's log;
     /// [`BackendError::Process`] when the server cannot be waited for.
     pub async fn wait_healthy(&mut self) -> Result<(), BackendError> {
-        let http = health::client(self.kind, &self.base_url)?;
-        let check = HealthCheck::for_kind(self.kind);
+        let http = health::client(self.server_name(), &self.base_url)?;
         let start = Instant::now();
         let mut last = "no answer yet".to_owned();
         loop {
             if let Some(status) = self.poll_exit()? {
                 return Err(BackendError::ExitedEarly {
-                    kind: self.kind,
+                    server: self.server_name().into(),
                     status,
                     log_path: self.log_path.clone(),
                     log_tail: self.log_tail(),
@@ -139,20 +209,43 @@ impl BackendProcess {
             let remaining = self.health_timeout.saturating_sub(start.elapsed());
             if remaining.is_zero() {
                 return Err(BackendError::NotHealthy {
-                    kind: self.kind,
+                    server: self.server_name().into(),
                     url: self.base_url.clone(),
                     waited: start.elapsed(),
-                    last,
+                    last: last.into(),
                     log_path: self.log_path.clone(),
                     log_tail: self.log_tail(),
                 });
             }
-            match health::probe(&http, &self.base_url, check, remaining.min(REQUEST_TIMEOUT)).await
-            {
+            match self.probe_once(&http, remaining.min(REQUEST_TIMEOUT)).await {
                 Health::Ready => return Ok(()),
                 Health::NotReady(why) => last = why,
             }
             tokio::time::sleep(POLL_INTERVAL.min(remaining)).await;
+        }
+    }
+
+    /// One health probe of this server's check.
+    async fn probe_once(&self, http: &reqwest::Client, timeout: Duration) -> Health {
+        let base = &self.base_url;
+        match &self.engine {
+            Engine::Recipe(kind) => {
+                health::probe(http, base, HealthCheck::for_kind(*kind), timeout).await
+            }
+            Engine::Template(t) => match &t.health {
+                TemplateHealth::Http { path } => {
+                    health::probe_path(http, base, path, timeout).await
+                }
+                TemplateHealth::ModelListed => health::probe_models(http, base, timeout).await,
+                TemplateHealth::LogLine(re) => {
+                    let log = self.log_text().unwrap_or_default();
+                    if log.lines().any(|l| re.is_match(l)) {
+                        Health::Ready
+                    } else {
+                        Health::NotReady(format!("no log line matches {:?} yet", re.as_str()))
+                    }
+                }
+            },
         }
     }
 
@@ -166,9 +259,29 @@ impl BackendProcess {
         self.port
     }
 
-    /// Which server this is.
-    pub fn kind(&self) -> BackendKind {
-        self.kind
+    /// Which built-in server this is; `None` for a template engine.
+    pub fn kind(&self) -> Option<BackendKind> {
+        match &self.engine {
+            Engine::Recipe(kind) => Some(*kind),
+            Engine::Template(_) => None,
+        }
+    }
+
+    /// The template engine, when launched from a command template.
+    pub fn template(&self) -> Option<&TemplateEngine> {
+        match &self.engine {
+            Engine::Recipe(_) => None,
+            Engine::Template(t) => Some(t),
+        }
+    }
+
+    /// The server's name in messages: the kind's display name
+    /// (`llama.cpp`) or the template engine's name.
+    pub fn server_name(&self) -> &str {
+        match &self.engine {
+            Engine::Recipe(kind) => kind.name(),
+            Engine::Template(t) => &t.name,
+        }
     }
 
     /// Base URL to reach it, e.g. `http://127.0.0.1:8080` (no trailing
@@ -206,17 +319,31 @@ impl BackendProcess {
     /// binary, environment and this launch's log.
     ///
     /// # Errors
-    /// [`BackendError::Http`] when the main identity endpoint fails.
+    /// [`BackendError::Http`] when the main identity endpoint fails;
+    /// [`BackendError::Template`] for a template engine (use
+    /// [`BackendProcess::template_identity`]).
     pub async fn identify(&self) -> Result<BackendInfo, BackendError> {
+        let Engine::Recipe(kind) = self.engine else {
+            return Err(TemplateError::NoRecipe.into());
+        };
         let log = self.log_text().unwrap_or_default();
         identity::identify(IdentifyInput {
-            kind: self.kind,
+            kind,
             base_url: &self.base_url,
             binary: Some(&self.command.program),
             env: &self.command.env,
             log_text: Some(&log),
         })
         .await
+    }
+
+    /// Identifies a running template engine
+    /// ([`identity::template_identity`]): its version command, this
+    /// launch's log and `/v1/models`. `None` for a built-in recipe.
+    pub async fn template_identity(&self) -> Option<identity::TemplateIdentity> {
+        let engine = self.template()?;
+        let log = self.log_text().unwrap_or_default();
+        Some(identity::template_identity(engine, &self.base_url, &self.command.env, &log).await)
     }
 
     /// Stops the server: SIGTERM to its whole process group, up to `grace`

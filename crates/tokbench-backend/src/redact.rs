@@ -10,6 +10,10 @@
 //!   has the value of every secret key ([`is_secret_json_key`]), at any
 //!   depth, replaced by `"***"`; JSON that does not parse is replaced
 //!   whole by `***` ([`redact_json`]);
+//! - a command template after `--backend-cmd`, `--a-backend-cmd` or
+//!   `--b-backend-cmd` (next token, or `--backend-cmd=TEMPLATE`) is split
+//!   into words like a shell would, redacted by these rules and joined
+//!   again ([`redact_template`]);
 //! - the user-info of every URL in a token (`scheme://user:pass@host`)
 //!   loses its password, or, without a password, its user (which may be a
 //!   token): `https://user:***@host/`, `https://***@host/`
@@ -28,6 +32,9 @@ pub const SECRET_FLAGS: [&str; 3] = ["--api-key", "--hf-token", "--token"];
 
 /// Words that make a `NAME=value` name secret (matched case-insensitively).
 pub const SECRET_WORDS: [&str; 4] = ["KEY", "TOKEN", "SECRET", "PASSWORD"];
+
+/// Flags whose value is a command template ([`redact_template`]).
+pub const TEMPLATE_FLAGS: [&str; 3] = ["--backend-cmd", "--a-backend-cmd", "--b-backend-cmd"];
 
 /// The flag whose value is a JSON object merged into request bodies.
 pub const JSON_FLAG: &str = "--extra-body";
@@ -64,6 +71,8 @@ enum Next {
     Secret,
     /// The JSON of [`JSON_FLAG`].
     Json,
+    /// The command template of a [`TEMPLATE_FLAGS`] flag.
+    Template,
 }
 
 /// Returns `args` with secrets replaced by [`REDACTED`] (see the module
@@ -76,10 +85,12 @@ pub fn redact_args<S: AsRef<str>>(args: &[S]) -> Vec<String> {
         let token = match next {
             Next::Secret => REDACTED.to_owned(),
             Next::Json => redact_json(arg),
+            Next::Template => redact_template(arg),
             Next::Plain => redact_token(arg),
         };
         next = match (next, arg) {
             (Next::Plain, a) if SECRET_FLAGS.contains(&a) => Next::Secret,
+            (Next::Plain, a) if TEMPLATE_FLAGS.contains(&a) => Next::Template,
             (Next::Plain, JSON_FLAG) => Next::Json,
             _ => Next::Plain,
         };
@@ -97,6 +108,11 @@ fn redact_token(token: &str) -> String {
     {
         return format!("{JSON_FLAG}={}", redact_json(json));
     }
+    for flag in TEMPLATE_FLAGS {
+        if let Some(t) = token.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
+            return format!("{flag}={}", redact_template(t));
+        }
+    }
     redact_pair(token).unwrap_or_else(|| token.to_owned())
 }
 
@@ -105,6 +121,21 @@ fn redact_token(token: &str) -> String {
 pub fn redact_pair(token: &str) -> Option<String> {
     let (name, _value) = token.split_once('=')?;
     (is_env_or_flag_name(name) && is_secret_name(name)).then(|| format!("{name}={REDACTED}"))
+}
+
+/// A command template (one string, split like a shell would) with its
+/// secrets redacted word by word ([`redact_args`]) and joined again with
+/// shell quoting; unchanged when it holds no secret; [`REDACTED`] as a
+/// whole when it cannot be split.
+pub fn redact_template(template: &str) -> String {
+    let Some(words) = shlex::split(template) else {
+        return REDACTED.to_owned();
+    };
+    let redacted = redact_args(&words);
+    if redacted == words {
+        return template.to_owned();
+    }
+    shlex::try_join(redacted.iter().map(String::as_str)).unwrap_or_else(|_| REDACTED.to_owned())
 }
 
 /// Whether `name` contains one of [`SECRET_WORDS`] (any case).
@@ -225,6 +256,35 @@ mod tests {
 
     fn r(args: &[&str]) -> Vec<String> {
         redact_args(args)
+    }
+
+    #[test]
+    fn command_templates_are_redacted_inside() {
+        let t = "eng --port {port} --api-key sk-SECRET 'a b' HF_TOKEN=hf";
+        let out = r(&[
+            "tokbench",
+            "run",
+            "--backend-cmd",
+            t,
+            "--a-backend-cmd=eng --token x1",
+        ]);
+        assert_eq!(
+            out[3],
+            "eng --port '{port}' --api-key '***' 'a b' 'HF_TOKEN=***'"
+        );
+        // Re-splitting gives the redacted words, placeholders intact.
+        let words = shlex::split(&out[3]).unwrap();
+        assert_eq!(words[2], "{port}");
+        assert_eq!(words[4], "***");
+        assert_eq!(out[4], "--a-backend-cmd=eng --token '***'");
+        assert!(!out.join(" ").contains("SECRET") && !out.join(" ").contains("x1"));
+        let plain = "eng --port {port} {args}";
+        assert_eq!(
+            r(&["--b-backend-cmd", plain])[1],
+            plain,
+            "unchanged without secrets"
+        );
+        assert_eq!(redact_template("eng 'unclosed --api-key k"), REDACTED);
     }
 
     #[test]

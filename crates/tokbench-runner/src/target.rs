@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokbench_backend::{BackendInfo, BackendKind, BackendProcess, LaunchSpec};
+use tokbench_backend::{BackendInfo, BackendKind, BackendProcess, LaunchSpec, TemplateEngine};
 use tokbench_client::Client;
 use tokbench_gguf::ModelIdentity;
 use tokbench_probe::{check_vram_fit, ComputeDevice, GpuMemoryReading, GpuProbe, VramFit};
@@ -43,7 +43,10 @@ impl TargetSpec {
     /// kind's name when launching, `server` when attaching.
     pub fn backend_label(&self) -> &str {
         match self {
-            TargetSpec::Launch { options, .. } => options.kind.name(),
+            TargetSpec::Launch { options, .. } => match &options.template {
+                Some(t) => &t.name,
+                None => options.kind.name(),
+            },
             TargetSpec::Attach { .. } => "server",
         }
     }
@@ -153,8 +156,11 @@ pub struct VramCheck {
 /// Settings of launch mode that the user chooses.
 #[derive(Debug, Clone)]
 pub struct LaunchOptions {
-    /// Which server.
+    /// Which server (ignored when [`LaunchOptions::template`] is set).
     pub kind: BackendKind,
+    /// Launch this command-template engine instead of a built-in recipe
+    /// (`binary` does not apply; the template names its program).
+    pub template: Option<Box<TemplateEngine>>,
     /// Explicit server binary.
     pub binary: Option<PathBuf>,
     /// Flags passed through to the server.
@@ -226,23 +232,22 @@ pub async fn launch(
     log_path: &Path,
     gpus: &dyn GpuProbe,
 ) -> Result<Target, RunError> {
-    let identity = file_identity(opts.kind, model_path)?;
+    let identity = file_identity(opts, model_path)?;
     let spec = launch_spec(model_path, opts, sizing, log_path);
     let ctx = spec.ctx_size.unwrap_or_default();
     let before = gpus.memory_snapshot();
-    let process = BackendProcess::launch_healthy(spec).await?;
+    let process = match &opts.template {
+        Some(engine) => BackendProcess::launch_template_healthy(spec, (**engine).clone()).await?,
+        None => BackendProcess::launch_healthy(spec).await?,
+    };
     let after = gpus.memory_snapshot();
-    let info = process
-        .identify()
-        .await
-        .unwrap_or_else(|_| BackendInfo::new(opts.kind));
-    let fit = vram_fit(identity.as_ref(), &info, &before, &after);
+    let (mut backend, device) = launched_backend(&process, opts.kind, &before, &after).await;
+    let fit = vram_fit(identity.as_ref(), device, &before, &after);
     if let VramFit::Spill { message, .. } = &fit {
         if !opts.allow_spill {
             return Err(RunError::Spill(message.clone()));
         }
     }
-    let mut backend = backend_section(&info, process.base_url(), true);
     describe_launch(&mut backend, &process, opts, sizing, ctx);
     let client = Client::new(&client.config(process.base_url(), None))?;
     let fallback_id = identity
@@ -253,6 +258,10 @@ pub async fn launch(
         .as_ref()
         .and_then(|i| i.context_length)
         .unwrap_or(u64::MAX);
+    let cache_control = match opts.template {
+        Some(_) => CacheControl::Unavailable,
+        None => CacheControl::for_launch(opts.kind, sizing.prefix_caching, &opts.extra_args),
+    };
     Ok(Target {
         client,
         model: match &identity {
@@ -264,8 +273,46 @@ pub async fn launch(
         process: Some(process),
         vram: VramCheck { before, after, fit },
         context_per_request: Some((ctx / sizing.parallel.max(1) as u64).min(trained)),
-        cache_control: CacheControl::for_launch(opts.kind, sizing.prefix_caching, &opts.extra_args),
+        cache_control,
     })
+}
+
+/// The backend section of a launched server and the device its VRAM fit
+/// is judged for: a recipe's identity ([`BackendProcess::identify`]), or
+/// a template engine's (named by its engine name, version from its
+/// version command, `build_info` saying it is a template backend; device
+/// from its log or version output, else `unknown`, judged as a GPU when
+/// GPU memory rose during its start, else as the CPU).
+async fn launched_backend(
+    process: &BackendProcess,
+    kind: BackendKind,
+    before: &[GpuMemoryReading],
+    after: &[GpuMemoryReading],
+) -> (BackendSection, ComputeDevice) {
+    let Some(engine) = process.template() else {
+        let info = process
+            .identify()
+            .await
+            .unwrap_or_else(|_| BackendInfo::new(kind));
+        return (
+            backend_section(&info, process.base_url(), true),
+            compute_device(&info),
+        );
+    };
+    let id = process.template_identity().await.unwrap_or_default();
+    let named = id
+        .device
+        .as_deref()
+        .and_then(ComputeDevice::from_backend_name);
+    let device = template_device(named, before, after);
+    let mut section = generic_backend(process.base_url());
+    section.name = engine.name.clone();
+    section.version = id.version;
+    section.device = named.map_or("unknown", ComputeDevice::as_str).to_owned();
+    section.launched = true;
+    section.ctx_size = id.n_ctx;
+    section.build_info = Some(engine.build_info());
+    (section, device)
 }
 
 /// The backend crate's launch spec; the context size defaults to parallel
@@ -291,15 +338,34 @@ fn launch_spec(
     spec
 }
 
+/// The device a template engine's VRAM fit is judged for: the one its
+/// log or version output names; else a GPU when any GPU's used memory
+/// rose during its start; else the CPU (no verdict).
+fn template_device(
+    named: Option<ComputeDevice>,
+    before: &[GpuMemoryReading],
+    after: &[GpuMemoryReading],
+) -> ComputeDevice {
+    let rose = after.iter().any(|a| {
+        let b = before.iter().find(|b| b.index == a.index);
+        matches!((a.used_bytes, b.and_then(|b| b.used_bytes)), (Some(x), Some(y)) if x > y)
+    });
+    named.unwrap_or(if rose {
+        ComputeDevice::Cuda
+    } else {
+        ComputeDevice::Cpu
+    })
+}
+
 /// The VRAM-fit verdict of a launch (not applicable without a model file).
 fn vram_fit(
     identity: Option<&ModelIdentity>,
-    info: &BackendInfo,
+    device: ComputeDevice,
     before: &[GpuMemoryReading],
     after: &[GpuMemoryReading],
 ) -> VramFit {
     match identity {
-        Some(i) => check_vram_fit(compute_device(info), before, after, i.file_size),
+        Some(i) => check_vram_fit(device, before, after, i.file_size),
         None => VramFit::NotApplicable {
             reason: "model given by id, not as a file: its size is unknown".into(),
         },
@@ -307,9 +373,13 @@ fn vram_fit(
 }
 
 /// The GGUF identity of the model: llama.cpp needs a file; vLLM, SGLang
-/// and Ollama also take a model id (e.g. a hub name), which has none.
-fn file_identity(kind: BackendKind, path: &Path) -> Result<Option<ModelIdentity>, RunError> {
-    if kind == BackendKind::LlamaCpp || path.is_file() {
+/// and Ollama also take a model id (e.g. a hub name), which has none. A
+/// template engine's model is whatever its template passes on: a file
+/// that is not GGUF has no identity either.
+fn file_identity(opts: &LaunchOptions, path: &Path) -> Result<Option<ModelIdentity>, RunError> {
+    if opts.template.is_some() {
+        Ok(path.is_file().then(|| inspect_model(path).ok()).flatten())
+    } else if opts.kind == BackendKind::LlamaCpp || path.is_file() {
         inspect_model(path).map(Some)
     } else {
         Ok(None)
@@ -443,5 +513,29 @@ fn generic_backend(url: &str) -> BackendSection {
         threads: None,
         flags: Vec::new(),
         build_info: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(index: usize, used: Option<u64>) -> GpuMemoryReading {
+        GpuMemoryReading {
+            index,
+            used_bytes: used,
+        }
+    }
+
+    #[test]
+    fn a_template_engine_is_judged_as_a_gpu_only_when_gpu_memory_rose() {
+        let before = [reading(0, Some(100)), reading(1, Some(50))];
+        let rose = [reading(0, Some(100)), reading(1, Some(900))];
+        let same = [reading(0, Some(100)), reading(1, None)];
+        assert_eq!(template_device(None, &before, &rose), ComputeDevice::Cuda);
+        assert_eq!(template_device(None, &before, &same), ComputeDevice::Cpu);
+        assert_eq!(template_device(None, &[], &[]), ComputeDevice::Cpu);
+        let named = Some(ComputeDevice::Rocm);
+        assert_eq!(template_device(named, &before, &same), ComputeDevice::Rocm);
     }
 }

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cmd::run::BackendArg;
+use tokbench_backend::TemplateEngine;
+
+use crate::cmd::run::{parse_backend_cmd, BackendArg};
 
 /// Most top-k log-probabilities a request may ask for (OpenAI's limit).
 pub const MAX_TOP_LOGPROBS: u32 = 20;
@@ -38,6 +40,16 @@ pub struct CrossvalArgs {
     /// Side B's backend binary, e.g. a new build against an old one.
     #[arg(long)]
     pub b_backend_bin: Option<PathBuf>,
+    /// Launch side A's model with this command template instead of
+    /// --backend (as `tokbench run --backend-cmd`; --a-args fill {args}).
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_backend_cmd,
+          conflicts_with = "a_backend_bin")]
+    pub a_backend_cmd: Option<TemplateEngine>,
+    /// Launch side B's model with this command template instead of
+    /// --backend, e.g. your engine against llama.cpp on the same GGUF.
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_backend_cmd,
+          conflicts_with = "b_backend_bin")]
+    pub b_backend_cmd: Option<TemplateEngine>,
     /// Model id to request from side A's URL (default: the first listed).
     #[arg(long)]
     pub a_model: Option<String>,
@@ -174,7 +186,19 @@ impl CrossvalArgs {
         let not_model = |s| format!("side {s} is not a model file");
         let not_url = |s| format!("side {s} is not a URL");
         // (flag, given, meaningful, why not)
-        let checks: [(&str, bool, bool, String); 10] = [
+        let checks: [(&str, bool, bool, String); 12] = [
+            (
+                "--a-backend-cmd",
+                self.a_backend_cmd.is_some(),
+                model(&a),
+                not_model("A"),
+            ),
+            (
+                "--b-backend-cmd",
+                self.b_backend_cmd.is_some(),
+                model(&b),
+                not_model("B"),
+            ),
             (
                 "--a-arg",
                 !self.a_args.is_empty(),

@@ -275,10 +275,20 @@ async fn connect(ctx: &SideContext<'_>, label: &str, arg: &SideArg) -> anyhow::R
         keep_alive: false,
         stall_timeout: Duration::from_secs(300),
     };
-    let (url_model, extra, binary) = if label == "A" {
-        (&args.a_model, &args.a_args, &args.a_backend_bin)
+    let (url_model, extra, binary, template) = if label == "A" {
+        (
+            &args.a_model,
+            &args.a_args,
+            &args.a_backend_bin,
+            &args.a_backend_cmd,
+        )
     } else {
-        (&args.b_model, &args.b_args, &args.b_backend_bin)
+        (
+            &args.b_model,
+            &args.b_args,
+            &args.b_backend_bin,
+            &args.b_backend_cmd,
+        )
     };
     match arg {
         SideArg::Url(url) => {
@@ -287,6 +297,7 @@ async fn connect(ctx: &SideContext<'_>, label: &str, arg: &SideArg) -> anyhow::R
         SideArg::Model(model) => {
             let opts = LaunchOptions {
                 kind: args.backend.into(),
+                template: template.clone().map(Box::new),
                 binary: binary.clone(),
                 extra_args: extra.clone(),
                 threads: args

@@ -7,11 +7,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::ArgMatches;
 use serde_json::{Map, Value};
-use tokbench_backend::BackendKind;
+use tokbench_backend::{BackendKind, TemplateEngine};
 use tokbench_client::{Endpoint, Shape, ShapeSet, Stresses};
 
 use tokbench_runner::{CellPlan, ClientSettings, LaunchOptions, Plan, PromptPolicy, TargetSpec};
@@ -22,8 +23,11 @@ use crate::export::Format;
 const FIXED_PLAN: [&str; 2] = ["requests", "duration"];
 
 /// Flags that configure a backend tokbench launches: (clap id, flag).
-const LAUNCH_ONLY: [(&str, &str); 8] = [
+const LAUNCH_ONLY: [(&str, &str); 11] = [
     ("backend", "--backend"),
+    ("backend_cmd", "--backend-cmd"),
+    ("backend_file", "--backend-file"),
+    ("engine", "--engine"),
     ("backend_bin", "--backend-bin"),
     ("backend_args", "--backend-arg"),
     ("threads", "--threads"),
@@ -102,6 +106,35 @@ pub enum EndpointArg {
     Completions,
 }
 
+/// Parses `--backend-cmd`: a command template ([`tokbench_backend::template`]);
+/// an unknown placeholder is a usage error, before anything is launched.
+pub fn parse_backend_cmd(s: &str) -> Result<TemplateEngine, String> {
+    TemplateEngine::from_command(s).map_err(|e| e.to_string())
+}
+
+/// The template engine of `--backend-cmd`, or `--engine NAME` of
+/// `--backend-file FILE` (read here: errors name the file and line).
+///
+/// # Errors
+/// An unreadable or invalid backends file, or no engine of that name.
+pub fn template_engine(
+    cmd: Option<&TemplateEngine>,
+    file: Option<&std::path::Path>,
+    name: Option<&str>,
+) -> anyhow::Result<Option<TemplateEngine>> {
+    if let Some(engine) = cmd {
+        return Ok(Some(engine.clone()));
+    }
+    let (Some(file), Some(name)) = (file, name) else {
+        return Ok(None);
+    };
+    let engines = tokbench_backend::engines::read_engines(file)?;
+    let engine = engines
+        .engine(name)
+        .with_context(|| format!("--engine {name}"))?;
+    Ok(Some(engine.clone()))
+}
+
 /// Backend choice on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendArg {
@@ -156,6 +189,24 @@ pub struct RunArgs {
     /// ($TOKBENCH_CACHE_DIR, else ${XDG_CACHE_HOME:-~/.cache}/tokbench).
     #[arg(long)]
     pub backend_bin: Option<PathBuf>,
+    /// Launch mode: launch any engine from this command template instead of
+    /// a built-in backend, e.g. 'my-engine serve --model {model} --port
+    /// {port} {args}'. Placeholders: {model} {host} {port} {threads}
+    /// {ctx_size} {parallel} {args} ({args}: the --backend-args, one word
+    /// each). Split like a shell would, never run by one; ready when GET
+    /// /health answers 200 (a backends file can choose another check).
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_backend_cmd,
+          conflicts_with_all = ["backend", "backend_bin", "backend_file"])]
+    pub backend_cmd: Option<TemplateEngine>,
+    /// Launch mode: backends file (YAML; see examples/engines.yaml) naming
+    /// engines by command template, health check, version command and
+    /// environment; launch the one --engine names.
+    #[arg(long, value_name = "FILE", requires = "engine",
+          conflicts_with_all = ["backend", "backend_bin"])]
+    pub backend_file: Option<PathBuf>,
+    /// Launch mode: the engine of --backend-file to launch.
+    #[arg(long, value_name = "NAME", requires = "backend_file")]
+    pub engine: Option<String>,
     /// Flag passed through to the backend (repeat: --backend-arg=-ngl --backend-arg=99).
     #[arg(long = "backend-arg", allow_hyphen_values = true)]
     pub backend_args: Vec<String>,
@@ -358,16 +409,25 @@ impl RunArgs {
     }
 
     /// The targets: one launch per model file, or the `--url` server.
-    pub(super) fn targets(&self) -> Vec<TargetSpec> {
+    ///
+    /// # Errors
+    /// A backends file that cannot be read or names no such engine.
+    pub(super) fn targets(&self) -> anyhow::Result<Vec<TargetSpec>> {
         if let Some(url) = &self.url {
-            return vec![TargetSpec::Attach {
+            return Ok(vec![TargetSpec::Attach {
                 url: url.clone(),
                 model: self.model.clone(),
                 api_key: self.api_key.clone(),
-            }];
+            }]);
         }
+        let template = template_engine(
+            self.backend_cmd.as_ref(),
+            self.backend_file.as_deref(),
+            self.engine.as_deref(),
+        )?;
         let options = LaunchOptions {
             kind: self.backend.into(),
+            template: template.map(Box::new),
             binary: self.backend_bin.clone(),
             extra_args: self.backend_args.clone(),
             threads: self.threads,
@@ -376,12 +436,12 @@ impl RunArgs {
             health_timeout: self.health_timeout,
             allow_spill: self.allow_spill,
         };
-        (self.models.iter())
+        Ok((self.models.iter())
             .map(|m| TargetSpec::Launch {
                 model: m.clone(),
                 options: options.clone(),
             })
-            .collect()
+            .collect())
     }
 
     /// The plan every target runs (a fresh seed unless `--seed`).

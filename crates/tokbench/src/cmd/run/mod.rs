@@ -22,7 +22,7 @@ use tokbench_probe::{CompositeProbe, GpuProbe, ProbeOptions, Rig};
 use tokbench_record::Record;
 use tokbench_runner::{check_runs_dir, Invocation, Runner};
 
-pub use self::args::{BackendArg, RunArgs, UsageError};
+pub use self::args::{parse_backend_cmd, BackendArg, RunArgs, UsageError};
 use crate::export::exporter;
 use crate::progress::Bars;
 
@@ -82,6 +82,7 @@ fn cancel_on_ctrl_c(cancel: &Cancel) {
 }
 
 async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let targets = args.targets()?;
     let plan = args.plan_all()?;
     let (rig, gpus) = probe(&args)?;
     let invocation = Invocation {
@@ -104,7 +105,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     cancel_on_ctrl_c(&runner.cancel);
     let (mut records, mut paths, mut failure) = (Vec::new(), Vec::new(), None);
-    for (i, spec) in args.targets().iter().enumerate() {
+    for (i, spec) in targets.iter().enumerate() {
         if runner.cancel.is_cancelled() {
             break;
         }
