@@ -135,7 +135,8 @@ pub async fn identify(input: IdentifyInput<'_>) -> Result<BackendInfo, BackendEr
 /// What is known of a running template engine.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TemplateIdentity {
-    /// The first non-empty line of the version command's output.
+    /// The first non-empty line of the version command's output, without a
+    /// leading `version:`.
     pub version: Option<String>,
     /// `"cpu"`, `"cuda"`, … when the log or the version output tells
     /// ([`parse::infer_device`]).
@@ -165,11 +166,16 @@ pub async fn template_identity(
     {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         if let Some(text) = run_capture(Path::new(program), &args, env, PROBE_TIMEOUT).await {
+            // `version: 0.6.0-dev (build …)` (llama.cpp's form) records as
+            // `0.6.0-dev (build …)`.
             out.version = text
                 .lines()
                 .map(str::trim)
                 .find(|l| !l.is_empty())
-                .map(str::to_owned);
+                .map(|l| {
+                    let l = l.strip_prefix("version:").map_or(l, str::trim);
+                    l.to_owned()
+                });
             device_text.push('\n');
             device_text.push_str(&text);
         }
