@@ -95,10 +95,21 @@ impl BackendProcess {
             None => pick_free_port(&spec.host)?,
         };
         let command = build_command(&spec, &bin, port, help.as_ref());
+        Self::start(Engine::Recipe(spec.kind), command, spec, port)
+    }
+
+    /// Opens the log, spawns `command` in its own process group and
+    /// returns the supervised process (recipe and template launches alike).
+    fn start(
+        engine: Engine,
+        command: CommandLine,
+        spec: LaunchSpec,
+        port: u16,
+    ) -> Result<Self, BackendError> {
         let (log, log_offset) = logfile::open_for_launch(&spec.log_path, &header(&command))?;
         let child = spawn(&command, log)?;
         Ok(Self {
-            engine: Engine::Recipe(spec.kind),
+            engine,
             pid: child.id(),
             child,
             port,
@@ -153,20 +164,7 @@ impl BackendProcess {
             args: &spec.extra_args,
         };
         let command = engine.command_line(&values, &spec.env);
-        let (log, log_offset) = logfile::open_for_launch(&spec.log_path, &header(&command))?;
-        let child = spawn(&command, log)?;
-        Ok(Self {
-            engine: Engine::Template(Box::new(engine)),
-            pid: child.id(),
-            child,
-            port,
-            base_url: base_url(&spec.host, port),
-            command,
-            log_path: spec.log_path,
-            log_offset,
-            health_timeout: spec.health_timeout,
-            exit: None,
-        })
+        Self::start(Engine::Template(Box::new(engine)), command, spec, port)
     }
 
     /// [`BackendProcess::launch_template`] then
