@@ -65,7 +65,7 @@ fn runs_dir(args: &CrossvalArgs) -> Option<std::path::PathBuf> {
 async fn run_async(args: CrossvalArgs, set: PromptSet) -> anyhow::Result<ExitCode> {
     let started = now_utc();
     let sampler = HostLoadSampler::start(HostLoadConfig::default()).ok();
-    let ctx = SideContext::new(&args, &set)?;
+    let ctx = SideContext::new(&args, &set);
     let (arg_a, arg_b) = args.sides();
     let a = obtain(&ctx, "A", &arg_a).await?;
     let b = obtain(&ctx, "B", &arg_b).await?;

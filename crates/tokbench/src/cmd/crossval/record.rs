@@ -193,7 +193,8 @@ pub fn build(
     started: String,
     host_load: Option<tokbench_probe::HostLoadSummary>,
 ) -> CrossvalRecord {
-    let command_line = Invocation::process_args();
+    // Redacted once: the recorded argv and the reproduce line are the same.
+    let command_line = tokbench_backend::redact::redact_args(&Invocation::process_args());
     // The model's file stem (an attached server may list a full path as
     // its id), else its id.
     let model = a.model.as_ref().or(b.model.as_ref()).map_or("golden", |m| {
@@ -216,7 +217,7 @@ pub fn build(
             ended_utc: Some(now_utc()),
             tokbench_version: env!("CARGO_PKG_VERSION").to_owned(),
             tokbench_commit: option_env!("TOKBENCH_GIT_COMMIT").map(str::to_owned),
-            command_line: tokbench_backend::redact::redact_args(&command_line),
+            command_line: command_line.clone(),
             host_load: host_load.map(tokbench_runner::convert::host_load),
             notes: notes(a, b),
             incomplete_reason: incomplete_reason(a, b),
@@ -235,7 +236,7 @@ pub fn build(
         summary: summary_section(cmp),
         prompts: prompt_entries(set, cmp, a, b),
         provenance: Provenance {
-            reproduce: shell_join(&tokbench_backend::redact::redact_args(&command_line)),
+            reproduce: shell_join(&command_line),
             details: Default::default(),
         },
     }

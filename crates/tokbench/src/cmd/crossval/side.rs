@@ -34,14 +34,11 @@ pub struct SideContext<'a> {
 
 impl<'a> SideContext<'a> {
     /// Probes the machine and fixes the request settings.
-    ///
-    /// # Errors
-    /// None yet; kept fallible for probe failures that should stop a run.
-    pub fn new(args: &'a CrossvalArgs, set: &'a PromptSet) -> anyhow::Result<Self> {
+    pub fn new(args: &'a CrossvalArgs, set: &'a PromptSet) -> Self {
         let opts = ProbeOptions::default();
         let gpus: Arc<dyn GpuProbe> = Arc::new(CompositeProbe::system(&opts.root));
         let rig = tokbench_probe::probe_rig(&opts, gpus.as_ref());
-        Ok(SideContext {
+        SideContext {
             args,
             set,
             rig,
@@ -52,7 +49,7 @@ impl<'a> SideContext<'a> {
                 top_logprobs: args.top_logprobs,
                 concurrency: 1,
             },
-        })
+        }
     }
 }
 
