@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::file::{GgufFile, TensorInfo};
 use crate::hash::{sha256_file, Sha256Cache};
+use crate::decode_bytes::DecodeBytes;
 use crate::types::{FileType, GgmlType};
 
 /// Where [`ModelIdentity::quant`] came from.
@@ -86,6 +87,13 @@ pub struct ModelIdentity {
     pub gguf_version: u32,
     /// Number of tensors.
     pub tensor_count: u64,
+    /// Bytes one decoded token reads ([`DecodeBytes::from_gguf`]); `None`
+    /// when they cannot be derived ([`ModelIdentity::decode_bytes_error`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_bytes: Option<DecodeBytes>,
+    /// Why [`ModelIdentity::decode_bytes`] is `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_bytes_error: Option<String>,
 }
 
 /// How [`identify`] obtains the sha256.
@@ -145,6 +153,10 @@ impl ModelIdentity {
             .map(|a| a.len)
             .or_else(|| arch_u64("vocab_size"));
         let parameter_count = gguf.parameter_count();
+        let (decode_bytes, decode_bytes_error) = match DecodeBytes::from_gguf(gguf) {
+            Ok(b) => (Some(b), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
         Self {
             file_name,
             file_size: gguf.file_size,
@@ -168,6 +180,8 @@ impl ModelIdentity {
             gguf_version: gguf.version,
             tensor_count: gguf.tensors.len() as u64,
             architecture: arch,
+            decode_bytes,
+            decode_bytes_error,
         }
     }
 }

@@ -16,6 +16,7 @@
 //! | [`TensorInfo`], [`GgmlType`] | Tensor name, dims, element type, data offset |
 //! | [`FileType`] | llama.cpp's `general.file_type` and its quant name |
 //! | [`ModelIdentity`], [`identify`] | What a report needs to name a model |
+//! | [`DecodeBytes`], [`KvGeometry`] | Bytes one decoded token reads (decode roofline) |
 //! | [`Sha256Cache`], [`sha256_file`] | Streamed sha256 with a persistent cache |
 //! | [`write::GgufWriter`] | Synthetic GGUF files for tests |
 //!
@@ -30,6 +31,7 @@
 //! # }
 //! ```
 
+mod decode_bytes;
 mod error;
 mod file;
 mod hash;
@@ -39,6 +41,7 @@ mod types;
 mod value;
 pub mod write;
 
+pub use decode_bytes::{DecodeBytes, DecodeBytesError, KvGeometry};
 pub use error::{GgufError, Result};
 pub use file::{GgufFile, TensorInfo, DEFAULT_ALIGNMENT, MAX_DIMS};
 pub use hash::{sha256_file, CacheStatus, Sha256Cache, CACHE_FILE_NAME};

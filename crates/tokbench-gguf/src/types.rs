@@ -82,6 +82,15 @@ impl GgmlType {
         self.entry().map(|e| e.1)
     }
 
+    /// The type named `name`, case-insensitively (`"q8_0"`, `"F16"`), as
+    /// llama.cpp's `--cache-type-k` values spell them; `None` when unknown.
+    pub fn from_name(name: &str) -> Option<Self> {
+        GGML_TYPES
+            .iter()
+            .find(|e| e.1.eq_ignore_ascii_case(name))
+            .map(|e| Self(e.0))
+    }
+
     /// Elements per quantisation block, `None` for unknown ids.
     pub fn block_size(self) -> Option<u64> {
         self.entry().map(|e| e.2)

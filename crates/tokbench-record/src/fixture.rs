@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::roofline::{BandwidthSource, CpuBandwidthMeasurement, DecodeBytesSection, Roofline};
 use crate::metrics::{CellMetrics, Ci, PromptCacheCheck, Summary};
 use crate::schema::{
     BackendSection, Cell, CellStop, Flags, ModelSection, PromptSettings, Provenance, Record,
@@ -134,14 +135,70 @@ fn cells(spec: &ExampleSpec) -> Vec<Cell> {
                 prompt_cache: false,
                 prompt_cache_check: Some(no_cache_account(n)),
                 metrics: Some(metrics),
+                roofline: None,
             });
         }
     }
     out
 }
 
-/// A complete, schema-valid example record.
+/// A complete, schema-valid example record, with the decode roofline of
+/// [`example_roofline`] filled in for its concurrency-1 cells.
 pub fn example_record(spec: &ExampleSpec) -> Record {
+    let mut record = bare_record(spec);
+    let roofline = example_roofline(spec.gpu.is_some());
+    for cell in &mut record.cells {
+        cell.roofline = roofline.cell_figures(cell);
+    }
+    record.roofline = Some(roofline);
+    record
+}
+
+/// Roofline inputs of the example: 90 MB of weights per token, 23 040 KV
+/// bytes per position (f16), and either a CPU measured at 20 GB/s or a GPU
+/// at its 936 GB/s theoretical peak.
+pub fn example_roofline(gpu: bool) -> Roofline {
+    let (device, bandwidth, source) = if gpu {
+        ("gpu", 936.0, BandwidthSource::NvmlTheoretical)
+    } else {
+        ("cpu", 20.0, BandwidthSource::Measured)
+    };
+    Roofline {
+        device: device.into(),
+        bandwidth_gb_s: Some(bandwidth),
+        bandwidth_source: Some(source),
+        bandwidth_source_detail: None,
+        cpu_bandwidth: (!gpu).then(|| CpuBandwidthMeasurement {
+            method: "stream-read-sum".into(),
+            buffer_bytes: 256 << 20,
+            llc_bytes: Some(32 << 20),
+            threads: 8,
+            repeats: 3,
+            samples_gb_s: vec![19.5, 20.0, 20.4],
+            median_gb_s: 20.0,
+            spread_pct: 4.5,
+            host_load: None,
+        }),
+        decode_bytes: Some(DecodeBytesSection {
+            weights_bytes: 90_000_000,
+            dense_bytes: 60_000_000,
+            expert_bytes_total: 0,
+            expert_bytes_read: 0,
+            experts_count: None,
+            experts_used: None,
+            lookup_bytes: 600,
+            output_bytes: 29_999_400,
+            output_tied: true,
+            total_weight_bytes: 89_999_400,
+        }),
+        kv_cache_type_k: "f16".into(),
+        kv_cache_type_v: "f16".into(),
+        kv_bytes_per_position: Some(23_040.0),
+        notes: Vec::new(),
+    }
+}
+
+fn bare_record(spec: &ExampleSpec) -> Record {
     let device = if spec.gpu.is_some() { "cuda" } else { "cpu" };
     Record {
         schema_version: SCHEMA_VERSION,
@@ -216,6 +273,7 @@ pub fn example_record(spec: &ExampleSpec) -> Record {
             reproduce: "tokbench run model.gguf --shape chat,rag -c 1,2".into(),
             details: Default::default(),
         },
+        roofline: None,
     }
 }
 

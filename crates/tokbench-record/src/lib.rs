@@ -2,7 +2,8 @@
 //!
 //! [`schema`] defines the record, with the types of its parts in [`system`]
 //! (host, GPUs, rig notes, host load, power, VRAM fit) and [`metrics`]
-//! (summaries, error counts, prompt-cache check); [`io`] writes it as YAML
+//! (summaries, error counts, prompt-cache check) and [`roofline`] (the
+//! decode roofline's inputs and per-cell figures); [`io`] writes it as YAML
 //! (atomically) and reads it back with errors that name the file and line;
 //! [`validate`] checks records against the JSON Schema generated from the
 //! types. [`crossval`] defines the second kind of record, the result of
@@ -22,6 +23,7 @@ pub mod crossval_io;
 pub mod fixture;
 pub mod io;
 pub mod metrics;
+pub mod roofline;
 pub mod schema;
 pub mod system;
 pub mod validate;
@@ -40,6 +42,9 @@ pub use io::{
     to_yaml, write_atomic, write_record, LoadedAll, RecordError,
 };
 pub use metrics::{CellMetrics, Ci, ErrorKind, PromptCacheCheck, Summary};
+pub use roofline::{
+    BandwidthSource, CellRoofline, CpuBandwidthMeasurement, DecodeBytesSection, Roofline, GB,
+};
 pub use schema::{
     BackendSection, Cell, CellStop, Experts, Flags, ModelSection, PromptSettings, Provenance,
     Record, Resources, RunInfo, SystemSection, SCHEMA_VERSION,

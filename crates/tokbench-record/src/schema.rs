@@ -14,6 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{CellMetrics, PromptCacheCheck};
+use crate::roofline::{CellRoofline, Roofline};
 use crate::system::{GpuInfo, HostLoadSummary, PowerSummary, RigNotes, SystemInfo, VramFit};
 
 /// The schema version this crate writes.
@@ -38,6 +39,10 @@ pub struct Record {
     pub resources: Resources,
     /// How to reproduce the run.
     pub provenance: Provenance,
+    /// Decode roofline inputs (launch mode with a GGUF model); absent when
+    /// attached, for a model without a GGUF header, and in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roofline: Option<Roofline>,
 }
 
 /// The invocation.
@@ -275,6 +280,10 @@ pub struct Cell {
     pub prompt_cache_check: Option<PromptCacheCheck>,
     /// Every metric, summarised (docs/methodology.md).
     pub metrics: Option<CellMetrics>,
+    /// Decode ceiling and bandwidth efficiency ([`Roofline::cell_figures`]);
+    /// absent at concurrency > 1 and without roofline inputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roofline: Option<CellRoofline>,
 }
 
 /// Resources used over the run.

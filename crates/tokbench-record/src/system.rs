@@ -153,6 +153,10 @@ pub struct GpuInfo {
     pub temperature_c: Option<u32>,
     /// Utilization at probe time, percent (NVML `gpu` rate, amdgpu `gpu_busy_percent`).
     pub busy_pct: Option<u32>,
+    /// Memory bus width, bits (NVML); with `clocks.memory_max_mhz` it gives
+    /// the theoretical memory bandwidth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bus_width_bits: Option<u32>,
 }
 
 impl GpuInfo {
@@ -176,6 +180,7 @@ impl GpuInfo {
             clocks: GpuClocks::default(),
             temperature_c: None,
             busy_pct: None,
+            memory_bus_width_bits: None,
         }
     }
 }
@@ -235,7 +240,7 @@ pub struct GpuClocks {
 /// extra:
 ///   riser: PCIe 4.0 x16
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RigNotes {
     /// Short name of the rig, used in reports.
@@ -258,6 +263,14 @@ pub struct RigNotes {
     /// Free-form key/value facts.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, String>,
+    /// Memory bandwidth of the device that decodes, GB/s (10⁹ bytes/s),
+    /// for APUs, AMD GPUs and anything the probe cannot read; used for the
+    /// decode roofline instead of a measurement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bandwidth_gb_s: Option<f64>,
+    /// Where `memory_bandwidth_gb_s` comes from (e.g. a vendor spec sheet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bandwidth_source: Option<String>,
 }
 
 /// Load averages (runnable + uninterruptible tasks, exponentially averaged).

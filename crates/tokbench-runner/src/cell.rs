@@ -132,6 +132,7 @@ fn measured_cell(
         prompt_cache: check.flagged,
         prompt_cache_check: Some(convert::prompt_cache_check(check)),
         metrics: Some(convert::cell_metrics(metrics)),
+        roofline: None,
     }
 }
 
@@ -175,5 +176,6 @@ pub fn skipped_cell(
         prompt_cache: false,
         prompt_cache_check: None,
         metrics: None,
+        roofline: None,
     }
 }

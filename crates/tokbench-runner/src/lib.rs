@@ -27,6 +27,7 @@ pub mod measure;
 pub mod model;
 pub mod plan;
 pub mod progress;
+pub mod roofline;
 pub mod session;
 pub mod target;
 
@@ -43,6 +44,7 @@ pub use error::RunError;
 pub use measure::{initial_resources, measure_target, Observers};
 pub use plan::{CellPlan, ClientSettings, Plan, PromptPolicy, MIN_COMPARABLE_REQUESTS};
 pub use progress::{CellProgress, NoProgress, ProgressSink};
+pub use roofline::{roofline_inputs, BandwidthSettings};
 pub use session::{check_runs_dir, Session};
 pub use target::{attach, launch, CacheControl, LaunchOptions, LaunchSizing, Target, TargetSpec};
 
@@ -90,6 +92,10 @@ impl Runner<'_> {
             record: self.skeleton(run, &target),
             dir: self.runs_dir.clone(),
         };
+        if let TargetSpec::Launch { options, .. } = spec {
+            session.record.roofline =
+                roofline_inputs(&target, self.rig, options.bandwidth).await;
+        }
         let observers = Observers {
             cancel: &self.cancel,
             progress: self.progress,
@@ -154,6 +160,7 @@ impl Runner<'_> {
             model: target.model.clone(),
             cells: Vec::new(),
             resources: initial_resources(target),
+            roofline: None,
         }
     }
 }

@@ -102,10 +102,12 @@ fn record_cell(
     session: &mut Session,
     name: &str,
     c: usize,
-    out: CellOutcome,
+    mut out: CellOutcome,
 ) -> Result<bool, RunError> {
     session.append_samples(name, c, &out.samples)?;
     session.record.run.notes.extend(out.notes);
+    let roofline = session.record.roofline.as_ref();
+    out.cell.roofline = roofline.and_then(|r| r.cell_figures(&out.cell));
     session.record.cells.push(out.cell);
     if out.cancelled {
         session.mark_incomplete("interrupted (Ctrl-C); completed requests are kept");

@@ -13,6 +13,7 @@ use tokbench_record::{BackendSection, ModelSection};
 
 use crate::model::{id_only_model, inspect_model, model_section};
 use crate::plan::ClientSettings;
+use crate::roofline::BandwidthSettings;
 use crate::RunError;
 
 /// Which server to measure: one tokbench launches from a model, or one
@@ -81,6 +82,8 @@ pub struct Target {
     pub context_per_request: Option<u64>,
     /// How this server can be asked not to reuse cached prompts.
     pub cache_control: CacheControl,
+    /// The model file's GGUF identity, when launched from one.
+    pub identity: Option<ModelIdentity>,
 }
 
 impl Target {
@@ -177,6 +180,8 @@ pub struct LaunchOptions {
     pub health_timeout: Duration,
     /// Record a VRAM spill instead of refusing.
     pub allow_spill: bool,
+    /// How the decode roofline's bandwidth is obtained.
+    pub bandwidth: BandwidthSettings,
 }
 
 /// Launch settings that follow from the plan and the rig.
@@ -274,6 +279,7 @@ pub async fn launch(
         vram: VramCheck { before, after, fit },
         context_per_request: Some((ctx / sizing.parallel.max(1) as u64).min(trained)),
         cache_control,
+        identity,
     })
 }
 
@@ -460,6 +466,7 @@ pub async fn attach(
         },
         context_per_request: per_request,
         cache_control,
+        identity: None,
     })
 }
 

@@ -31,7 +31,7 @@
     rows.forEach(function (r) { body.appendChild(r); });
   }
 
-  // Range of the per-shape strings at position i of data-v ("g,t,p|…").
+  // Range of the per-shape strings at position i of data-v ("g,t,p,bw|…").
   function range(segs, i) {
     var vals = segs.map(function (s) { return s ? s.split(',')[i] : ''; })
       .filter(function (s) { return s !== '' && s !== undefined; });
@@ -139,7 +139,7 @@
       if (si >= 0 && !segs[si]) { ok = false; }
       tr.hidden = !ok;
       if (ok) { shown++; }
-      [6, 7, 8].forEach(function (col, i) {
+      [6, 7, 8, 9].forEach(function (col, i) {
         var td = tr.cells[col], v;
         if (si >= 0) { var x = (segs[si] || '').split(',')[i] || ''; v = [x || '—', x]; } else { v = range(segs, i); }
         td.textContent = v[0];

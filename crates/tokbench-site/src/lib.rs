@@ -46,6 +46,7 @@ pub mod output;
 pub mod pages;
 pub mod render;
 pub mod rig_page;
+pub mod roofline_facts;
 pub mod run_page;
 pub mod site;
 

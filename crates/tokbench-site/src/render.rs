@@ -206,7 +206,7 @@ pub struct RowView<'a> {
     pub conc: String,
     /// Concurrency (numeric sort/filter value).
     pub c: u64,
-    /// Per-shape values for the script: `gen,ttft,pp` per shape of the
+    /// Per-shape values for the script: `gen,ttft,pp,bw` per shape of the
     /// site, `|`-separated, empty when the row lacks the shape.
     pub v: String,
     /// Gen tok/s: range across shapes.
@@ -221,6 +221,10 @@ pub struct RowView<'a> {
     pub pp: String,
     /// Prefill sort key.
     pub pp_sort: String,
+    /// Decode bandwidth efficiency range, percent.
+    pub bw: String,
+    /// Its sort key.
+    pub bw_sort: String,
     /// A cell at this level was noisy but the record is not flagged.
     pub cell_noisy: bool,
 }
@@ -232,6 +236,7 @@ pub fn row_view<'a>(site: &'a Site<'_>, row: &Row) -> RowView<'a> {
         row.vals.iter().flatten().filter_map(f).collect()
     };
     let (gens, ttfts, pps) = (pick(|v| v.gen), pick(|v| v.ttft), pick(|v| v.pp));
+    let bws = pick(|v| v.bw);
     let sort = |xs: &[f64]| {
         xs.iter()
             .copied()
@@ -244,7 +249,7 @@ pub fn row_view<'a>(site: &'a Site<'_>, row: &Row) -> RowView<'a> {
             v.push('|');
         }
         let Some(s) = shape else { continue };
-        for (j, x) in [s.gen, s.ttft, s.pp].into_iter().enumerate() {
+        for (j, x) in [s.gen, s.ttft, s.pp, s.bw].into_iter().enumerate() {
             if j > 0 {
                 v.push(',');
             }
@@ -267,6 +272,8 @@ pub fn row_view<'a>(site: &'a Site<'_>, row: &Row) -> RowView<'a> {
         ttft_sort: sort(&ttfts),
         pp: format::range(&pps),
         pp_sort: sort(&pps),
+        bw: format::range(&bws),
+        bw_sort: sort(&bws),
         cell_noisy: row.noisy && !run.badges.iter().any(|b| b.kind == "noisy"),
     }
 }

@@ -12,6 +12,7 @@ use crate::definitions::{Definition, Definitions};
 use crate::facts::{self, Fact};
 use crate::format;
 use crate::site::RunView;
+use crate::roofline_facts::{cell_texts, roofline_facts};
 
 /// Links of a run page to files copied next to it (relative to `runs/`).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -70,6 +71,7 @@ pub struct RunPage<'a> {
     notes: Vec<String>,
     cells: Vec<CellView<'a>>,
     resources: Vec<Fact>,
+    roofline: Vec<Fact>,
     host_load: Vec<Fact>,
     reproduce: String,
     details: Vec<Fact>,
@@ -119,6 +121,7 @@ pub fn run_page<'a>(
         notes: r.run.notes.clone(),
         cells: cell_views(&r.cells, defs),
         resources: resources(r, &run.rig_slug),
+        roofline: r.roofline.as_ref().map(roofline_facts).unwrap_or_default(),
         host_load: r.run.host_load.as_ref().map(host_load).unwrap_or_default(),
         reproduce: r.provenance.reproduce.clone(),
         details: r
@@ -288,6 +291,11 @@ fn cell_facts(out: &mut Vec<Fact>, c: &Cell, m: &CellMetrics, defs: &Definitions
         .decode_ci_rel_half_width
         .map_or_else(|| "—".into(), |w| format!("±{}", format::percent(w)));
     out.push(defined(cv("decode_ci_rel_half_width"), ci));
+    if let Some(rl) = &c.roofline {
+        let (ceiling, eff) = cell_texts(rl);
+        out.push(defined(cv("decode_ceiling_tok_s"), ceiling));
+        out.push(defined(cv("decode_bandwidth_efficiency_pct"), eff));
+    }
     out.push(Fact::new(
         "Output tokens (total)",
         format!(

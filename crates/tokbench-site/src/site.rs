@@ -71,6 +71,8 @@ pub struct ShapeVals {
     pub ttft: Option<f64>,
     /// Median client prefill tok/s.
     pub pp: Option<f64>,
+    /// Decode bandwidth efficiency, percent (concurrency-1 cells only).
+    pub bw: Option<f64>,
 }
 
 /// One record at one concurrency level.
@@ -396,6 +398,7 @@ fn rows_of(run: usize, r: &Record, shape_idx: &HashMap<&str, usize>, n: usize) -
                 gen: m.decode_tok_s.as_ref().map(|s| s.median),
                 ttft: m.ttft_ms.as_ref().map(|s| s.median),
                 pp: m.prefill_tok_s.as_ref().map(|s| s.median),
+                bw: cell.roofline.and_then(|r| r.decode_bandwidth_efficiency_pct),
             });
         }
     }

@@ -4,7 +4,7 @@
 //! values are written as YAML, printed as a table, and published by the
 //! site. The columns are defined once here; every text exporter uses them.
 
-use tokbench_record::{Cell, Record};
+use tokbench_record::{BandwidthSource, Cell, Record};
 
 /// One column of the human-readable outputs (table, Markdown, CSV).
 pub struct Column {
@@ -143,6 +143,9 @@ pub fn columns() -> Vec<Column> {
         col("Conc.", |_, c| c.concurrency.to_string()),
         col("Gen tok/s median (min–max)", gen_cell),
         col("Gen tok/s 95% CI", gen_ci),
+        col("% of BW bound", |_, c| {
+            fmt1(c.roofline.and_then(|r| r.decode_bandwidth_efficiency_pct))
+        }),
         col("TTFT ms p50", |r, c| {
             cache_marked(metric!(ttft_ms, |s| s.median)(r, c), c)
         }),
@@ -188,6 +191,9 @@ pub fn footnotes(records: &[Record]) -> Vec<String> {
         );
     }
     for r in records {
+        if let Some(note) = roofline_note(r) {
+            notes.push(note);
+        }
         if r.run.flags.incomplete {
             notes.push(format!(
                 "{}: INCOMPLETE — {}",
@@ -206,4 +212,26 @@ pub fn footnotes(records: &[Record]) -> Vec<String> {
         }
     }
     notes
+}
+
+/// What "% of BW bound" divides by, for a record with roofline figures:
+/// `{id}: % of BW bound = gen tok/s ÷ ceiling; ceiling = 20.0 GB/s (measured)
+/// ÷ 90.0 MB/token + KV (docs/methodology.md#decode-roofline)`.
+fn roofline_note(r: &Record) -> Option<String> {
+    if !r.cells.iter().any(|c| c.roofline.is_some()) {
+        return None;
+    }
+    let rl = r.roofline.as_ref()?;
+    let source = match rl.bandwidth_source? {
+        BandwidthSource::Measured => "measured",
+        BandwidthSource::NvmlTheoretical => "NVML theoretical peak",
+        BandwidthSource::RigFile => "rig file",
+    };
+    let weights_mb = rl.decode_bytes.as_ref()?.weights_bytes as f64 / 1e6;
+    Some(format!(
+        "{}: % of BW bound = median gen tok/s ÷ ({:.1} GB/s {source} ÷ ({weights_mb:.1} MB of \
+         weights + KV cache) per token), c=1 only (docs/methodology.md#decode-roofline)",
+        r.run.id,
+        rl.bandwidth_gb_s?,
+    ))
 }

@@ -1,6 +1,7 @@
 //! Unit tests on synthetic GGUF buffers built with [`crate::write::GgufWriter`].
 
 mod corrupt;
+mod decode_bytes;
 mod identity;
 mod parse;
 mod proptests;

@@ -304,6 +304,8 @@ async fn connect(ctx: &SideContext<'_>, label: &str, arg: &SideArg) -> anyhow::R
                 port: None,
                 health_timeout: args.health_timeout,
                 allow_spill: false,
+                // crossval measures no speed: no roofline.
+                bandwidth: tokbench_runner::BandwidthSettings { measure: false },
             };
             let cpu = &ctx.rig.system.cpu;
             let sizing = LaunchSizing {

@@ -15,7 +15,9 @@ use serde_json::{Map, Value};
 use tokbench_backend::{BackendKind, TemplateEngine};
 use tokbench_client::{Endpoint, Shape, ShapeSet, Stresses};
 
-use tokbench_runner::{CellPlan, ClientSettings, LaunchOptions, Plan, PromptPolicy, TargetSpec};
+use tokbench_runner::{
+    BandwidthSettings, CellPlan, ClientSettings, LaunchOptions, Plan, PromptPolicy, TargetSpec,
+};
 
 use crate::export::Format;
 
@@ -23,7 +25,7 @@ use crate::export::Format;
 const FIXED_PLAN: [&str; 2] = ["requests", "duration"];
 
 /// Flags that configure a backend tokbench launches: (clap id, flag).
-const LAUNCH_ONLY: [(&str, &str); 11] = [
+const LAUNCH_ONLY: [(&str, &str); 12] = [
     ("backend", "--backend"),
     ("backend_cmd", "--backend-cmd"),
     ("backend_file", "--backend-file"),
@@ -35,6 +37,7 @@ const LAUNCH_ONLY: [(&str, &str); 11] = [
     ("port", "--port"),
     ("health_timeout", "--health-timeout"),
     ("allow_spill", "--allow-spill"),
+    ("no_bandwidth", "--no-bandwidth"),
 ];
 
 /// Flags that only mean something for a server tokbench attaches to.
@@ -222,6 +225,11 @@ pub struct RunArgs {
     /// Launch mode: how long to wait for the backend to become healthy.
     #[arg(long, default_value = "300s", value_parser = humantime::parse_duration)]
     pub health_timeout: Duration,
+    /// Launch mode: do not measure the CPU's memory bandwidth before the
+    /// first cell; the decode roofline (docs/methodology.md#decode-roofline)
+    /// then uses the rig file's memory_bandwidth_gb_s, or is left out.
+    #[arg(long)]
+    pub no_bandwidth: bool,
     /// Launch mode: record a run whose model did not fit in VRAM instead of refusing it.
     #[arg(long)]
     pub allow_spill: bool,
@@ -435,6 +443,9 @@ impl RunArgs {
             port: self.port,
             health_timeout: self.health_timeout,
             allow_spill: self.allow_spill,
+            bandwidth: BandwidthSettings {
+                measure: !self.no_bandwidth,
+            },
         };
         Ok((self.models.iter())
             .map(|m| TargetSpec::Launch {
