@@ -57,6 +57,11 @@ pub enum ProbeError {
     /// A sampler thread panicked; its samples are lost.
     #[error("the {0} sampler thread panicked")]
     SamplerPanicked(&'static str),
+    /// A memory-bandwidth measurement could not run: an invalid
+    /// [`crate::BandwidthConfig`], a buffer that cannot be allocated, a reader
+    /// thread that panicked.
+    #[error("memory bandwidth: {0}")]
+    Bandwidth(String),
 }
 
 impl ProbeError {

@@ -22,8 +22,10 @@ use crate::ProbeError;
 /// tags: [consumer, cuda]
 /// extra:
 ///   riser: PCIe 4.0 x16
+/// memory_bandwidth_gb_s: 256
+/// memory_bandwidth_source: vendor spec sheet (LPDDR5X-8000, 256-bit)
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RigNotes {
     /// Short name of the rig, used in reports.
@@ -46,6 +48,16 @@ pub struct RigNotes {
     /// Free-form key/value facts.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, String>,
+    /// Memory bandwidth of the device that runs the model, GB/s (10⁹
+    /// bytes/s), for what the probe cannot read: APUs and unified memory,
+    /// AMD GPUs (no bus width in sysfs), anything else. Finite and > 0;
+    /// needs [`RigNotes::memory_bandwidth_source`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bandwidth_gb_s: Option<f64>,
+    /// Where [`RigNotes::memory_bandwidth_gb_s`] comes from, e.g. "vendor
+    /// spec sheet" or "STREAM triad, 16 threads".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bandwidth_source: Option<String>,
 }
 
 /// Parses rig-file text; `path` is only used in the error.
@@ -53,9 +65,11 @@ pub struct RigNotes {
 /// # Errors
 /// [`ProbeError::RigFile`] naming `path`, with line and column when the YAML
 /// parser gives them, for invalid YAML, a missing `name`, an unknown key or a
-/// value of the wrong type.
+/// value of the wrong type; without a location for a
+/// `memory_bandwidth_gb_s` that is not finite and > 0 or has no
+/// `memory_bandwidth_source`.
 pub fn parse_rig_notes(text: &str, path: &Path) -> Result<RigNotes, ProbeError> {
-    serde_saphyr::from_str::<RigNotes>(text).map_err(|e| {
+    let notes = serde_saphyr::from_str::<RigNotes>(text).map_err(|e| {
         let loc = e.location();
         ProbeError::RigFile {
             path: path.to_path_buf(),
@@ -63,7 +77,32 @@ pub fn parse_rig_notes(text: &str, path: &Path) -> Result<RigNotes, ProbeError> 
             column: loc.as_ref().map(|l| l.column()),
             message: plain_message(&e),
         }
-    })
+    })?;
+    check_bandwidth(&notes).map_err(|message| ProbeError::RigFile {
+        path: path.to_path_buf(),
+        line: None,
+        column: None,
+        message,
+    })?;
+    Ok(notes)
+}
+
+/// The bandwidth override is a positive finite number with a source.
+fn check_bandwidth(notes: &RigNotes) -> Result<(), String> {
+    let Some(gb_s) = notes.memory_bandwidth_gb_s else {
+        return Ok(());
+    };
+    if !(gb_s.is_finite() && gb_s > 0.0) {
+        return Err(format!(
+            "memory_bandwidth_gb_s must be a finite number > 0, got {gb_s}"
+        ));
+    }
+    match notes.memory_bandwidth_source.as_deref().map(str::trim) {
+        Some(s) if !s.is_empty() => Ok(()),
+        _ => Err("memory_bandwidth_gb_s needs a memory_bandwidth_source \
+(where the figure comes from, e.g. \"vendor spec sheet\")"
+            .into()),
+    }
 }
 
 /// The parser's user-facing message, without location or source snippet
@@ -185,6 +224,60 @@ psu: 1000 W\nnotes: |\n  power-limited to 300 W\ntags: [consumer, cuda]\nextra:\
         let (msg, line) = rig_err("name: [unclosed\n");
         assert!(msg.contains("rigs/bad.yaml"), "{msg}");
         assert!(line.is_some(), "{msg}");
+    }
+
+    #[test]
+    fn bandwidth_override_parses_with_its_source() {
+        let text = "name: apu\nmemory_bandwidth_gb_s: 256.5\n\
+memory_bandwidth_source: vendor spec sheet\n";
+        let n = parse_rig_notes(text, Path::new("rigs/apu.yaml")).unwrap();
+        assert_eq!(n.memory_bandwidth_gb_s, Some(256.5));
+        assert_eq!(
+            n.memory_bandwidth_source.as_deref(),
+            Some("vendor spec sheet")
+        );
+        let yaml = serde_saphyr::to_string(&n).unwrap();
+        assert!(yaml.contains("memory_bandwidth_gb_s: 256.5"), "{yaml}");
+        let bare = serde_saphyr::to_string(&parse_rig_notes("name: x\n", Path::new("x")).unwrap());
+        assert!(!bare.unwrap().contains("memory_bandwidth"));
+    }
+
+    #[test]
+    fn bad_bandwidth_overrides_are_rig_file_errors() {
+        for (text, expect) in [
+            (
+                "name: x\nmemory_bandwidth_gb_s: 0\nmemory_bandwidth_source: s\n",
+                "> 0, got 0",
+            ),
+            (
+                "name: x\nmemory_bandwidth_gb_s: -5\nmemory_bandwidth_source: s\n",
+                "got -5",
+            ),
+            (
+                "name: x\nmemory_bandwidth_gb_s: .inf\nmemory_bandwidth_source: s\n",
+                "got inf",
+            ),
+            (
+                "name: x\nmemory_bandwidth_gb_s: .nan\nmemory_bandwidth_source: s\n",
+                "got NaN",
+            ),
+            (
+                "name: x\nmemory_bandwidth_gb_s: 100\n",
+                "needs a memory_bandwidth_source",
+            ),
+            (
+                "name: x\nmemory_bandwidth_gb_s: 100\nmemory_bandwidth_source: ' '\n",
+                "needs a",
+            ),
+        ] {
+            let (msg, line) = rig_err(text);
+            assert!(msg.starts_with("invalid rig file rigs/bad.yaml: "), "{msg}");
+            assert!(msg.contains(expect), "{text}: {msg}");
+            assert_eq!(line, None);
+        }
+        // A source alone is harmless.
+        let n = parse_rig_notes("name: x\nmemory_bandwidth_source: s\n", Path::new("x")).unwrap();
+        assert_eq!(n.memory_bandwidth_gb_s, None);
     }
 
     #[test]

@@ -125,6 +125,8 @@ pub fn gpu_info(x: probe::GpuInfo) -> record::GpuInfo {
         clocks,
         temperature_c,
         busy_pct,
+        // Not in the record schema yet (the roofline's record side adds it).
+        memory_bus_width_bits: _,
     } = x;
     record::GpuInfo {
         index,
@@ -211,6 +213,9 @@ pub fn rig_notes(x: probe::RigNotes) -> record::RigNotes {
         notes,
         tags,
         extra,
+        // Not in the record schema yet (the roofline's record side adds them).
+        memory_bandwidth_gb_s: _,
+        memory_bandwidth_source: _,
     } = x;
     record::RigNotes {
         name,

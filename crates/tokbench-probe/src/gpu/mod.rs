@@ -67,6 +67,10 @@ pub struct GpuInfo {
     pub temperature_c: Option<u32>,
     /// Utilization at probe time, percent (NVML `gpu` rate, amdgpu `gpu_busy_percent`).
     pub busy_pct: Option<u32>,
+    /// Width of the memory bus, bits (NVML `nvmlDeviceGetMemoryBusWidth`;
+    /// amdgpu sysfs does not expose it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bus_width_bits: Option<u32>,
 }
 
 impl GpuInfo {
@@ -89,7 +93,18 @@ impl GpuInfo {
             clocks: GpuClocks::default(),
             temperature_c: None,
             busy_pct: None,
+            memory_bus_width_bits: None,
         }
+    }
+
+    /// Theoretical peak memory bandwidth, GB/s (10⁹ bytes/s), from
+    /// [`GpuInfo::memory_bus_width_bits`] and [`GpuClocks::memory_max_mhz`]
+    /// by [`crate::nvml_theoretical_gb_s`]; `None` when either is unknown
+    /// (always for amdgpu, whose bus width the probe cannot read).
+    pub fn theoretical_bandwidth_gb_s(&self) -> Option<f64> {
+        let bits = self.memory_bus_width_bits?;
+        let mhz = self.clocks.memory_max_mhz?;
+        Some(crate::bandwidth::nvml_theoretical_gb_s(bits, mhz))
     }
 }
 
@@ -314,5 +329,33 @@ mod tests {
         assert!(json.contains("\"source\":\"amd-sysfs\""));
         assert!(json.contains("\"vram_total_bytes\":25769803776"));
         assert_eq!(serde_json::from_str::<GpuInfo>(&json).unwrap(), g);
+        assert!(!json.contains("memory_bus_width_bits"), "{json}");
+    }
+
+    #[test]
+    fn theoretical_bandwidth_needs_bus_width_and_memory_clock() {
+        let mut g = GpuInfo::named(0, GpuSource::Nvml, "NVIDIA H100 80GB HBM3");
+        assert_eq!(g.theoretical_bandwidth_gb_s(), None);
+        g.memory_bus_width_bits = Some(5120);
+        assert_eq!(g.theoretical_bandwidth_gb_s(), None);
+        g.clocks.memory_max_mhz = Some(2619);
+        let gb_s = g.theoretical_bandwidth_gb_s().unwrap();
+        assert!((gb_s - 3352.32).abs() < 1e-9, "{gb_s}");
+        g.memory_bus_width_bits = None;
+        assert_eq!(g.theoretical_bandwidth_gb_s(), None);
+        let json = serde_json::to_string(&GpuInfo {
+            memory_bus_width_bits: Some(384),
+            ..g
+        })
+        .unwrap();
+        assert!(json.contains("\"memory_bus_width_bits\":384"), "{json}");
+        // Older records without the field still read.
+        let old = json.replace(",\"memory_bus_width_bits\":384", "");
+        assert_eq!(
+            serde_json::from_str::<GpuInfo>(&old)
+                .unwrap()
+                .memory_bus_width_bits,
+            None
+        );
     }
 }

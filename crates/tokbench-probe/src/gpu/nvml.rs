@@ -103,6 +103,7 @@ fn describe(nvml: &Nvml, d: &Device<'_>, index: usize) -> GpuInfo {
     };
     g.temperature_c = d.temperature(TemperatureSensor::Gpu).ok();
     g.busy_pct = d.utilization_rates().ok().map(|u| u.gpu);
+    g.memory_bus_width_bits = d.memory_bus_width().ok();
     g
 }
 
