@@ -82,8 +82,10 @@ impl KvGeometry {
     /// Quantised types are counted per element as block bytes ÷ block size
     /// (`q8_0`: 34/32 bytes). `None` for a type this crate does not know.
     pub fn bytes_per_position(&self, k: GgmlType, v: GgmlType) -> Option<f64> {
-        Some(per_element(k)? * self.k_elements_per_position as f64
-            + per_element(v)? * self.v_elements_per_position as f64)
+        Some(
+            per_element(k)? * self.k_elements_per_position as f64
+                + per_element(v)? * self.v_elements_per_position as f64,
+        )
     }
 }
 
@@ -246,7 +248,9 @@ fn kv_geometry(gguf: &GgufFile, arch: &str) -> Option<KvGeometry> {
     let head0 = heads.iter().copied().find(|&h| h > 0)?;
     let default_len = embd.map(|e| e / head0);
     let k_len = gguf.get_u64(&key("attention.key_length")).or(default_len)?;
-    let v_len = gguf.get_u64(&key("attention.value_length")).or(default_len)?;
+    let v_len = gguf
+        .get_u64(&key("attention.value_length"))
+        .or(default_len)?;
     let kv_total: u64 = kv_heads.iter().sum();
     Some(KvGeometry {
         layers,

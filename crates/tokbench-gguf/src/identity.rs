@@ -5,10 +5,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::decode_bytes::DecodeBytes;
 use crate::error::Result;
 use crate::file::{GgufFile, TensorInfo};
 use crate::hash::{sha256_file, Sha256Cache};
-use crate::decode_bytes::DecodeBytes;
 use crate::types::{FileType, GgmlType};
 
 /// Where [`ModelIdentity::quant`] came from.

@@ -85,6 +85,9 @@ pub struct CpuBandwidth {
     pub threads: usize,
     /// Timed passes.
     pub repeats: usize,
+    /// Sweeps of the whole buffer in each timed repeat, chosen from the
+    /// warm-up sweep so a repeat lasts at least [`MIN_REPEAT`].
+    pub sweeps_per_repeat: usize,
     /// Bandwidth of each timed pass, GB/s (10⁹ bytes per second), in order.
     pub samples_gb_s: Vec<f64>,
     /// Median of `samples_gb_s`, GB/s.
@@ -187,8 +190,8 @@ pub fn measure_cpu_bandwidth(cfg: &BandwidthConfig) -> Result<CpuBandwidth, Prob
     let passes = timed_passes(&chunks, cfg.repeats);
     // Stop the sampler before returning a pass error, so its thread ends.
     let host_load = sampler.stop()?;
-    let secs = passes?;
-    let bytes = words as f64 * WORD as f64;
+    let (sweeps, secs) = passes?;
+    let bytes = words as f64 * WORD as f64 * sweeps as f64;
     let samples_gb_s: Vec<f64> = secs.iter().map(|s| bytes / s / 1e9).collect();
     let median_gb_s = median(&samples_gb_s);
     let spread_pct = spread_pct(&samples_gb_s, median_gb_s);
@@ -198,6 +201,7 @@ pub fn measure_cpu_bandwidth(cfg: &BandwidthConfig) -> Result<CpuBandwidth, Prob
         llc_bytes: last_level_cache_bytes(&cfg.root),
         threads: cfg.threads,
         repeats: cfg.repeats,
+        sweeps_per_repeat: sweeps,
         samples_gb_s,
         median_gb_s,
         spread_pct,
@@ -276,16 +280,29 @@ fn sum_words(words: &[u64]) -> u64 {
     acc.iter().fold(tail, |s, &a| s.wrapping_add(a))
 }
 
-/// One untimed warm-up pass, then `repeats` timed passes; seconds of each.
-fn timed_passes(chunks: &[&[u64]], repeats: usize) -> Result<Vec<f64>, ProbeError> {
-    timed_pass(chunks)?;
-    (0..repeats).map(|_| timed_pass(chunks)).collect()
+/// Shortest timed repeat: long enough that waking the readers (tens of µs,
+/// more on a VM) is noise, as STREAM asks of each kernel's timing.
+pub const MIN_REPEAT: Duration = Duration::from_millis(200);
+
+/// Most sweeps of the buffer in one repeat.
+const MAX_SWEEPS: usize = 64;
+
+/// One untimed warm-up sweep, which also sizes the repeats: each timed
+/// repeat sweeps the buffer `sweeps` times so it lasts at least
+/// [`MIN_REPEAT`]. Returns `(sweeps, seconds of each repeat)`.
+fn timed_passes(chunks: &[&[u64]], repeats: usize) -> Result<(usize, Vec<f64>), ProbeError> {
+    let warm = timed_pass(chunks, 1)?;
+    let sweeps = ((MIN_REPEAT.as_secs_f64() / warm).ceil() as usize).clamp(1, MAX_SWEEPS);
+    let secs = (0..repeats)
+        .map(|_| timed_pass(chunks, sweeps))
+        .collect::<Result<_, _>>()?;
+    Ok((sweeps, secs))
 }
 
 /// Spawns one reader per chunk, waits until all are ready, releases them
-/// together and returns the seconds from just before the release until the
-/// last one finished.
-fn timed_pass(chunks: &[&[u64]]) -> Result<f64, ProbeError> {
+/// together (each sums its chunk `sweeps` times) and returns the seconds
+/// from just before the release until the last one finished.
+fn timed_pass(chunks: &[&[u64]], sweeps: usize) -> Result<f64, ProbeError> {
     let gate = StartGate::default();
     let elapsed = std::thread::scope(|s| {
         let mut handles = Vec::with_capacity(chunks.len());
@@ -294,8 +311,11 @@ fn timed_pass(chunks: &[&[u64]]) -> Result<f64, ProbeError> {
             let spawned = std::thread::Builder::new()
                 .name("bandwidth".into())
                 .spawn_scoped(s, move || {
-                    gate.arrive_and_wait()
-                        .then(|| std::hint::black_box(sum_words(std::hint::black_box(chunk))))
+                    gate.arrive_and_wait().then(|| {
+                        (0..sweeps).fold(0u64, |acc, _| {
+                            acc ^ std::hint::black_box(sum_words(std::hint::black_box(chunk)))
+                        })
+                    })
                 });
             match spawned {
                 Ok(h) => handles.push(h),

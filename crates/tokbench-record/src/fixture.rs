@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::roofline::{BandwidthSource, CpuBandwidthMeasurement, DecodeBytesSection, Roofline};
 use crate::metrics::{CellMetrics, Ci, PromptCacheCheck, Summary};
+use crate::roofline::{BandwidthSource, CpuBandwidthMeasurement, DecodeBytesSection, Roofline};
 use crate::schema::{
     BackendSection, Cell, CellStop, Flags, ModelSection, PromptSettings, Provenance, Record,
     Resources, RunInfo, SystemSection, SCHEMA_VERSION,
@@ -146,12 +146,18 @@ fn cells(spec: &ExampleSpec) -> Vec<Cell> {
 /// [`example_roofline`] filled in for its concurrency-1 cells.
 pub fn example_record(spec: &ExampleSpec) -> Record {
     let mut record = bare_record(spec);
-    let roofline = example_roofline(spec.gpu.is_some());
+    set_example_roofline(&mut record, spec.gpu.is_some());
+    record
+}
+
+/// Gives `record` the roofline inputs of [`example_roofline`] and its
+/// concurrency-1 cells their figures (for fixtures that add a GPU later).
+pub fn set_example_roofline(record: &mut Record, gpu: bool) {
+    let roofline = example_roofline(gpu);
     for cell in &mut record.cells {
         cell.roofline = roofline.cell_figures(cell);
     }
     record.roofline = Some(roofline);
-    record
 }
 
 /// Roofline inputs of the example: 90 MB of weights per token, 23 040 KV
@@ -174,6 +180,7 @@ pub fn example_roofline(gpu: bool) -> Roofline {
             llc_bytes: Some(32 << 20),
             threads: 8,
             repeats: 3,
+            sweeps_per_repeat: 16,
             samples_gb_s: vec![19.5, 20.0, 20.4],
             median_gb_s: 20.0,
             spread_pct: 4.5,

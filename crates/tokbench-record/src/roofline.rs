@@ -45,6 +45,9 @@ pub struct CpuBandwidthMeasurement {
     pub threads: u64,
     /// Timed repeats.
     pub repeats: u64,
+    /// Sweeps of the whole buffer per repeat (each repeat lasts ≥ 200 ms).
+    #[serde(default)]
+    pub sweeps_per_repeat: u64,
     /// Bandwidth of each repeat, GB/s (10⁹ bytes/s).
     pub samples_gb_s: Vec<f64>,
     /// Median of the repeats, GB/s.
@@ -155,5 +158,68 @@ impl Roofline {
             decode_ceiling_tok_s: ceiling,
             decode_bandwidth_efficiency_pct: gen.map(|g| g / ceiling * 100.0),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::fixture::{example_record, example_roofline, ExampleSpec};
+
+    #[test]
+    fn a_concurrency_one_cell_gets_the_known_ceiling_and_efficiency() {
+        let r = example_record(&ExampleSpec::default());
+        let rl = example_roofline(false);
+        let cell = r.cells.iter().find(|c| c.concurrency == 1).unwrap();
+        let got = rl.cell_figures(cell).unwrap();
+        let prompt = cell.prompt_tokens_actual.unwrap();
+        let output = cell.output_tokens_actual.unwrap();
+        let context = prompt + output / 2.0;
+        assert_eq!(got.context_tokens, context);
+        let bytes = 90_000_000.0 + context * 23_040.0;
+        assert_eq!(got.bytes_per_token, bytes);
+        assert_eq!(got.decode_ceiling_tok_s, 20e9 / bytes);
+        let gen = cell
+            .metrics
+            .as_ref()
+            .unwrap()
+            .decode_tok_s
+            .as_ref()
+            .unwrap()
+            .median;
+        let eff = got.decode_bandwidth_efficiency_pct.unwrap();
+        assert!((eff - gen / (20e9 / bytes) * 100.0).abs() < 1e-9, "{eff}");
+        // The example record carries exactly these figures.
+        assert_eq!(cell.roofline, Some(got));
+    }
+
+    #[test]
+    fn no_figures_at_higher_concurrency_or_without_inputs() {
+        let r = example_record(&ExampleSpec::default());
+        let rl = example_roofline(false);
+        let c2 = r.cells.iter().find(|c| c.concurrency == 2).unwrap();
+        assert_eq!(rl.cell_figures(c2), None);
+        assert_eq!(c2.roofline, None);
+        let c1 = r.cells.iter().find(|c| c.concurrency == 1).unwrap();
+        let mut no_bw = rl.clone();
+        no_bw.bandwidth_gb_s = None;
+        assert_eq!(no_bw.cell_figures(c1), None);
+        let mut no_bytes = rl.clone();
+        no_bytes.decode_bytes = None;
+        assert_eq!(no_bytes.cell_figures(c1), None);
+        let mut unmeasured = c1.clone();
+        unmeasured.metrics = None;
+        assert_eq!(rl.cell_figures(&unmeasured), None);
+    }
+
+    #[test]
+    fn without_a_kv_model_only_the_weights_count() {
+        let r = example_record(&ExampleSpec::default());
+        let mut rl = example_roofline(true);
+        rl.kv_bytes_per_position = None;
+        let c1 = r.cells.iter().find(|c| c.concurrency == 1).unwrap();
+        let got = rl.cell_figures(c1).unwrap();
+        assert_eq!(got.bytes_per_token, 90_000_000.0);
+        assert_eq!(got.decode_ceiling_tok_s, 936e9 / 90e6);
     }
 }

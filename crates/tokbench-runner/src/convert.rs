@@ -125,8 +125,7 @@ pub fn gpu_info(x: probe::GpuInfo) -> record::GpuInfo {
         clocks,
         temperature_c,
         busy_pct,
-        // Not in the record schema yet (the roofline's record side adds it).
-        memory_bus_width_bits: _,
+        memory_bus_width_bits,
     } = x;
     record::GpuInfo {
         index,
@@ -145,6 +144,7 @@ pub fn gpu_info(x: probe::GpuInfo) -> record::GpuInfo {
         clocks: gpu_clocks(clocks),
         temperature_c,
         busy_pct,
+        memory_bus_width_bits,
     }
 }
 
@@ -213,9 +213,8 @@ pub fn rig_notes(x: probe::RigNotes) -> record::RigNotes {
         notes,
         tags,
         extra,
-        // Not in the record schema yet (the roofline's record side adds them).
-        memory_bandwidth_gb_s: _,
-        memory_bandwidth_source: _,
+        memory_bandwidth_gb_s,
+        memory_bandwidth_source,
     } = x;
     record::RigNotes {
         name,
@@ -225,6 +224,8 @@ pub fn rig_notes(x: probe::RigNotes) -> record::RigNotes {
         notes,
         tags,
         extra,
+        memory_bandwidth_gb_s,
+        memory_bandwidth_source,
     }
 }
 

@@ -157,8 +157,8 @@ fn rig_notes_host_load_and_power_serialise_as_probed() {
         notes: Some("power-limited to 300 W".into()),
         tags: vec!["consumer".into(), "cuda".into()],
         extra: BTreeMap::from([("riser".into(), "PCIe 4.0 x16".into())]),
-        memory_bandwidth_gb_s: None,
-        memory_bandwidth_source: None,
+        memory_bandwidth_gb_s: Some(120.0),
+        memory_bandwidth_source: Some("vendor spec sheet".into()),
     };
     assert_same(&notes, &rig_notes(notes.clone()));
     assert_reads_back(&notes, &rig_notes(notes.clone()));

@@ -93,8 +93,7 @@ impl Runner<'_> {
             dir: self.runs_dir.clone(),
         };
         if let TargetSpec::Launch { options, .. } = spec {
-            session.record.roofline =
-                roofline_inputs(&target, self.rig, options.bandwidth).await;
+            session.record.roofline = roofline_inputs(&target, self.rig, options.bandwidth).await;
         }
         let observers = Observers {
             cancel: &self.cancel,

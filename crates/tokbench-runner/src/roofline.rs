@@ -11,9 +11,7 @@
 
 use tokbench_gguf::{DecodeBytes, GgmlType, ModelIdentity};
 use tokbench_probe::{BandwidthConfig, CpuBandwidth, GpuInfo, Rig};
-use tokbench_record::{
-    BandwidthSource, CpuBandwidthMeasurement, DecodeBytesSection, Roofline,
-};
+use tokbench_record::{BandwidthSource, CpuBandwidthMeasurement, DecodeBytesSection, Roofline};
 
 use crate::convert;
 use crate::target::Target;
@@ -62,7 +60,13 @@ pub async fn roofline_inputs(
         flag_value(&command, CACHE_TYPE_V).unwrap_or_else(|| "f16".into()),
     );
     let (decode_bytes, kv) = bytes_section(identity, &k, &v, &mut notes);
-    let device = decode_device(target, rig, identity, &command, &mut notes);
+    let device = decode_device(
+        &target.backend.device,
+        !rig.gpus.is_empty(),
+        identity.block_count,
+        &command,
+        &mut notes,
+    );
     let mut roofline = Roofline {
         device: match device {
             Some(DecodeDevice::Gpu) => "gpu".into(),
@@ -79,10 +83,10 @@ pub async fn roofline_inputs(
         kv_bytes_per_position: kv,
         notes,
     };
-    if let Some(device) = device {
-        let threads = target.backend.threads.unwrap_or_else(|| default_threads(rig));
-        set_bandwidth(&mut roofline, device, rig, threads, settings).await;
-    }
+    let threads = (target.backend.threads)
+        .and_then(|t| usize::try_from(t).ok())
+        .unwrap_or_else(|| default_threads(rig));
+    set_bandwidth(&mut roofline, device, rig, threads, settings).await;
     Some(roofline)
 }
 
@@ -102,14 +106,18 @@ fn bytes_section(
     let kv = match (GgmlType::from_name(k), GgmlType::from_name(v)) {
         (Some(kt), Some(vt)) => b.kv_bytes(kt, vt),
         _ => {
-            notes.push(format!("KV cache type {k}/{v} unknown: the KV term is left out"));
+            notes.push(format!(
+                "KV cache type {k}/{v} unknown: the KV term is left out"
+            ));
             None
         }
     };
     if b.kv.is_none() {
-        notes.push("KV cache not modelled for this architecture (MLA or missing \
+        notes.push(
+            "KV cache not modelled for this architecture (MLA or missing \
                     hyper-parameters): the KV term is left out"
-            .into());
+                .into(),
+        );
     }
     (Some(section(b)), kv)
 }
@@ -129,31 +137,33 @@ fn section(b: &DecodeBytes) -> DecodeBytesSection {
     }
 }
 
-/// Which memory decode reads, `None` (with a note) when it cannot be told.
+/// Which memory decode reads, `None` (with a note) when it cannot be told:
+/// from the backend's device label (`cpu`, `cuda`, …, `unknown` for a
+/// template engine that did not say), whether GPUs are visible, the
+/// model's layer count and the launch command's `-ngl`.
 fn decode_device(
-    target: &Target,
-    rig: &Rig,
-    identity: &ModelIdentity,
+    backend_device: &str,
+    has_gpus: bool,
+    block_count: Option<u64>,
     command: &[String],
     notes: &mut Vec<String>,
 ) -> Option<DecodeDevice> {
-    let ngl = flag_value(command, GPU_LAYERS).and_then(|n| n.parse::<i64>().ok());
-    match target.backend.device.as_str() {
+    match backend_device {
         "cpu" => return Some(DecodeDevice::Cpu),
-        "unknown" if rig.gpus.is_empty() => return Some(DecodeDevice::Cpu),
+        "unknown" if !has_gpus => return Some(DecodeDevice::Cpu),
         "unknown" => {
-            notes.push("the backend did not say which device it decodes on: no ceiling".into());
+            notes.push("the backend did not say which device it decodes on".into());
             return None;
         }
         _ => {}
     }
-    let layers = identity.block_count.map_or(i64::MAX, |b| b as i64 + 1);
+    let ngl = flag_value(command, GPU_LAYERS).and_then(|n| n.parse::<i64>().ok());
+    let layers = block_count.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX - 1) + 1);
     match ngl {
         Some(0) => Some(DecodeDevice::Cpu),
         Some(n) if n > 0 && n < layers => {
             notes.push(format!(
-                "partial offload (-ngl {n} of {layers} layers): decode reads two memories, \
-                 no single ceiling"
+                "partial offload (-ngl {n} of {layers} layers): decode reads two memories"
             ));
             None
         }
@@ -161,11 +171,12 @@ fn decode_device(
     }
 }
 
-/// Fills the bandwidth: the rig file's figure first, else a CPU
-/// measurement or the GPU's theoretical peak.
+/// Fills the bandwidth: the rig file's figure first (whatever the device:
+/// its author knows the setup), else a CPU measurement or the GPU's
+/// theoretical peak; with the device unknown, none.
 async fn set_bandwidth(
     r: &mut Roofline,
-    device: DecodeDevice,
+    device: Option<DecodeDevice>,
     rig: &Rig,
     threads: usize,
     settings: BandwidthSettings,
@@ -181,11 +192,16 @@ async fn set_bandwidth(
         return;
     }
     match device {
-        DecodeDevice::Cpu if settings.measure => measure_cpu(r, threads).await,
-        DecodeDevice::Cpu => r.notes.push(
-            "--no-bandwidth and no memory_bandwidth_gb_s in the rig file: no ceiling".into(),
+        None => r.notes.push(
+            "no single memory to bound decode (give memory_bandwidth_gb_s in the rig file): \
+             no ceiling"
+                .into(),
         ),
-        DecodeDevice::Gpu => match rig.gpus.first().and_then(gpu_peak) {
+        Some(DecodeDevice::Cpu) if settings.measure => measure_cpu(r, threads).await,
+        Some(DecodeDevice::Cpu) => r
+            .notes
+            .push("--no-bandwidth and no memory_bandwidth_gb_s in the rig file: no ceiling".into()),
+        Some(DecodeDevice::Gpu) => match rig.gpus.first().and_then(gpu_peak) {
             Some((gb_s, name)) => {
                 r.bandwidth_gb_s = Some(gb_s);
                 r.bandwidth_source = Some(BandwidthSource::NvmlTheoretical);
@@ -217,7 +233,9 @@ async fn measure_cpu(r: &mut Roofline, threads: usize) {
             r.bandwidth_source = Some(BandwidthSource::Measured);
             r.cpu_bandwidth = Some(measurement(m));
         }
-        Err(e) => r.notes.push(format!("CPU bandwidth measurement failed: {e}")),
+        Err(e) => r
+            .notes
+            .push(format!("CPU bandwidth measurement failed: {e}")),
     }
 }
 
@@ -229,6 +247,7 @@ pub fn measurement(m: CpuBandwidth) -> CpuBandwidthMeasurement {
         llc_bytes: m.llc_bytes,
         threads: m.threads as u64,
         repeats: m.repeats as u64,
+        sweeps_per_repeat: m.sweeps_per_repeat as u64,
         samples_gb_s: m.samples_gb_s,
         median_gb_s: m.median_gb_s,
         spread_pct: m.spread_pct,
@@ -275,5 +294,28 @@ mod tests {
         assert_eq!(flag_value(&cmd("x -ngl"), GPU_LAYERS), None);
         let c = cmd("x --n-gpu-layers=12");
         assert_eq!(flag_value(&c, GPU_LAYERS).as_deref(), Some("12"));
+    }
+
+    fn device(label: &str, gpus: bool, args: &str) -> (Option<DecodeDevice>, Vec<String>) {
+        let mut notes = Vec::new();
+        let d = decode_device(label, gpus, Some(30), &cmd(args), &mut notes);
+        (d, notes)
+    }
+
+    #[test]
+    fn the_decoding_device_follows_the_backend_and_ngl() {
+        use DecodeDevice::{Cpu, Gpu};
+        assert_eq!(device("cpu", true, "x -ngl 99").0, Some(Cpu));
+        assert_eq!(device("unknown", false, "x").0, Some(Cpu));
+        let (d, notes) = device("unknown", true, "x");
+        assert_eq!(d, None);
+        assert!(notes[0].contains("did not say"), "{notes:?}");
+        assert_eq!(device("cuda", true, "x").0, Some(Gpu));
+        assert_eq!(device("cuda", true, "x -ngl 31").0, Some(Gpu));
+        assert_eq!(device("cuda", true, "x -ngl -1").0, Some(Gpu));
+        assert_eq!(device("cuda", true, "x --gpu-layers=0").0, Some(Cpu));
+        let (d, notes) = device("rocm", true, "x -ngl 12");
+        assert_eq!(d, None);
+        assert!(notes[0].contains("-ngl 12 of 31 layers"), "{notes:?}");
     }
 }

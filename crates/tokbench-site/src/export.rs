@@ -33,7 +33,7 @@ const METRICS: [&str; 10] = [
 const STATS: [&str; 6] = ["median", "p90", "p99", "ci95_lo", "ci95_hi", "n"];
 
 /// Columns before the metric summaries.
-const BASE: [&str; 39] = [
+const BASE: [&str; 42] = [
     "record_id",
     "record_file",
     "run_page",
@@ -73,10 +73,13 @@ const BASE: [&str; 39] = [
     "request_throughput_rps",
     "decode_ci_rel_half_width",
     "total_output_tokens",
+    "memory_bandwidth_gb_s",
+    "decode_ceiling_tok_s",
+    "decode_bandwidth_efficiency_pct",
 ];
 
 /// One exported value (strings borrowed from the record where they can
-/// be: 80,000 rows of 39 columns).
+/// be: 80,000 rows of 42 columns).
 #[derive(Debug, Clone, PartialEq)]
 enum V<'a> {
     S(Cow<'a, str>),
@@ -242,6 +245,9 @@ fn cell_row<'a>(r: &'a Record, v: &'a RunView, c: &'a Cell) -> Vec<V<'a>> {
         V::F(m.and_then(|m| m.request_throughput_rps)),
         V::F(c.decode_ci_rel_half_width),
         V::U(m.map(|m| m.total_output_tokens)),
+        V::F(r.roofline.as_ref().and_then(|x| x.bandwidth_gb_s)),
+        V::F(c.roofline.map(|x| x.decode_ceiling_tok_s)),
+        V::F(c.roofline.and_then(|x| x.decode_bandwidth_efficiency_pct)),
     ];
     row.extend(METRICS.iter().flat_map(|key| metric_values(c, key)));
     row

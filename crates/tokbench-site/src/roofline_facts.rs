@@ -11,14 +11,20 @@ use crate::run_page::host_load;
 /// Megabytes (10⁶ bytes) with one decimal and the exact count:
 /// `96.6 MB (96,577,380 bytes)`.
 fn mb(bytes: u64) -> String {
-    format!("{:.1} MB ({} bytes)", bytes as f64 / 1e6, format::count(bytes))
+    format!(
+        "{:.1} MB ({} bytes)",
+        bytes as f64 / 1e6,
+        format::count(bytes)
+    )
 }
 
 /// What a bandwidth source is called on the page.
 fn source_text(s: BandwidthSource) -> &'static str {
     match s {
         BandwidthSource::Measured => "measured on this CPU by tokbench",
-        BandwidthSource::NvmlTheoretical => "NVML theoretical peak (2 × max memory clock × bus width)",
+        BandwidthSource::NvmlTheoretical => {
+            "NVML theoretical peak (2 × max memory clock × bus width)"
+        }
         BandwidthSource::RigFile => "declared in the rig file",
     }
 }
@@ -39,17 +45,22 @@ pub fn roofline_facts(r: &Roofline) -> Vec<Fact> {
     };
     out.push(Fact::new("Memory bandwidth", bandwidth));
     if let Some(m) = &r.cpu_bandwidth {
-        let samples: Vec<String> = m.samples_gb_s.iter().map(|s| format::num(Some(*s))).collect();
+        let samples: Vec<String> = m
+            .samples_gb_s
+            .iter()
+            .map(|s| format::num(Some(*s)))
+            .collect();
         out.push(Fact::new(
             "Bandwidth measurement",
             format!(
-                "{}: {} threads over a {} buffer (last-level cache {}), {} repeats: {} GB/s; \
-                 median {} GB/s, spread {}%",
+                "{}: {} threads over a {} buffer (last-level cache {}), {} repeats of {} \
+                 sweeps: {} GB/s; median {} GB/s, spread {}%",
                 m.method,
                 m.threads,
                 format::bytes(m.buffer_bytes),
                 format::opt_bytes(m.llc_bytes),
                 m.repeats,
+                m.sweeps_per_repeat,
                 samples.join(", "),
                 format::num(Some(m.median_gb_s)),
                 format::num(Some(m.spread_pct)),
@@ -63,7 +74,11 @@ pub fn roofline_facts(r: &Roofline) -> Vec<Fact> {
         }
     }
     out.extend(bytes_facts(r));
-    out.extend(r.notes.iter().map(|n| Fact::new("Roofline note", n.clone())));
+    out.extend(
+        r.notes
+            .iter()
+            .map(|n| Fact::new("Roofline note", n.clone())),
+    );
     out
 }
 
@@ -97,9 +112,10 @@ fn bytes_facts(r: &Roofline) -> Vec<Fact> {
         ));
     }
     out.push(Fact::new("All weights", mb(b.total_weight_bytes)));
-    let kv = r
-        .kv_bytes_per_position
-        .map_or_else(|| "not modelled".into(), |k| format!("{} bytes per position", format::num(Some(k))));
+    let kv = r.kv_bytes_per_position.map_or_else(
+        || "not modelled".into(),
+        |k| format!("{} bytes per position", format::num(Some(k))),
+    );
     out.push(Fact::new(
         "KV cache read per token",
         format!("{kv} (K {}, V {})", r.kv_cache_type_k, r.kv_cache_type_v),

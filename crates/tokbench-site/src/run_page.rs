@@ -11,8 +11,8 @@ use tokbench_record::{
 use crate::definitions::{Definition, Definitions};
 use crate::facts::{self, Fact};
 use crate::format;
-use crate::site::RunView;
 use crate::roofline_facts::{cell_texts, roofline_facts};
+use crate::site::RunView;
 
 /// Links of a run page to files copied next to it (relative to `runs/`).
 #[derive(Debug, Clone, Default, Serialize)]

@@ -398,7 +398,9 @@ fn rows_of(run: usize, r: &Record, shape_idx: &HashMap<&str, usize>, n: usize) -
                 gen: m.decode_tok_s.as_ref().map(|s| s.median),
                 ttft: m.ttft_ms.as_ref().map(|s| s.median),
                 pp: m.prefill_tok_s.as_ref().map(|s| s.median),
-                bw: cell.roofline.and_then(|r| r.decode_bandwidth_efficiency_pct),
+                bw: cell
+                    .roofline
+                    .and_then(|r| r.decode_bandwidth_efficiency_pct),
             });
         }
     }

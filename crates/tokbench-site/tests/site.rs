@@ -211,6 +211,11 @@ fn hostile_record(script: &str, img: &str) -> tokbench_record::Record {
     if let Some(n) = r.system.rig.as_mut() {
         n.notes = Some(script.into());
     }
+    if let Some(rl) = r.roofline.as_mut() {
+        rl.notes = vec![script.into()];
+        rl.bandwidth_source_detail = Some(img.into());
+        rl.kv_cache_type_k = script.into();
+    }
     r
 }
 
@@ -270,6 +275,17 @@ fn record_strings_are_escaped_and_never_paths() {
     assert!(index[svg_start..].contains(&escaped(script)));
     let rig = read(&out.join("hw/script-alert-1-script.html"));
     assert!(rig.contains(&escaped(script)));
+    let run_page = files
+        .iter()
+        .find(|f| f.starts_with("runs/") && f.ends_with(".html"))
+        .unwrap();
+    let run_html = read(&out.join(run_page));
+    let roofline = &run_html[run_html.find("id=\"roofline\"").unwrap()..];
+    assert!(
+        roofline.contains(&format!("<td>{}</td>", escaped(script))),
+        "roofline note"
+    );
+    assert!(roofline.contains(&escaped(img)), "bandwidth source detail");
     // The facet data is inert JSON that no value can break out of.
     let raw = common::facets_json(&index);
     for bad in ['<', '>', '&'] {
@@ -525,4 +541,52 @@ fn record_copies_follow_record_changes() {
     assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&src).unwrap());
     let page = read(&out.join("runs/2026-11-22-smollm2-135m-instruct-llama-cpp-0a1b2c.html"));
     assert!(page.contains("mode no-mmap"));
+}
+
+#[test]
+fn the_bandwidth_bound_column_is_sortable_and_run_pages_show_its_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = common::runs_dir(tmp.path());
+    let out = tmp.path().join("site");
+    common::build(&runs, &out);
+    let index = read(&out.join("index.html"));
+    let head = &index[index.find("<thead>").unwrap()..index.find("</thead>").unwrap()];
+    assert!(
+        head.contains("<th data-num title=\"decode_bandwidth_efficiency_pct = "),
+        "{head}"
+    );
+    assert!(
+        head.contains("% of BW bound</span></th></tr>"),
+        "last column: {head}"
+    );
+    // The CPU example: 20 GB/s over 90 MB + KV per token; c=1 rows have a
+    // sort key, c=2 rows an empty one and a dash.
+    let records = common::records();
+    let cpu = &records[0];
+    let c1 = cpu.cells.iter().find(|c| c.concurrency == 1).unwrap();
+    let eff = c1
+        .roofline
+        .unwrap()
+        .decode_bandwidth_efficiency_pct
+        .unwrap();
+    assert!(eff > 0.0 && eff < 100.0, "{eff}");
+    let key = format!("data-sort=\"{eff:.3}\"");
+    let best = cpu
+        .cells
+        .iter()
+        .filter_map(|c| c.roofline?.decode_bandwidth_efficiency_pct)
+        .fold(0.0, f64::max);
+    assert!(index.contains(&format!("data-sort=\"{best:.3}\"")), "{key}");
+    assert!(index.contains("<td class=\"n\" data-sort=\"\">—</td></tr>"));
+    let slug = cpu.run.id.replace('.', "-");
+    let run = read(&out.join(format!("runs/{slug}.html")));
+    let section = &run[run.find("<h2 id=\"roofline\">").unwrap()..];
+    for fact in [
+        "20.0 GB&#x2f;s, measured on this CPU by tokbench",
+        "90.0 MB (90,000,000 bytes)",
+        "23040.0 bytes per position (K f16, V f16)",
+    ] {
+        assert!(section.contains(fact), "{fact} not in {section}");
+    }
+    assert!(run.contains("href=\"#def-decode_bandwidth_efficiency_pct\""));
 }

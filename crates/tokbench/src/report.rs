@@ -231,7 +231,6 @@ fn roofline_note(r: &Record) -> Option<String> {
     Some(format!(
         "{}: % of BW bound = median gen tok/s ÷ ({:.1} GB/s {source} ÷ ({weights_mb:.1} MB of \
          weights + KV cache) per token), c=1 only (docs/methodology.md#decode-roofline)",
-        r.run.id,
-        rl.bandwidth_gb_s?,
+        r.run.id, rl.bandwidth_gb_s?,
     ))
 }

@@ -81,7 +81,10 @@ fn kv_bytes_follow_layers_kv_heads_and_cache_type() {
     let at_100 = b.bytes_per_token(100.0, f16, f16);
     assert_eq!(at_100, b.weights_bytes as f64 + 25_600.0);
     assert_eq!(b.kv_bytes(GgmlType(999), f16), None);
-    assert_eq!(b.bytes_per_token(10.0, GgmlType(999), f16), b.weights_bytes as f64);
+    assert_eq!(
+        b.bytes_per_token(10.0, GgmlType(999), f16),
+        b.weights_bytes as f64
+    );
 }
 
 #[test]
@@ -104,7 +107,10 @@ fn mla_models_leave_the_kv_term_out() {
     let w = dense(true).kv("llama.attention.kv_lora_rank", MetaValue::U32(512));
     let b = decode_bytes(&w).unwrap();
     assert_eq!(b.kv, None);
-    assert_eq!(b.bytes_per_token(1000.0, GgmlType::F16, GgmlType::F16), b.weights_bytes as f64);
+    assert_eq!(
+        b.bytes_per_token(1000.0, GgmlType::F16, GgmlType::F16),
+        b.weights_bytes as f64
+    );
 }
 
 /// A MoE with 8 experts, 2 used, one layer: expert tensors hold all 8.

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use tokbench_record::fixture::{example_record, ExampleSpec};
+use tokbench_record::fixture::{example_record, set_example_roofline, ExampleSpec};
 use tokbench_record::{
     crossval_to_yaml, to_yaml, CrossvalRecord, GpuInfo, GpuSource, HostLoadSummary, Record,
     RigNotes, VramFit,
@@ -27,6 +27,7 @@ fn gpu(r: &mut Record, name: &str) {
     g.power.limit_w = Some(250.0);
     g.power.max_limit_w = Some(300.0);
     r.system.gpus = vec![g];
+    set_example_roofline(r, true);
     r.backend.device = "vulkan".into();
     r.resources.vram_before_bytes = vec![Some(600 << 20)];
     r.resources.vram_after_bytes = vec![Some((600 << 20) + 1_100_000_000)];
