@@ -21,6 +21,7 @@
 //! | [`one_sample`] | One side's statistic or tail ratio with an interval (gates); ratio from recorded summaries |
 //! | [`significance`] | Mann–Whitney U test and Holm correction (re-exported by [`compare`](mod@compare)) |
 //! | [`changepoint`] | E-divisive means change points in a history (Matteson & James 2014) |
+//! | [`racing`] | Racing configurations: drop those significantly worse than the leader (sweeps) |
 //! | [`error`] | Typed errors |
 //!
 //! Typical use: `CellMetrics::compute(&samples, &SummaryOptions::default())`,
@@ -38,6 +39,7 @@ pub mod metrics;
 pub mod one_sample;
 pub mod prompt_cache;
 pub mod quantile;
+pub mod racing;
 pub mod sample;
 pub mod significance;
 pub mod summary;
@@ -61,6 +63,7 @@ pub use one_sample::{
 };
 pub use prompt_cache::PromptCacheCheck;
 pub use quantile::quantile_sorted;
+pub use racing::{race_round, RaceDecision, RaceRound};
 pub use sample::{Channel, ErrorKind, Outcome, RequestSample, ServerTimings, TokenEvent, Usage};
 pub use summary::{Summary, SummaryOptions, DEFAULT_SEED};
 pub use tokens::{

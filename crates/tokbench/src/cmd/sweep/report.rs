@@ -1,0 +1,141 @@
+//! The sweep's result: per objective, the configurations ranked by the
+//! median of their pooled requests, the winner with its server command
+//! line, the dropped and failed configurations with their reasons, and
+//! what racing saved.
+
+use std::fmt::Write as _;
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use tokbench_compare::Unit;
+use tokbench_stats::{quantile_sorted, Direction};
+
+use super::args::Objective;
+use super::state::{ConfigState, Status};
+
+/// The objective's unit for tables (`tok/s`, `ms`).
+fn unit_of(obj: &Objective) -> &'static str {
+    match obj.quantity.unit() {
+        Unit::TokS => "tok/s",
+        Unit::Ms => "ms",
+        Unit::Rps => "req/s",
+        Unit::JPerToken => "J/token",
+        Unit::Bytes => "bytes",
+    }
+}
+
+/// Median of the pooled values, `None` without any.
+pub fn median(values: &[Vec<f64>]) -> Option<f64> {
+    let mut v: Vec<f64> = values.iter().flatten().copied().collect();
+    v.sort_by(f64::total_cmp);
+    quantile_sorted(&v, 0.5).ok().flatten()
+}
+
+/// Indices of the configurations with values for objective `o`, best first.
+pub fn ranking(states: &[ConfigState], o: usize, obj: &Objective) -> Vec<(usize, f64)> {
+    let mut ranked: Vec<(usize, f64)> = states
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| Some((i, median(s.values.get(&o)?)?)))
+        .collect();
+    let higher = obj.quantity.direction() == Direction::HigherIsBetter;
+    ranked.sort_by(|a, b| if higher { b.1.total_cmp(&a.1) } else { a.1.total_cmp(&b.1) });
+    ranked
+}
+
+/// The winner of objective `o`: the best configuration still in the race
+/// (not failed, not dropped).
+pub fn winner(states: &[ConfigState], o: usize, obj: &Objective) -> Option<(usize, f64)> {
+    ranking(states, o, obj)
+        .into_iter()
+        .find(|(i, _)| matches!(states[*i].status, Status::Active))
+}
+
+fn status_text(s: &Status) -> String {
+    match s {
+        Status::Active => "in the race".into(),
+        Status::Dropped { round, leader, ratio } => format!(
+            "dropped after round {round}: {:.3} [{:.3}, {:.3}] × {leader}",
+            ratio.ratio, ratio.lo, ratio.hi
+        ),
+        Status::Failed { reason, .. } => reason.clone(),
+    }
+}
+
+/// The whole report as text.
+pub fn render(states: &[ConfigState], objectives: &[Objective], reference: usize) -> String {
+    let mut out = String::new();
+    for (o, obj) in objectives.iter().enumerate() {
+        let unit = unit_of(obj);
+        let _ = writeln!(out, "Objective {} ({unit}):", obj.label());
+        let ref_value = states.get(reference).and_then(|s| median(s.values.get(&o)?));
+        let mut table = Table::new();
+        table.load_preset(UTF8_FULL_CONDENSED).set_header([
+            "Rank",
+            "Configuration",
+            &format!("Median {unit}"),
+            "vs reference",
+            "Requests",
+            "Status",
+        ]);
+        for (rank, (i, v)) in ranking(states, o, obj).into_iter().enumerate() {
+            let s = &states[i];
+            let vs = ref_value.map_or_else(|| "-".into(), |r| format!("{:+.1}%", (v / r - 1.0) * 100.0));
+            let n: usize = s.values.get(&o).map_or(0, |v| v.iter().map(Vec::len).sum());
+            table.add_row([
+                (rank + 1).to_string(),
+                s.label_marked(i == reference),
+                format!("{v:.1}"),
+                vs,
+                n.to_string(),
+                status_text(&s.status),
+            ]);
+        }
+        let _ = writeln!(out, "{table}");
+        match winner(states, o, obj) {
+            Some((i, v)) => {
+                let vs = ref_value
+                    .map(|r| format!(", {:+.0}% vs reference", (v / r - 1.0) * 100.0))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "Winner: {} ({v:.1} {unit}{vs})", states[i].config.label);
+                if let Some(cmd) = &states[i].command {
+                    let _ = writeln!(out, "  server: {}", tokbench_runner::assemble::shell_join(cmd));
+                }
+            }
+            None => {
+                let _ = writeln!(out, "Winner: none (no configuration was measured)");
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str(&failures(states));
+    out
+}
+
+/// Failed configurations with their reasons (and any kept record).
+fn failures(states: &[ConfigState]) -> String {
+    let mut out = String::new();
+    for s in states {
+        if let Status::Failed { reason, path } = &s.status {
+            let kept = path
+                .as_ref()
+                .map(|p| format!(" (record kept: {})", p.display()))
+                .unwrap_or_default();
+            let _ = writeln!(out, "Failed: {} — {reason}{kept}", s.config.label);
+        }
+    }
+    out
+}
+
+/// The requests line: measured, what measuring every surviving
+/// configuration in every round would have taken, and the saving.
+pub fn requests_line(used: u64, full: u64, exhaustive: bool) -> String {
+    if exhaustive || full == 0 {
+        return format!("Requests measured: {used} (exhaustive: every configuration, every round)");
+    }
+    let saved = full.saturating_sub(used);
+    format!(
+        "Racing: {used} requests measured; measuring every configuration in every round would take \
+         {full} (saved {saved}, {:.0}%)",
+        saved as f64 / full as f64 * 100.0
+    )
+}

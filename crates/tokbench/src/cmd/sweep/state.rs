@@ -1,0 +1,75 @@
+//! Where each configuration of a sweep stands: its flags, its values per
+//! objective (one `Vec` per round, so the comparison statistics treat
+//! rounds as runs), its records, and whether it is still in the race.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use tokbench_stats::RatioEstimate;
+use tokbench_sweep::Config;
+
+/// Whether a configuration is still measured.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    /// Measured in the next round.
+    Active,
+    /// Significantly worse than the leader on the first objective.
+    Dropped {
+        /// The round after which it was dropped (1-based).
+        round: u64,
+        /// The leader's label.
+        leader: String,
+        /// `this / leader` of the first objective, with its interval.
+        ratio: RatioEstimate,
+    },
+    /// It could not be measured.
+    Failed {
+        /// `OOM`, `refused: …`, `crashed`, `interrupted`, `failed: …`.
+        reason: String,
+        /// The incomplete record kept, when one was written.
+        path: Option<PathBuf>,
+    },
+}
+
+/// One configuration of a sweep.
+#[derive(Debug, Clone)]
+pub struct ConfigState {
+    /// Its parameters and label.
+    pub config: Config,
+    /// The server flags it adds.
+    pub args: Vec<String>,
+    /// Per objective (index), per round, the per-request values.
+    pub values: BTreeMap<usize, Vec<Vec<f64>>>,
+    /// Records written for it.
+    pub records: Vec<PathBuf>,
+    /// The server's command line of its last measured round (redacted).
+    pub command: Option<Vec<String>>,
+    /// Measured requests over every round.
+    pub requests: u64,
+    /// Where it stands.
+    pub status: Status,
+}
+
+impl ConfigState {
+    /// A configuration not measured yet.
+    pub fn new(config: Config, args: Vec<String>) -> Self {
+        Self {
+            config,
+            args,
+            values: BTreeMap::new(),
+            records: Vec::new(),
+            command: None,
+            requests: 0,
+            status: Status::Active,
+        }
+    }
+
+    /// The label, with ` (reference)` after the reference's.
+    pub fn label_marked(&self, reference: bool) -> String {
+        if reference {
+            format!("{} (reference)", self.config.label)
+        } else {
+            self.config.label.clone()
+        }
+    }
+}
