@@ -6,7 +6,7 @@
 //! |---|---|
 //! | [`parse_values`] | `1,2,4`, `on,off`, `1-8+1`, `0.5-0.7+0.1`, `16-512*2` → values |
 //! | [`parse_set`] | `--set NAME=LIST` → `(name, values)` |
-//! | [`Space`] | parameters, constraints, named configurations; [`Space::from_sets`], [`Space::from_yaml`] |
+//! | [`Space`] | parameters, constraints, named configurations; [`Space::from_sets`], [`Space::from_yaml`], [`Space::read_yaml`] |
 //! | [`Space::configs`] | the [`Config`]s: grid (first parameter slowest), `follow`, `skip`, then named ones |
 //! | [`Param`], [`Constraint`], [`NamedConfig`] | the parts of a [`Space`] |
 //! | [`Recipe`] | llama.cpp, vLLM or a command-template engine |

@@ -121,8 +121,24 @@ impl Space {
         Ok(space)
     }
 
+    /// Reads a sweep-space YAML file (`--space sweep.yaml`).
+    ///
+    /// # Errors
+    /// [`SweepError::File`] (line 0) when the file cannot be read; then
+    /// those of [`Space::from_yaml`].
+    pub fn read_yaml(path: &std::path::Path) -> Result<Self, SweepError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SweepError::File {
+            path: path.to_owned(),
+            line: 0,
+            message: format!("cannot read the sweep space: {e}"),
+        })?;
+        Self::from_yaml(&text, path)
+    }
+
     /// A space from a sweep-space YAML file's text; `path` names the file
-    /// in errors.
+    /// in errors. A parameter's YAML list is read as one comma list (so a
+    /// list item may be a range, `[1, 8-32*2]`); numbers keep their text
+    /// (`[0.60]` stays `0.60`).
     ///
     /// # Errors
     /// [`SweepError::File`] naming the file and line: broken YAML, an

@@ -217,3 +217,20 @@ fn validate_checks_hand_built_spaces() {
     ));
     assert!(Space::default().validate().is_err());
 }
+
+#[test]
+fn read_yaml_names_an_unreadable_file() {
+    let e = Space::read_yaml(Path::new("/nonexistent/sweep.yaml")).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/sweep.yaml: cannot read"),
+        "{e}"
+    );
+    let dir = std::env::temp_dir().join(format!("tokbench-sweep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sweep.yaml");
+    std::fs::write(&path, "params:\n  threads: [1, 8-32*2]\n").unwrap();
+    let space = Space::read_yaml(&path).unwrap();
+    assert_eq!(space.params[0].values, ["1", "8", "16", "32"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
