@@ -9,6 +9,7 @@
 //!     health: {http: /ready}          # or {models: true}, or {log: "listening on"}; default GET /health
 //!     version: my-engine --version    # optional; its first non-empty line is the version
 //!     env: {MY_ENGINE_CACHE: /tmp/cache}
+//!     flags: {kappa: --kappa-value}   # optional; `tokbench sweep --set kappa=…` passes --kappa-value
 //! ```
 
 use std::collections::BTreeMap;
@@ -55,6 +56,8 @@ struct RawEngine {
     version: Option<Spanned<String>>,
     #[serde(default)]
     env: BTreeMap<String, String>,
+    #[serde(default)]
+    flags: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -144,6 +147,7 @@ fn engine(name: String, raw: RawEngine, origin: &str) -> Located<TemplateEngine>
         ))?),
         None => None,
     };
+    let flag_spellings = flags(raw.flags).map_err(|(l, m)| (l, format!("engine {name}: {m}")))?;
     Ok(TemplateEngine {
         name,
         command,
@@ -151,7 +155,34 @@ fn engine(name: String, raw: RawEngine, origin: &str) -> Located<TemplateEngine>
         version_command,
         env: raw.env.into_iter().collect(),
         origin: origin.to_owned(),
+        flag_spellings,
     })
+}
+
+/// Checks a `flags:` map: names `[a-z0-9_-]+`, spellings one word that
+/// starts with `-`.
+fn flags(raw: BTreeMap<String, Spanned<String>>) -> Located<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (name, spelling) in raw {
+        let line = line_of(&spelling);
+        let name_ok =
+            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+        if name.is_empty() || !name.chars().all(name_ok) {
+            return Err((
+                line,
+                format!("flags: the parameter name {name:?} may only use a-z, 0-9, _ and -"),
+            ));
+        }
+        let flag = spelling.value;
+        if !flag.starts_with('-') || flag.chars().any(char::is_whitespace) {
+            return Err((
+                line,
+                format!("flags: {name}: the spelling {flag:?} must be one word starting with -, e.g. --{name}"),
+            ));
+        }
+        out.insert(name, flag);
+    }
+    Ok(out)
 }
 
 fn health(h: &Spanned<RawHealth>) -> Located<TemplateHealth> {

@@ -16,6 +16,7 @@
 //! text; an unknown identifier (`{modle}`) is an error, found when the
 //! template is parsed, before anything is launched.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::recipe::CommandLine;
@@ -320,6 +321,10 @@ pub struct TemplateEngine {
     /// Where it was defined, for the record: `--backend-cmd` or
     /// `engines.yaml` (the backends file's name).
     pub origin: String,
+    /// Swept parameter name → the engine's flag spelling (the backends
+    /// file's `flags:`, e.g. `kappa` → `--kappa-value`); a name not here
+    /// is passed as `--NAME`. Empty for `--backend-cmd`.
+    pub flag_spellings: BTreeMap<String, String>,
 }
 
 impl TemplateEngine {
@@ -337,6 +342,7 @@ impl TemplateEngine {
             version_command: None,
             env: Vec::new(),
             origin: "--backend-cmd".to_owned(),
+            flag_spellings: BTreeMap::new(),
         })
     }
 

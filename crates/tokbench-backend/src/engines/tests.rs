@@ -98,3 +98,41 @@ fn the_shipped_example_parses() {
         "GET /v1/models lists a model"
     );
 }
+
+#[test]
+fn flags_map_sweep_names_to_spellings() {
+    let text = "engines:\n  diff:\n    command: diff-serve --port {port} {args}\n    flags:\n      kappa: --kappa-value\n      tau: -t\n  plain:\n    command: plain --port {port}\n";
+    let f = parse_engines(text, Path::new("conf/engines.yaml")).unwrap();
+    let diff = f.engine("diff").unwrap();
+    assert_eq!(
+        diff.flag_spellings.get("kappa").map(String::as_str),
+        Some("--kappa-value")
+    );
+    assert_eq!(
+        diff.flag_spellings.get("tau").map(String::as_str),
+        Some("-t")
+    );
+    assert!(f.engine("plain").unwrap().flag_spellings.is_empty());
+    let cmd = TemplateEngine::from_command("x --port {port}").unwrap();
+    assert!(cmd.flag_spellings.is_empty());
+}
+
+#[test]
+fn a_flag_spelling_without_a_dash_names_file_and_line() {
+    let e = err("engines:\n  diff:\n    command: d --port {port}\n    flags:\n      tau: --tau\n      kappa: kappa-value\n");
+    assert_eq!(e.line, 6, "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("conf/engines.yaml:6: engine diff: flags: kappa:"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("\"kappa-value\"") && msg.contains("starting with -"),
+        "{msg}"
+    );
+    let e = err("engines:\n  diff:\n    command: d\n    flags: {Kappa: --k}\n");
+    assert_eq!(e.line, 4, "{e}");
+    assert!(e.message.contains("\"Kappa\""), "{e}");
+    let e = err("engines:\n  diff:\n    command: d\n    flags: {kappa: --k v}\n");
+    assert!(e.message.contains("one word"), "{e}");
+}
