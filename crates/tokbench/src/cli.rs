@@ -11,7 +11,7 @@ Exit codes:
   0  success
   1  failure (bad input file, missing binary or model, unreachable server)
   2  usage error (unknown flag, value out of range, flag that means nothing in the mode)
-  3  run, crossval: incomplete (Ctrl-C or the backend died); completed requests are kept
+  3  run, crossval, sweep: incomplete (Ctrl-C or the backend died); completed requests are kept
   4  run: some measured requests failed
   5  selftest --check: a fidelity bar was missed
   6  gate: a gate failed; crossval: a --min-identical/--max-hard/--min-top1 bar was missed
@@ -65,6 +65,8 @@ pub enum Command {
     Gate(Box<cmd::gate::GateArgs>),
     /// A metric's history over run records, per configuration, with change points.
     History(cmd::history::HistoryArgs),
+    /// Find the fastest server configuration: value lists or a space file, racing, one record per configuration.
+    Sweep(Box<cmd::sweep::SweepArgs>),
 }
 
 impl Cli {

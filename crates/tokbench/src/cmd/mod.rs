@@ -11,6 +11,7 @@ pub mod probe;
 pub mod run;
 pub mod selftest;
 pub mod site;
+pub mod sweep;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -32,5 +33,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Crossval(args) => crossval::run(*args),
         Command::Gate(args) => gate::run(*args),
         Command::History(args) => history::run(args),
+        Command::Sweep(args) => sweep::run(*args),
     }
 }

@@ -22,7 +22,7 @@ use tokbench_probe::{CompositeProbe, GpuProbe, ProbeOptions, Rig};
 use tokbench_record::Record;
 use tokbench_runner::{check_runs_dir, Invocation, Runner};
 
-pub use self::args::{parse_backend_cmd, BackendArg, RunArgs, UsageError};
+pub use self::args::{parse_backend_cmd, template_engine, BackendArg, RunArgs, UsageError};
 use crate::export::exporter;
 use crate::progress::Bars;
 

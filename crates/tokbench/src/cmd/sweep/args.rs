@@ -28,7 +28,12 @@ pub struct Objective {
 impl Objective {
     /// `metric@shape@c`, as given back in tables.
     pub fn label(&self) -> String {
-        format!("{}@{}@{}", self.quantity.name(), self.shape, self.concurrency)
+        format!(
+            "{}@{}@{}",
+            self.quantity.name(),
+            self.shape,
+            self.concurrency
+        )
     }
 }
 
@@ -82,10 +87,13 @@ pub struct SweepArgs {
     /// A sweep space file (params, follow, skip, named configs).
     #[arg(long, value_name = "FILE")]
     pub space: Option<PathBuf>,
-    /// What to rank by, METRIC@SHAPE[@CONCURRENCY]; repeat for one winner
+    /// What to rank by, `METRIC@SHAPE[@CONCURRENCY]`; repeat for one winner
     /// per objective (the first one drives racing).
-    #[arg(long = "objective", value_name = "OBJECTIVE",
-          default_value = "decode_tok_s@chat@1")]
+    #[arg(
+        long = "objective",
+        value_name = "OBJECTIVE",
+        default_value = "decode_tok_s@chat@1"
+    )]
     pub objectives: Vec<Objective>,
     /// The reference configuration (its label); default: the first.
     #[arg(long, value_name = "LABEL")]
@@ -117,7 +125,12 @@ pub struct SweepArgs {
           conflicts_with_all = ["backend_bin", "backend_file"])]
     pub backend_cmd: Option<TemplateEngine>,
     /// Backends file naming the --engine.
-    #[arg(long, value_name = "FILE", requires = "engine", conflicts_with = "backend_bin")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "engine",
+        conflicts_with = "backend_bin"
+    )]
     pub backend_file: Option<PathBuf>,
     /// Engine of the backends file.
     #[arg(long, value_name = "NAME", requires = "backend_file")]
@@ -147,7 +160,10 @@ mod tests {
     #[test]
     fn objectives_parse_with_a_default_concurrency_and_name_bad_parts() {
         let o: Objective = "decode_tok_s@chat".parse().unwrap();
-        assert_eq!((o.quantity, o.shape.as_str(), o.concurrency), (Quantity::DecodeTokS, "chat", 1));
+        assert_eq!(
+            (o.quantity, o.shape.as_str(), o.concurrency),
+            (Quantity::DecodeTokS, "chat", 1)
+        );
         let o: Objective = "ttft_ms@rag@4".parse().unwrap();
         assert_eq!(o.label(), "ttft_ms@rag@4");
         for (bad, says) in [

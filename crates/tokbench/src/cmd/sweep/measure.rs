@@ -101,7 +101,10 @@ fn objective_values(run: &Run, objectives: &[Objective]) -> BTreeMap<usize, Vec<
             let v: Vec<f64> = if o.quantity.name() == "itl_ms" {
                 cell.itl_ms.clone()
             } else {
-                cell.requests.iter().filter_map(|m| o.quantity.of_request(m)).collect()
+                cell.requests
+                    .iter()
+                    .filter_map(|m| o.quantity.of_request(m))
+                    .collect()
             };
             out.insert(i, v);
         }
@@ -121,11 +124,24 @@ fn measured_requests(run: &Run) -> u64 {
 /// anything else (`failed: <first line>`).
 pub fn classify(error: &str) -> String {
     let lower = error.to_ascii_lowercase();
-    let oom = ["out of memory", "failed to allocate", "cudamalloc failed", "oom", "cannot allocate memory"];
+    let oom = [
+        "out of memory",
+        "failed to allocate",
+        "cudamalloc failed",
+        "oom",
+        "cannot allocate memory",
+    ];
     if oom.iter().any(|w| lower.contains(w)) {
         return "OOM".into();
     }
-    let refused = ["invalid argument", "unknown argument", "unrecognized", "invalid value", "error: unknown"];
+    let refused = [
+        "invalid argument",
+        "unknown argument",
+        "unexpected argument",
+        "unrecognized",
+        "invalid value",
+        "error: unknown",
+    ];
     if let Some(line) = error
         .lines()
         .find(|l| refused.iter().any(|w| l.to_ascii_lowercase().contains(w)))

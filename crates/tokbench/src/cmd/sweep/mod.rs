@@ -28,13 +28,13 @@ use tokbench_runner::{
     BandwidthSettings, CellPlan, ClientSettings, Invocation, LaunchOptions, NoProgress, Plan,
     PromptPolicy, Runner, TargetSpec,
 };
-use tokbench_stats::{race_round, CompareOptions, RaceDecision, Statistic};
-use tokbench_sweep::{config_args, dry_run_text, Config, Recipe, Space};
+use tokbench_stats::{race_round, CompareOptions, Direction, RaceDecision, Statistic};
+use tokbench_sweep::{check_configs, config_args, dry_run_text, Config, Recipe, Space};
 
-pub use self::args::{Objective, SweepArgs};
+pub use self::args::SweepArgs;
 use self::measure::{invocation, measure_config, Measured};
 use self::state::{ConfigState, Status};
-use crate::cmd::run::template_engine;
+use crate::cmd::run::{template_engine, BackendArg};
 
 /// Exit code when the sweep was interrupted.
 const EXIT_INTERRUPTED: u8 = 3;
@@ -47,10 +47,14 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         args.engine.as_deref(),
     )?;
     let recipe = recipe_of(&args, template.as_ref());
-    let configs = space(&args)?.configs()?;
+    let space = space(&args)?;
+    space.validate()?;
+    let configs = space.configs();
+    check_configs(&recipe, &configs)?;
     let mut states = Vec::with_capacity(configs.len());
     for c in configs {
-        let flags = config_args(&recipe, &c).with_context(|| format!("configuration {}", c.label))?;
+        let flags =
+            config_args(&recipe, &c).with_context(|| format!("configuration {}", c.label))?;
         states.push(ConfigState::new(c, flags));
     }
     let reference = reference_index(&states, args.reference.as_deref())?;
@@ -74,7 +78,10 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
 fn exit_code(states: &[ConfigState], interrupted: bool) -> ExitCode {
     if interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
-    } else if states.iter().any(|s| s.status == Status::Active && !s.values.is_empty()) {
+    } else if states
+        .iter()
+        .any(|s| s.status == Status::Active && !s.values.is_empty())
+    {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -88,7 +95,7 @@ fn recipe_of(args: &SweepArgs, template: Option<&tokbench_backend::TemplateEngin
             flags: t.flag_spellings.clone(),
         },
         None => match args.backend {
-            args::BackendChoice::Vllm => Recipe::Vllm,
+            BackendArg::Vllm => Recipe::Vllm,
             _ => Recipe::LlamaCpp,
         },
     }
@@ -119,7 +126,10 @@ fn reference_index(states: &[ConfigState], label: Option<&str>) -> anyhow::Resul
         .position(|s| s.config.label == label)
         .with_context(|| {
             let known: Vec<&str> = states.iter().map(|s| s.config.label.as_str()).collect();
-            format!("--reference {label:?} is none of the configurations: {}", known.join("; "))
+            format!(
+                "--reference {label:?} is none of the configurations: {}",
+                known.join("; ")
+            )
         })
 }
 
@@ -180,7 +190,10 @@ fn plan(args: &SweepArgs) -> anyhow::Result<Plan> {
     })
 }
 
-fn launch_options(args: &SweepArgs, template: Option<tokbench_backend::TemplateEngine>) -> LaunchOptions {
+fn launch_options(
+    args: &SweepArgs,
+    template: Option<tokbench_backend::TemplateEngine>,
+) -> LaunchOptions {
     LaunchOptions {
         kind: args.backend.into(),
         template: template.map(Box::new),
@@ -250,12 +263,16 @@ async fn sweep(
                 options: opts,
             };
             let salt = round * 10_000 + i as u64;
-            apply(s, measure_config(&runner, &spec, &args.objectives, salt).await);
+            apply(
+                s,
+                measure_config(&runner, &spec, &args.objectives, salt).await,
+            );
         }
         if cancel.is_cancelled() {
             return Ok(true);
         }
-        if !args.exhaustive && round < args.rounds && !race(states, round)? {
+        let higher = args.objectives[0].quantity.direction() == Direction::HigherIsBetter;
+        if !args.exhaustive && round < args.rounds && !race(states, round, higher)? {
             break;
         }
     }
@@ -265,7 +282,12 @@ async fn sweep(
 /// Adds one round's result to a configuration.
 fn apply(s: &mut ConfigState, m: Measured) {
     match m {
-        Measured::Ok { path, values, requests, command } => {
+        Measured::Ok {
+            path,
+            values,
+            requests,
+            command,
+        } => {
             for (o, v) in values {
                 s.values.entry(o).or_default().push(v);
             }
@@ -283,7 +305,7 @@ fn apply(s: &mut ConfigState, m: Measured) {
 
 /// Drops the configurations significantly worse than the leader on the
 /// first objective; `false` when at most one is left (the race is over).
-fn race(states: &mut [ConfigState], round: u64) -> anyhow::Result<bool> {
+fn race(states: &mut [ConfigState], round: u64, higher: bool) -> anyhow::Result<bool> {
     let values: Vec<Vec<Vec<f64>>> = states
         .iter()
         .map(|s| match s.status {
@@ -291,21 +313,27 @@ fn race(states: &mut [ConfigState], round: u64) -> anyhow::Result<bool> {
             _ => Vec::new(),
         })
         .collect();
-    let higher = states.first().is_some();
-    let decided = race_round(&values, higher_is_better(states, higher), Statistic::Median, &CompareOptions::default())?;
+    let decided = race_round(
+        &values,
+        higher,
+        Statistic::Median,
+        &CompareOptions::default(),
+    )?;
     for (i, d) in decided.decisions.iter().enumerate() {
         if let Some(RaceDecision::Drop { leader, ratio }) = d {
             let leader = states[*leader].config.label.clone();
-            eprintln!("  dropped {}: {:.3} × {leader}", states[i].config.label, ratio.ratio);
-            states[i].status = Status::Dropped { round, leader, ratio: *ratio };
+            eprintln!(
+                "  dropped {}: {:.3} × {leader}",
+                states[i].config.label, ratio.ratio
+            );
+            states[i].status = Status::Dropped {
+                round,
+                leader,
+                ratio: *ratio,
+            };
         }
     }
     Ok(states.iter().filter(|s| s.status == Status::Active).count() > 1)
-}
-
-/// Placeholder replaced below.
-fn higher_is_better(_states: &[ConfigState], higher: bool) -> bool {
-    higher
 }
 
 /// Requests measured, and what measuring every configuration that did not

@@ -38,7 +38,13 @@ pub fn ranking(states: &[ConfigState], o: usize, obj: &Objective) -> Vec<(usize,
         .filter_map(|(i, s)| Some((i, median(s.values.get(&o)?)?)))
         .collect();
     let higher = obj.quantity.direction() == Direction::HigherIsBetter;
-    ranked.sort_by(|a, b| if higher { b.1.total_cmp(&a.1) } else { a.1.total_cmp(&b.1) });
+    ranked.sort_by(|a, b| {
+        if higher {
+            b.1.total_cmp(&a.1)
+        } else {
+            a.1.total_cmp(&b.1)
+        }
+    });
     ranked
 }
 
@@ -53,7 +59,11 @@ pub fn winner(states: &[ConfigState], o: usize, obj: &Objective) -> Option<(usiz
 fn status_text(s: &Status) -> String {
     match s {
         Status::Active => "in the race".into(),
-        Status::Dropped { round, leader, ratio } => format!(
+        Status::Dropped {
+            round,
+            leader,
+            ratio,
+        } => format!(
             "dropped after round {round}: {:.3} [{:.3}, {:.3}] × {leader}",
             ratio.ratio, ratio.lo, ratio.hi
         ),
@@ -67,7 +77,9 @@ pub fn render(states: &[ConfigState], objectives: &[Objective], reference: usize
     for (o, obj) in objectives.iter().enumerate() {
         let unit = unit_of(obj);
         let _ = writeln!(out, "Objective {} ({unit}):", obj.label());
-        let ref_value = states.get(reference).and_then(|s| median(s.values.get(&o)?));
+        let ref_value = states
+            .get(reference)
+            .and_then(|s| median(s.values.get(&o)?));
         let mut table = Table::new();
         table.load_preset(UTF8_FULL_CONDENSED).set_header([
             "Rank",
@@ -79,7 +91,8 @@ pub fn render(states: &[ConfigState], objectives: &[Objective], reference: usize
         ]);
         for (rank, (i, v)) in ranking(states, o, obj).into_iter().enumerate() {
             let s = &states[i];
-            let vs = ref_value.map_or_else(|| "-".into(), |r| format!("{:+.1}%", (v / r - 1.0) * 100.0));
+            let vs =
+                ref_value.map_or_else(|| "-".into(), |r| format!("{:+.1}%", (v / r - 1.0) * 100.0));
             let n: usize = s.values.get(&o).map_or(0, |v| v.iter().map(Vec::len).sum());
             table.add_row([
                 (rank + 1).to_string(),
@@ -96,9 +109,17 @@ pub fn render(states: &[ConfigState], objectives: &[Objective], reference: usize
                 let vs = ref_value
                     .map(|r| format!(", {:+.0}% vs reference", (v / r - 1.0) * 100.0))
                     .unwrap_or_default();
-                let _ = writeln!(out, "Winner: {} ({v:.1} {unit}{vs})", states[i].config.label);
+                let _ = writeln!(
+                    out,
+                    "Winner: {} ({v:.1} {unit}{vs})",
+                    states[i].config.label
+                );
                 if let Some(cmd) = &states[i].command {
-                    let _ = writeln!(out, "  server: {}", tokbench_runner::assemble::shell_join(cmd));
+                    let _ = writeln!(
+                        out,
+                        "  server: {}",
+                        tokbench_runner::assemble::shell_join(cmd)
+                    );
                 }
             }
             None => {

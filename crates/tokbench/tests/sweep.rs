@@ -1,0 +1,204 @@
+//! `tokbench sweep` end to end with the emulator launched as a template
+//! engine whose `--decode-tok-s` is the swept parameter: the ranking and
+//! the winner are known answers, racing drops the clearly slower
+//! configurations and says how many requests it saved, a configuration
+//! whose flag the server refuses and one whose server is killed during
+//! measurement are recorded with their reasons while the sweep finishes
+//! with the rest, and `--dry-run` launches nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+fn tokbench() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("tokbench")
+}
+
+/// A wrapper engine: `--crash-after S` makes its emulator die after S
+/// seconds (GNU `timeout`); every other flag goes to the emulator.
+fn wrapper(dir: &Path) -> PathBuf {
+    let path = dir.join("engine.sh");
+    let script = format!(
+        "#!/bin/sh\nlimit=\nargs=\nwhile [ $# -gt 0 ]; do\n  if [ \"$1\" = --crash-after ]; then limit=$2; shift 2; continue; fi\n  args=\"$args $1\"; shift\ndone\nif [ -n \"$limit\" ]; then exec timeout -s KILL \"$limit\" {bin} emulate $args; fi\nexec {bin} emulate $args\n",
+        bin = tokbench().display()
+    );
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn sweep(dir: &Path, args: &[&str]) -> Output {
+    let engine = wrapper(dir);
+    let template = format!(
+        "{} --port {{port}} --slots {{parallel}} {{args}}",
+        engine.display()
+    );
+    Command::cargo_bin("tokbench")
+        .unwrap()
+        .current_dir(dir)
+        .args(["sweep", "demo-model", "--backend-cmd", &template])
+        .args([
+            "--scale",
+            "0.1",
+            "--no-bandwidth",
+            "--health-timeout",
+            "20s",
+        ])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn records(dir: &Path) -> Vec<tokbench_record::Record> {
+    let runs = dir.join("runs");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(runs).unwrap().flatten() {
+        if e.path().extension().is_some_and(|x| x == "yaml") {
+            out.push(tokbench_record::read_record(&e.path()).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_fastest_configuration_wins_and_racing_drops_the_slow_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sweep(
+        dir.path(),
+        &[
+            "--set",
+            "decode-tok-s=100,200,800",
+            "-n",
+            "10",
+            "--rounds",
+            "3",
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("Winner: decode-tok-s=800 ("), "{t}");
+    assert!(
+        t.contains("--decode-tok-s 800"),
+        "the winner's server command: {t}"
+    );
+    assert!(t.contains("decode-tok-s=100 (reference)"), "{t}");
+    assert!(t.contains("dropped after round 1"), "{t}");
+    // 3 configurations measured once, then the race is over: 30 of 90.
+    assert!(t.contains("Racing: 30 requests measured"), "{t}");
+    assert!(t.contains("would take 90 (saved 60, 67%)"), "{t}");
+    let recs = records(dir.path());
+    assert_eq!(recs.len(), 3);
+    let mut modes: Vec<&str> = recs.iter().map(|r| r.run.mode.as_str()).collect();
+    modes.sort_unstable();
+    assert_eq!(
+        modes,
+        ["decode-tok-s=100", "decode-tok-s=200", "decode-tok-s=800"]
+    );
+}
+
+#[test]
+fn exhaustive_measures_every_configuration_every_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sweep(
+        dir.path(),
+        &[
+            "--set",
+            "decode-tok-s=200,800",
+            "-n",
+            "4",
+            "--rounds",
+            "2",
+            "--exhaustive",
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("Requests measured: 16 (exhaustive"), "{t}");
+    assert!(t.contains("Winner: decode-tok-s=800"), "{t}");
+    assert_eq!(records(dir.path()).len(), 4);
+}
+
+#[test]
+fn a_refused_flag_and_a_crash_are_recorded_and_the_sweep_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let space = dir.path().join("space.yaml");
+    std::fs::write(
+        &space,
+        "params:\n  decode-tok-s: [400]\nconfigs:\n  - {name: refused, set: {decode-tok-s: \"800\", bogus: \"1\"}}\n  - {name: crashes, set: {decode-tok-s: \"10\", crash-after: \"3\"}}\n",
+    )
+    .unwrap();
+    let out = sweep(
+        dir.path(),
+        &[
+            "--space",
+            space.to_str().unwrap(),
+            "-n",
+            "6",
+            "--rounds",
+            "1",
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("Winner: decode-tok-s=400"), "{t}");
+    assert!(t.contains("Failed: refused — refused: "), "{t}");
+    assert!(t.contains("--bogus"), "the server's own words: {t}");
+    assert!(
+        t.contains("Failed: crashes — crashed (record kept: "),
+        "{t}"
+    );
+    let recs = records(dir.path());
+    let crashed = recs
+        .iter()
+        .find(|r| r.run.mode == "crashes")
+        .expect("crash record");
+    assert!(crashed.run.flags.incomplete);
+}
+
+#[test]
+fn dry_run_lists_configurations_and_unknown_names_fail_before_launch() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("tokbench")
+        .unwrap()
+        .current_dir(dir.path())
+        .args([
+            "sweep",
+            "m.gguf",
+            "--set",
+            "threads=1-2+1",
+            "--set",
+            "flash-attn=on,off",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("[1/4] threads=1, flash-attn=on"), "{t}");
+    assert!(t.contains("--threads 2 --flash-attn off"), "{t}");
+    assert!(t.contains("4 configurations"), "{t}");
+    assert!(
+        !dir.path().join("runs").exists(),
+        "nothing launched or recorded"
+    );
+    let out = Command::cargo_bin("tokbench")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["sweep", "m.gguf", "--set", "warp-speed=1,2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("warp-speed"), "{}", text(&out));
+}
