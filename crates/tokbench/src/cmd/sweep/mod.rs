@@ -29,7 +29,9 @@ use tokbench_runner::{
     PromptPolicy, Runner, TargetSpec,
 };
 use tokbench_stats::{race_round, CompareOptions, Direction, RaceDecision, Statistic};
-use tokbench_sweep::{check_configs, config_args, dry_run_text, Config, Recipe, Space};
+use tokbench_sweep::{
+    check_configs, config_args, dry_run_text, flag_args, Config, Recipe, Space, SweepError,
+};
 
 pub use self::args::SweepArgs;
 use self::measure::{invocation, measure_config, Measured};
@@ -53,9 +55,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     check_configs(&recipe, &configs)?;
     let mut states = Vec::with_capacity(configs.len());
     for c in configs {
-        let flags =
-            config_args(&recipe, &c).with_context(|| format!("configuration {}", c.label))?;
-        states.push(ConfigState::new(c, flags));
+        let (threads, flags) =
+            launch_args(&recipe, &c).with_context(|| format!("configuration {}", c.label))?;
+        let mut state = ConfigState::new(c, flags);
+        state.threads = threads;
+        states.push(state);
     }
     let reference = reference_index(&states, args.reference.as_deref())?;
     if args.dry_run {
@@ -99,6 +103,22 @@ fn recipe_of(args: &SweepArgs, template: Option<&tokbench_backend::TemplateEngin
             _ => Recipe::LlamaCpp,
         },
     }
+}
+
+/// A configuration's server flags. llama.cpp's `threads` is not a flag
+/// here but the launch's own thread count (so the server gets one
+/// `--threads`, and the bandwidth is measured with as many threads).
+fn launch_args(recipe: &Recipe, c: &Config) -> Result<(Option<usize>, Vec<String>), SweepError> {
+    let mut threads = None;
+    let mut flags = Vec::new();
+    for (name, value) in &c.values {
+        let numeric = value.parse::<usize>().ok().filter(|&t| t >= 1);
+        match (recipe, name.as_str(), numeric) {
+            (Recipe::LlamaCpp, "threads", Some(t)) => threads = Some(t),
+            _ => flags.extend(flag_args(recipe, name, value)?),
+        }
+    }
+    Ok((threads, flags))
 }
 
 /// The space from `--space` or the `--set`s.
@@ -257,6 +277,7 @@ async fn sweep(
                 progress: &NoProgress,
             };
             let mut opts = options.clone();
+            opts.threads = s.threads.or(opts.threads);
             opts.extra_args.extend(s.args.iter().cloned());
             let spec = TargetSpec::Launch {
                 model: args.model.clone(),

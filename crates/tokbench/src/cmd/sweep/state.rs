@@ -38,6 +38,8 @@ pub struct ConfigState {
     pub config: Config,
     /// The server flags it adds.
     pub args: Vec<String>,
+    /// The launch's CPU threads, when the configuration sets them.
+    pub threads: Option<usize>,
     /// Per objective (index), per round, the per-request values.
     pub values: BTreeMap<usize, Vec<Vec<f64>>>,
     /// Records written for it.
@@ -56,6 +58,7 @@ impl ConfigState {
         Self {
             config,
             args,
+            threads: None,
             values: BTreeMap::new(),
             records: Vec::new(),
             command: None,
