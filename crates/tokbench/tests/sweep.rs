@@ -84,6 +84,8 @@ fn the_fastest_configuration_wins_and_racing_drops_the_slow_ones() {
             "10",
             "--rounds",
             "3",
+            "--quality-tokens",
+            "4",
         ],
     );
     let t = text(&out);
@@ -121,6 +123,7 @@ fn exhaustive_measures_every_configuration_every_round() {
             "--rounds",
             "2",
             "--exhaustive",
+            "--no-quality",
         ],
     );
     let t = text(&out);
@@ -148,6 +151,7 @@ fn a_refused_flag_and_a_crash_are_recorded_and_the_sweep_goes_on() {
             "6",
             "--rounds",
             "1",
+            "--no-quality",
         ],
     );
     let t = text(&out);
@@ -165,6 +169,104 @@ fn a_refused_flag_and_a_crash_are_recorded_and_the_sweep_goes_on() {
         .find(|r| r.run.mode == "crashes")
         .expect("crash record");
     assert!(crashed.run.flags.incomplete);
+}
+
+#[test]
+fn the_quality_gate_excludes_a_faster_configuration_whose_output_diverges() {
+    let dir = tempfile::tempdir().unwrap();
+    let space = dir.path().join("space.yaml");
+    std::fs::write(
+        &space,
+        "params:\n  decode-tok-s: [100, 300]\nconfigs:\n  - {name: fast-wrong, set: {decode-tok-s: \"800\", diverge-at: \"2\", diverge-kind: hard}}\n",
+    )
+    .unwrap();
+    let out = sweep(
+        dir.path(),
+        &[
+            "--space",
+            space.to_str().unwrap(),
+            "--backend-arg=--text-seed",
+            "--backend-arg=7",
+            "-n",
+            "6",
+            "--rounds",
+            "2",
+            "--quality-tokens",
+            "6",
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    // The diverging configuration is the fastest, and is ranked first...
+    let table = t.split("Winner:").next().unwrap();
+    let first_row = table
+        .lines()
+        .find(|l| l.contains("│ 1 "))
+        .expect("a first-ranked row");
+    assert!(first_row.contains("fast-wrong"), "{t}");
+    assert!(first_row.contains("✗ 0/10 identical, 10 hard"), "{t}");
+    // ...but cannot win: the next one does.
+    assert!(t.contains("Winner: decode-tok-s=300 ("), "{t}");
+    assert!(
+        t.contains("Failed quality: fast-wrong — 10 hard divergences (at most 0)"),
+        "{t}"
+    );
+    assert!(t.contains("✓ 10/10 identical"), "{t}");
+    // Measured once to show its speed, not raced further: 3 records in
+    // round 1, then 2 in round 2 unless racing ended the race.
+    let modes: Vec<String> = records(dir.path())
+        .into_iter()
+        .map(|r| r.run.mode)
+        .collect();
+    assert_eq!(
+        modes.iter().filter(|m| *m == "fast-wrong").count(),
+        1,
+        "{modes:?}"
+    );
+}
+
+#[test]
+fn a_configuration_that_misses_an_slo_cannot_win() {
+    let dir = tempfile::tempdir().unwrap();
+    // A known answer: the emulator at 800 tok/s decodes a request at a
+    // median near 800 tok/s, above the bound; 200 tok/s is below it.
+    let out = sweep(
+        dir.path(),
+        &[
+            "--set",
+            "decode-tok-s=200,800",
+            "-n",
+            "6",
+            "--rounds",
+            "1",
+            "--no-quality",
+            "--slo",
+            "decode_tok_s.p50<=500",
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("Winner: decode-tok-s=200 ("), "{t}");
+    assert!(
+        t.contains("Missed SLO: decode-tok-s=800 — decode_tok_s.p50 = "),
+        "{t}"
+    );
+    assert!(t.contains(" > 500 on chat@1"), "{t}");
+    let bad = Command::cargo_bin("tokbench")
+        .unwrap()
+        .current_dir(dir.path())
+        .args([
+            "sweep",
+            "m.gguf",
+            "--set",
+            "threads=1",
+            "--slo",
+            "ttft_ms.p99=5",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(text(&bad).contains("METRIC.STAT<=VALUE"), "{}", text(&bad));
 }
 
 #[test]

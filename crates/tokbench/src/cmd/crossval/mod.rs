@@ -27,6 +27,7 @@ use tokbench_runner::assemble::now_utc;
 pub use self::args::CrossvalArgs;
 use self::args::SideArg;
 use self::record::Comparison;
+pub use self::side::longest_request_tokens;
 use self::side::{SideContext, SideData};
 
 /// Exit code when a side's server failed part-way: the prompts answered

@@ -328,7 +328,7 @@ async fn connect(ctx: &SideContext<'_>, label: &str, arg: &SideArg) -> anyhow::R
 /// A generous bound on a request's tokens before any tokenizer is known:
 /// ⅔ of a token per character of the longest prompt (English runs near ¼),
 /// plus the output and a chat template's share.
-fn longest_request_tokens(set: &PromptSet, tokens: u64) -> u64 {
+pub fn longest_request_tokens(set: &PromptSet, tokens: u64) -> u64 {
     let chars = set
         .prompts
         .iter()

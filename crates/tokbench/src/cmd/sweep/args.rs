@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokbench_backend::TemplateEngine;
 use tokbench_compare::Quantity;
 
+use super::slo::Slo;
 use crate::cmd::run::{parse_backend_cmd, BackendArg};
 
 /// One thing a sweep ranks configurations by: a metric of one shape at one
@@ -150,6 +151,61 @@ pub struct SweepArgs {
     /// Do not measure the CPU's memory bandwidth before each configuration.
     #[arg(long)]
     pub no_bandwidth: bool,
+    /// Do not check configurations against the reference's answers (no
+    /// quality gate; every configuration can win).
+    #[arg(long)]
+    pub no_quality: bool,
+    /// The quality gate's prompts (JSON Lines, as `tokbench crossval
+    /// --prompts`); default: crossval's built-in set of 10.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_quality")]
+    pub quality_prompts: Option<PathBuf>,
+    /// Tokens generated per prompt at the quality gate.
+    #[arg(long, default_value_t = 64, conflicts_with = "no_quality",
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub quality_tokens: u64,
+    /// Share of the prompts whose output must be identical to the
+    /// reference's, 0..=1 (8 of the built-in 10 by default).
+    #[arg(long, default_value_t = 0.8, value_parser = fraction, conflicts_with = "no_quality")]
+    pub min_identical: f64,
+    /// Hard divergences from the reference allowed.
+    #[arg(long, default_value_t = 0, conflicts_with = "no_quality")]
+    pub max_hard: u64,
+    /// An external evaluation run against each configuration's server
+    /// (`{url}` and `{model}` replaced; TOKBENCH_URL and TOKBENCH_MODEL
+    /// set); the last number it prints is the score, higher is better.
+    #[arg(long, value_name = "CMD", conflicts_with = "no_quality")]
+    pub quality_cmd: Option<String>,
+    /// How far below the reference's score a configuration may score.
+    #[arg(long, default_value_t = 0.0, requires = "quality_cmd", value_parser = non_negative)]
+    pub max_score_drop: f64,
+    /// How long `--quality-cmd` may run per configuration.
+    #[arg(long, default_value = "30m", requires = "quality_cmd",
+          value_parser = humantime::parse_duration)]
+    pub quality_timeout: Duration,
+    /// A bound every measured cell must meet, `METRIC.STAT<=VALUE` or
+    /// `>=` (STAT: p50, p90, p95, p99, mean, max), e.g. `ttft_ms.p99<=2000`
+    /// or a memory ceiling `backend_peak_rss_bytes.max<=4e9`; repeat. A
+    /// configuration that misses one cannot win.
+    #[arg(long = "slo", value_name = "SLO")]
+    pub slos: Vec<Slo>,
+    /// Append the ranked tables to this performance log (as `tokbench
+    /// perflog append` does).
+    #[arg(long, value_name = "PERF_LOG.md")]
+    pub log: Option<PathBuf>,
+}
+
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a number in 0..=1")),
+    }
+}
+
+fn non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v >= 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("{s:?} is not a number ≥ 0")),
+    }
 }
 
 #[cfg(test)]

@@ -89,15 +89,25 @@ pub async fn measure_config(
     }
 }
 
-/// The per-request values of each objective's cell, from the samples.
-fn objective_values(run: &Run, objectives: &[Objective]) -> BTreeMap<usize, Vec<f64>> {
+/// The values of each series' cell (an objective, or an SLO's metric on
+/// one measured cell): per-request values from the samples, or the one
+/// run-level value (peak memory, energy) of the record's cell.
+fn objective_values(run: &Run, series: &[Objective]) -> BTreeMap<usize, Vec<f64>> {
     let mut out = BTreeMap::new();
-    let Some(samples) = &run.samples else {
-        return out;
-    };
-    for (i, o) in objectives.iter().enumerate() {
+    for (i, o) in series.iter().enumerate() {
+        if !o.quantity.per_request() {
+            let cell = run
+                .record
+                .cells
+                .iter()
+                .find(|c| c.shape == o.shape && c.concurrency == o.concurrency as u64);
+            if let Some(v) = cell.and_then(|c| o.quantity.of_run(&run.record, c)) {
+                out.insert(i, vec![v]);
+            }
+            continue;
+        }
         let key = (o.shape.clone(), o.concurrency as u64);
-        if let Some(cell) = samples.get(&key) {
+        if let Some(cell) = run.samples.as_ref().and_then(|s| s.get(&key)) {
             let v: Vec<f64> = if o.quantity.name() == "itl_ms" {
                 cell.itl_ms.clone()
             } else {

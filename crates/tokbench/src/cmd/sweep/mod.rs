@@ -14,28 +14,29 @@
 
 mod args;
 mod measure;
+mod quality;
 mod report;
+mod rounds;
+mod slo;
 mod state;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokbench_client::{Cancel, Endpoint, ShapeSet};
-use tokbench_probe::{CompositeProbe, GpuProbe, ProbeOptions};
+use tokbench_client::{Endpoint, ShapeSet};
 use tokbench_runner::{
-    BandwidthSettings, CellPlan, ClientSettings, Invocation, LaunchOptions, NoProgress, Plan,
-    PromptPolicy, Runner, TargetSpec,
+    BandwidthSettings, CellPlan, ClientSettings, GreedySettings, LaunchOptions, Plan, PromptPolicy,
 };
-use tokbench_stats::{race_round, CompareOptions, Direction, RaceDecision, Statistic};
 use tokbench_sweep::{
     check_configs, config_args, dry_run_text, flag_args, Config, Recipe, Space, SweepError,
 };
 
+use self::args::Objective;
 pub use self::args::SweepArgs;
-use self::measure::{invocation, measure_config, Measured};
-use self::state::{ConfigState, Status};
+use self::quality::QualityGate;
+use self::rounds::{check_slos, measure_rounds, quality_phase, request_counts, SweepEnv};
+use self::state::ConfigState;
 use crate::cmd::run::{template_engine, BackendArg};
 
 /// Exit code when the sweep was interrupted.
@@ -66,26 +67,91 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         print!("{}", dry_run(&args, &recipe, &states)?);
         return Ok(ExitCode::SUCCESS);
     }
+    let gate = quality_gate(&args)?;
     let plan = plan(&args)?;
+    let (series, slo_series) = series(&args);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
     let options = launch_options(&args, template);
-    let interrupted = rt.block_on(sweep(&args, &plan, &options, &mut states))?;
+    let interrupted = rt.block_on(async {
+        let env = SweepEnv::new(&args)?;
+        let mut note = None;
+        if let Some(gate) = &gate {
+            note = quality_phase(&args, &env, gate, &options, &mut states, reference).await;
+        }
+        let stopped = env.cancel.is_cancelled()
+            || measure_rounds(&args, &env, &plan, &options, &series, &mut states).await?;
+        anyhow::Ok((stopped, note))
+    })?;
+    let (interrupted, gate_note) = interrupted;
+    check_slos(&mut states, &args.slos, &slo_series);
     print!("{}", report::render(&states, &args.objectives, reference));
+    if let Some(note) = gate_note {
+        println!("{note}");
+    }
     let (used, full) = request_counts(&states, &args, &plan);
     println!("{}", report::requests_line(used, full, args.exhaustive));
     Ok(exit_code(&states, interrupted))
 }
 
+/// The quality gate from the arguments; `None` with `--no-quality`.
+fn quality_gate(args: &SweepArgs) -> anyhow::Result<Option<QualityGate>> {
+    if args.no_quality {
+        return Ok(None);
+    }
+    let set = match &args.quality_prompts {
+        Some(p) => tokbench_crossval::read_prompts(p)?,
+        None => tokbench_crossval::builtin(),
+    };
+    let n = set.prompts.len();
+    Ok(Some(QualityGate {
+        min_identical: (args.min_identical * n as f64).ceil() as usize,
+        max_hard: usize::try_from(args.max_hard).unwrap_or(usize::MAX),
+        settings: GreedySettings {
+            tokens: args.quality_tokens,
+            seed: 42,
+            top_logprobs: 5,
+            concurrency: 1,
+        },
+        cmd: args.quality_cmd.clone(),
+        max_score_drop: args.max_score_drop,
+        cmd_timeout: args.quality_timeout,
+        set,
+    }))
+}
+
+/// The series measured per configuration: the objectives (indices 0..k),
+/// then each SLO's metric on each objective's cell; with, per SLO series,
+/// (SLO index, cell label, series index).
+fn series(args: &SweepArgs) -> (Vec<Objective>, Vec<(usize, String, usize)>) {
+    let mut series = args.objectives.clone();
+    let mut cells: Vec<(String, usize)> = args
+        .objectives
+        .iter()
+        .map(|o| (o.shape.clone(), o.concurrency))
+        .collect();
+    cells.sort();
+    cells.dedup();
+    let mut slo_series = Vec::new();
+    for (k, slo) in args.slos.iter().enumerate() {
+        for (shape, c) in &cells {
+            slo_series.push((k, format!("{shape}@{c}"), series.len()));
+            series.push(Objective {
+                quantity: slo.quantity,
+                shape: shape.clone(),
+                concurrency: *c,
+            });
+        }
+    }
+    (series, slo_series)
+}
+
 fn exit_code(states: &[ConfigState], interrupted: bool) -> ExitCode {
     if interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
-    } else if states
-        .iter()
-        .any(|s| s.status == Status::Active && !s.values.is_empty())
-    {
+    } else if states.iter().any(|s| s.can_win() && !s.values.is_empty()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -228,143 +294,4 @@ fn launch_options(
             measure: !args.no_bandwidth,
         },
     }
-}
-
-/// Every round, every configuration still in the race; racing between
-/// rounds. Returns whether Ctrl-C stopped it.
-async fn sweep(
-    args: &SweepArgs,
-    plan: &Plan,
-    options: &LaunchOptions,
-    states: &mut [ConfigState],
-) -> anyhow::Result<bool> {
-    let opts = ProbeOptions::default();
-    let gpus: Arc<dyn GpuProbe> = Arc::new(CompositeProbe::system(&opts.root));
-    let mut rig = tokbench_probe::probe_rig(&opts, gpus.as_ref());
-    if let Some(path) = &args.rig {
-        rig = rig.with_notes(tokbench_probe::load_rig_notes(path)?);
-    }
-    let base = Invocation {
-        command_line: Invocation::process_args(),
-        tokbench_version: env!("CARGO_PKG_VERSION").to_owned(),
-        tokbench_commit: option_env!("TOKBENCH_GIT_COMMIT").map(str::to_owned),
-        mode: String::new(),
-    };
-    let cancel = Cancel::new();
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ninterrupted: reporting what was measured so far");
-            on_signal.cancel();
-        }
-    });
-    std::fs::create_dir_all(&args.runs_dir)
-        .with_context(|| format!("cannot create {}", args.runs_dir.display()))?;
-    for round in 1..=args.rounds {
-        for (i, s) in states.iter_mut().enumerate() {
-            if s.status != Status::Active || cancel.is_cancelled() {
-                continue;
-            }
-            eprintln!("[round {round}/{}] {}", args.rounds, s.config.label);
-            let inv = invocation(&base, &s.config.label);
-            let runner = Runner {
-                plan,
-                rig: &rig,
-                gpus: gpus.clone(),
-                invocation: &inv,
-                runs_dir: Some(args.runs_dir.clone()),
-                cancel: cancel.clone(),
-                progress: &NoProgress,
-            };
-            let mut opts = options.clone();
-            opts.threads = s.threads.or(opts.threads);
-            opts.extra_args.extend(s.args.iter().cloned());
-            let spec = TargetSpec::Launch {
-                model: args.model.clone(),
-                options: opts,
-            };
-            let salt = round * 10_000 + i as u64;
-            apply(
-                s,
-                measure_config(&runner, &spec, &args.objectives, salt).await,
-            );
-        }
-        if cancel.is_cancelled() {
-            return Ok(true);
-        }
-        let higher = args.objectives[0].quantity.direction() == Direction::HigherIsBetter;
-        if !args.exhaustive && round < args.rounds && !race(states, round, higher)? {
-            break;
-        }
-    }
-    Ok(false)
-}
-
-/// Adds one round's result to a configuration.
-fn apply(s: &mut ConfigState, m: Measured) {
-    match m {
-        Measured::Ok {
-            path,
-            values,
-            requests,
-            command,
-        } => {
-            for (o, v) in values {
-                s.values.entry(o).or_default().push(v);
-            }
-            s.records.push(path);
-            s.requests += requests;
-            s.command = command.or(s.command.take());
-        }
-        Measured::Failed { reason, path } => {
-            eprintln!("  {}: {reason}", s.config.label);
-            s.records.extend(path.clone());
-            s.status = Status::Failed { reason, path };
-        }
-    }
-}
-
-/// Drops the configurations significantly worse than the leader on the
-/// first objective; `false` when at most one is left (the race is over).
-fn race(states: &mut [ConfigState], round: u64, higher: bool) -> anyhow::Result<bool> {
-    let values: Vec<Vec<Vec<f64>>> = states
-        .iter()
-        .map(|s| match s.status {
-            Status::Active => s.values.get(&0).cloned().unwrap_or_default(),
-            _ => Vec::new(),
-        })
-        .collect();
-    let decided = race_round(
-        &values,
-        higher,
-        Statistic::Median,
-        &CompareOptions::default(),
-    )?;
-    for (i, d) in decided.decisions.iter().enumerate() {
-        if let Some(RaceDecision::Drop { leader, ratio }) = d {
-            let leader = states[*leader].config.label.clone();
-            eprintln!(
-                "  dropped {}: {:.3} × {leader}",
-                states[i].config.label, ratio.ratio
-            );
-            states[i].status = Status::Dropped {
-                round,
-                leader,
-                ratio: *ratio,
-            };
-        }
-    }
-    Ok(states.iter().filter(|s| s.status == Status::Active).count() > 1)
-}
-
-/// Requests measured, and what measuring every configuration that did not
-/// fail in every round would have taken.
-fn request_counts(states: &[ConfigState], args: &SweepArgs, plan: &Plan) -> (u64, u64) {
-    let used = states.iter().map(|s| s.requests).sum();
-    let cells = (plan.shapes.len() * plan.concurrency.len()) as u64;
-    let measurable = states
-        .iter()
-        .filter(|s| !matches!(s.status, Status::Failed { .. }))
-        .count() as u64;
-    (used, measurable * args.rounds * cells * args.requests)
 }

@@ -48,12 +48,28 @@ pub fn ranking(states: &[ConfigState], o: usize, obj: &Objective) -> Vec<(usize,
     ranked
 }
 
-/// The winner of objective `o`: the best configuration still in the race
-/// (not failed, not dropped).
+/// The winner of objective `o`: the best configuration that can win
+/// (still in the race, quality kept, every SLO met).
 pub fn winner(states: &[ConfigState], o: usize, obj: &Objective) -> Option<(usize, f64)> {
     ranking(states, o, obj)
         .into_iter()
-        .find(|(i, _)| matches!(states[*i].status, Status::Active))
+        .find(|(i, _)| states[*i].can_win())
+}
+
+/// Where a configuration stands, as shown: its status, then why it cannot
+/// win when it failed the quality gate or missed an SLO.
+pub fn standing(s: &ConfigState) -> String {
+    let mut parts = vec![status_text(&s.status)];
+    if let Some(q) = s.quality.as_ref().filter(|q| !q.passed) {
+        parts.push(format!(
+            "failed quality: {}",
+            q.note.as_deref().unwrap_or("below the bar")
+        ));
+    }
+    if !s.slo_misses.is_empty() {
+        parts.push(format!("missed SLO: {}", s.slo_misses.join("; ")));
+    }
+    parts.join("; ")
 }
 
 fn status_text(s: &Status) -> String {
@@ -87,6 +103,7 @@ pub fn render(states: &[ConfigState], objectives: &[Objective], reference: usize
             &format!("Median {unit}"),
             "vs reference",
             "Requests",
+            "Quality",
             "Status",
         ]);
         for (rank, (i, v)) in ranking(states, o, obj).into_iter().enumerate() {
@@ -100,7 +117,8 @@ pub fn render(states: &[ConfigState], objectives: &[Objective], reference: usize
                 format!("{v:.1}"),
                 vs,
                 n.to_string(),
-                status_text(&s.status),
+                s.quality.as_ref().map_or_else(|| "-".into(), |q| q.text()),
+                standing(s),
             ]);
         }
         let _ = writeln!(out, "{table}");
@@ -123,7 +141,10 @@ pub fn render(states: &[ConfigState], objectives: &[Objective], reference: usize
                 }
             }
             None => {
-                let _ = writeln!(out, "Winner: none (no configuration was measured)");
+                let _ = writeln!(
+                    out,
+                    "Winner: none (no configuration was measured that kept the quality and met every SLO)"
+                );
             }
         }
         out.push('\n');
@@ -132,10 +153,25 @@ pub fn render(states: &[ConfigState], objectives: &[Objective], reference: usize
     out
 }
 
-/// Failed configurations with their reasons (and any kept record).
+/// Failed configurations with their reasons (and any kept record), then
+/// those that failed the quality gate or missed an SLO.
 fn failures(states: &[ConfigState]) -> String {
     let mut out = String::new();
     for s in states {
+        if let Some(q) = s.quality.as_ref().filter(|q| !q.passed) {
+            let why = q.note.as_deref().unwrap_or("below the bar");
+            let _ = writeln!(out, "Failed quality: {} — {why}", s.config.label);
+        } else if let Some(note) = s.quality.as_ref().and_then(|q| q.note.as_ref()) {
+            let _ = writeln!(out, "Note: {} — {note}", s.config.label);
+        }
+        if !s.slo_misses.is_empty() {
+            let _ = writeln!(
+                out,
+                "Missed SLO: {} — {}",
+                s.config.label,
+                s.slo_misses.join("; ")
+            );
+        }
         if let Status::Failed { reason, path } = &s.status {
             let kept = path
                 .as_ref()

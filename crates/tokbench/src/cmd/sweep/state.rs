@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use tokbench_stats::RatioEstimate;
 use tokbench_sweep::Config;
 
+use super::quality::Quality;
+
 /// Whether a configuration is still measured.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Status {
@@ -40,7 +42,8 @@ pub struct ConfigState {
     pub args: Vec<String>,
     /// The launch's CPU threads, when the configuration sets them.
     pub threads: Option<usize>,
-    /// Per objective (index), per round, the per-request values.
+    /// Per series (objectives first, then each SLO's metric per measured
+    /// cell), per round, the per-request values.
     pub values: BTreeMap<usize, Vec<Vec<f64>>>,
     /// Records written for it.
     pub records: Vec<PathBuf>,
@@ -50,6 +53,12 @@ pub struct ConfigState {
     pub requests: u64,
     /// Where it stands.
     pub status: Status,
+    /// Its result at the quality gate (`None`: not checked).
+    pub quality: Option<Quality>,
+    /// The SLOs it missed, as shown.
+    pub slo_misses: Vec<String>,
+    /// Rounds it was measured in.
+    pub rounds: u64,
 }
 
 impl ConfigState {
@@ -64,7 +73,20 @@ impl ConfigState {
             command: None,
             requests: 0,
             status: Status::Active,
+            quality: None,
+            slo_misses: Vec::new(),
+            rounds: 0,
         }
+    }
+
+    /// Whether it passed the quality gate (or was not checked).
+    pub fn quality_ok(&self) -> bool {
+        self.quality.as_ref().is_none_or(|q| q.passed)
+    }
+
+    /// Whether it can win: still in the race, quality kept, every SLO met.
+    pub fn can_win(&self) -> bool {
+        self.status == Status::Active && self.quality_ok() && self.slo_misses.is_empty()
     }
 
     /// The label, with ` (reference)` after the reference's.
