@@ -226,6 +226,33 @@ fn the_quality_gate_excludes_a_faster_configuration_whose_output_diverges() {
 }
 
 #[test]
+fn the_quality_command_runs_against_each_server_and_its_score_is_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    // The command asks the server it is given for its models, so a score
+    // is printed only when {url} and TOKBENCH_URL reach the server.
+    let cmd = "sh -c 'curl -sf \"$TOKBENCH_URL/v1/models\" >/dev/null && curl -sf {url}/health >/dev/null && echo acc 0.625'";
+    let out = sweep(
+        dir.path(),
+        &[
+            "--set",
+            "decode-tok-s=200,400",
+            "-n",
+            "4",
+            "--rounds",
+            "1",
+            "--quality-tokens",
+            "2",
+            "--quality-cmd",
+            cmd,
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert_eq!(t.matches("10/10 identical, score 0.6250").count(), 2, "{t}");
+    assert!(t.contains("Winner: decode-tok-s=400 ("), "{t}");
+}
+
+#[test]
 fn a_configuration_that_misses_an_slo_cannot_win() {
     let dir = tempfile::tempdir().unwrap();
     // A known answer: the emulator at 800 tok/s decodes a request at a

@@ -13,18 +13,23 @@
 //! 2 usage error; 3 interrupted (the result so far is printed).
 
 mod args;
+mod log;
 mod measure;
 mod quality;
+mod record;
 mod report;
 mod rounds;
 mod slo;
 mod state;
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokbench_client::{Endpoint, ShapeSet};
+use tokbench_probe::{HostLoadConfig, HostLoadSampler};
+use tokbench_record::SweepParameter;
+use tokbench_runner::assemble::now_utc;
 use tokbench_runner::{
     BandwidthSettings, CellPlan, ClientSettings, GreedySettings, LaunchOptions, Plan, PromptPolicy,
 };
@@ -35,6 +40,7 @@ use tokbench_sweep::{
 use self::args::Objective;
 pub use self::args::SweepArgs;
 use self::quality::QualityGate;
+use self::record::SweepFacts;
 use self::rounds::{check_slos, measure_rounds, quality_phase, request_counts, SweepEnv};
 use self::state::ConfigState;
 use crate::cmd::run::{template_engine, BackendArg};
@@ -74,9 +80,13 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
+    let backend = backend_name(&args, template.as_ref());
     let options = launch_options(&args, template);
-    let interrupted = rt.block_on(async {
-        let env = SweepEnv::new(&args)?;
+    let started = now_utc();
+    let clock = Instant::now();
+    let sampler = HostLoadSampler::start(HostLoadConfig::default()).ok();
+    let env = rt.block_on(async { SweepEnv::new(&args) })?;
+    let (interrupted, gate_note) = rt.block_on(async {
         let mut note = None;
         if let Some(gate) = &gate {
             note = quality_phase(&args, &env, gate, &options, &mut states, reference).await;
@@ -85,15 +95,62 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
             || measure_rounds(&args, &env, &plan, &options, &series, &mut states).await?;
         anyhow::Ok((stopped, note))
     })?;
-    let (interrupted, gate_note) = interrupted;
     check_slos(&mut states, &args.slos, &slo_series);
     print!("{}", report::render(&states, &args.objectives, reference));
     if let Some(note) = gate_note {
         println!("{note}");
     }
-    let (used, full) = request_counts(&states, &args, &plan);
-    println!("{}", report::requests_line(used, full, args.exhaustive));
+    let requests = request_counts(&states, &args, &plan);
+    println!(
+        "{}",
+        report::requests_line(requests.0, requests.1, args.exhaustive)
+    );
+    let facts = SweepFacts {
+        args: &args,
+        env: &env,
+        space: (space.params.iter())
+            .map(|p| SweepParameter {
+                name: p.name.clone(),
+                values: p.values.clone(),
+            })
+            .collect(),
+        backend,
+        gate: gate.as_ref(),
+        reference,
+        started,
+        duration_s: clock.elapsed().as_secs_f64(),
+        interrupted,
+        host_load: sampler.and_then(|s| s.stop().ok()),
+        requests,
+    };
+    write_outputs(&args, &record::build(&facts, &states), &states)?;
     Ok(exit_code(&states, interrupted))
+}
+
+/// Writes the sweep record, then appends to `--log` when asked.
+fn write_outputs(
+    args: &SweepArgs,
+    rec: &tokbench_record::SweepRecord,
+    states: &[ConfigState],
+) -> anyhow::Result<()> {
+    let path = tokbench_record::write_sweep(&args.runs_dir, rec)
+        .with_context(|| format!("cannot write the sweep record to {}", args.runs_dir.display()))?;
+    eprintln!("sweep record: {}", path.display());
+    if let Some(log_path) = &args.log {
+        let run = (states.iter().flat_map(|s| s.records.first()))
+            .find_map(|p| tokbench_record::read_record(p).ok());
+        log::append(log_path, rec, run.as_ref())?;
+    }
+    Ok(())
+}
+
+/// The backend's name for the sweep record.
+fn backend_name(args: &SweepArgs, template: Option<&tokbench_backend::TemplateEngine>) -> String {
+    match (template, args.backend) {
+        (Some(t), _) => t.name.clone(),
+        (None, BackendArg::Vllm) => "vllm".into(),
+        (None, _) => "llama.cpp".into(),
+    }
 }
 
 /// The quality gate from the arguments; `None` with `--no-quality`.
