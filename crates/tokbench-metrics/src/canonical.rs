@@ -1,7 +1,7 @@
 //! Engine-independent figures of a window, through the name table.
 //!
 //! For each [`Canonical`] quantity the detected engine's row in
-//! [`NAMES`](crate::NAMES) gives candidate series names, newest first; the
+//! [`NAMES`] gives candidate series names, newest first; the
 //! first name exported by any poll is used alone. Counters are summed over
 //! their label sets (e.g. vLLM's `engine` label under data parallelism),
 //! histograms merged bucket by bucket, gauges summed or averaged per poll
