@@ -41,6 +41,8 @@ pub struct SeriesKey {
     /// Metric name as exported, e.g. `vllm:prompt_tokens_total`.
     pub name: String,
     /// `(label, value)` pairs sorted by label; no `le` or `quantile` label.
+    /// Values are kept as written in the exposition, escapes (`\\`, `\"`,
+    /// `\n`) included, so the key displays exactly as exported.
     pub labels: Vec<(String, String)>,
 }
 

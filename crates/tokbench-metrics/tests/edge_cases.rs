@@ -158,3 +158,17 @@ fn polls_are_ordered_by_time() {
     assert_eq!(values, [1.0, 2.0, 3.0, 4.0]);
     assert_eq!(s.duration_s, 3.0);
 }
+
+#[test]
+fn empty_and_escaped_label_values_parse() {
+    // vLLM's vllm:lora_requests_info has empty label values.
+    let text = "# TYPE vllm:lora_requests_info gauge\nvllm:lora_requests_info{max_lora=\"0\",running_lora_adapters=\"\",waiting_lora_adapters=\"\"} 1.7e+09\n# TYPE x gauge\nx{path=\"C:\\\\m\",q=\"say \\\"hi\\\"\",u=\"é\"} 1\n";
+    let s = snap(text, 0.0);
+    let lora = s.named("vllm:lora_requests_info").next().unwrap().0;
+    assert_eq!(lora.label("running_lora_adapters"), Some(""));
+    let x = s.named("x").next().unwrap().0;
+    assert_eq!(x.label("u"), Some("é"));
+    // Escapes are kept as written, so the key displays as exported.
+    assert_eq!(x.label("q"), Some(r#"say \"hi\""#));
+    assert_eq!(x.to_string(), r#"x{path="C:\\m",q="say \"hi\"",u="é"}"#);
+}

@@ -190,6 +190,9 @@ fn unknown_series_are_kept_under_their_own_names() {
     // 10 -> 500 -> 1010 over 60 s.
     assert_eq!(moe.delta, 1000.0);
     assert!(close(moe.rate_per_s, 1000.0 / 60.0));
+    // prometheus_client's process series too: CPU 41.2 s -> 70.51 s.
+    let cpu = w.counters["process_cpu_seconds_total"];
+    assert!((cpu.delta - 29.31).abs() < 1e-9, "{cpu:?}");
     // Table series are kept per series too, labels and all.
     assert!(w.counters.contains_key(
         "vllm:request_success_total{engine=\"0\",finished_reason=\"stop\",model_name=\"Qwen/Qwen3-0.6B\"}"
