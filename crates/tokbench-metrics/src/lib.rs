@@ -5,6 +5,30 @@
 //! each body with [`Snapshot::parse`] at its offset from the window start,
 //! feeds the polls to a [`Window`] and stores the [`WindowSummary`].
 //!
+//! ```
+//! use tokbench_metrics::{Engine, Snapshot, Window};
+//!
+//! let body = |tokens: u32, seconds: f64| {
+//!     [
+//!         "# TYPE llamacpp:prompt_tokens_total counter".to_owned(),
+//!         format!("llamacpp:prompt_tokens_total {tokens}"),
+//!         "# TYPE llamacpp:prompt_seconds_total counter".to_owned(),
+//!         format!("llamacpp:prompt_seconds_total {seconds}\n"),
+//!     ]
+//!     .join("\n")
+//! };
+//! let start = Snapshot::parse(&body(100, 0.5), 0.0)?;
+//! let end = Snapshot::parse(&body(1100, 2.5), 10.0)?;
+//! let summary = Window::new(start).finish(end);
+//! assert_eq!(summary.engine, Engine::LlamaCpp);
+//! // 1000 prompt tokens in 2 s of prompt processing, over a 10 s window.
+//! assert_eq!(summary.canonical.prompt_tok_s, Some(500.0));
+//! assert_eq!(summary.counters["llamacpp:prompt_tokens_total"].rate_per_s, Some(100.0));
+//! // Not exported by this server: absent, not 0.
+//! assert_eq!(summary.canonical.generation_tokens, None);
+//! # Ok::<(), tokbench_metrics::MetricsError>(())
+//! ```
+//!
 //! | Module | Concept |
 //! |---|---|
 //! | [`snapshot`] | One parsed exposition: series keyed by name + sorted labels, kinds, histograms |
