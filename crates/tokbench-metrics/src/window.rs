@@ -151,12 +151,7 @@ fn summarise(polls: &[Snapshot]) -> WindowSummary {
         Engine::Unknown => detect(first),
         e => e,
     };
-    let mut notes = Vec::new();
-    for p in polls {
-        for w in &p.warnings {
-            notes.push(format!("poll at {}s: {w}", p.at_s));
-        }
-    }
+    let mut notes = parse_warnings(polls);
     let results = series_results(polls, duration_s, &mut notes);
     let canonical = canonical_figures(engine, polls, &results, &mut notes);
     WindowSummary {
@@ -169,6 +164,27 @@ fn summarise(polls: &[Snapshot]) -> WindowSummary {
         canonical,
         notes,
     }
+}
+
+/// Each distinct parse warning once, with the first poll and how many had it.
+fn parse_warnings(polls: &[Snapshot]) -> Vec<String> {
+    let mut seen: Vec<(&str, f64, usize)> = Vec::new();
+    for p in polls {
+        for w in &p.warnings {
+            match seen.iter_mut().find(|s| s.0 == w) {
+                Some(s) => s.2 += 1,
+                None => seen.push((w, p.at_s, 1)),
+            }
+        }
+    }
+    seen.into_iter()
+        .map(|(w, at, n)| {
+            format!(
+                "parse warning (first at {at}s, {n} of {} polls): {w}",
+                polls.len()
+            )
+        })
+        .collect()
 }
 
 fn empty_summary() -> WindowSummary {

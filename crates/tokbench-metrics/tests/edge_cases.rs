@@ -45,6 +45,15 @@ fn a_family_without_samples_is_a_warning_not_an_error() {
     );
     assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
     assert!(s.has("g"));
+    // In a window the same warning is noted once, with its poll count.
+    let w = Window::new(s.clone()).finish(s);
+    let notes: Vec<&String> = w
+        .notes
+        .iter()
+        .filter(|n| n.starts_with("parse warning"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("2 of 2 polls"), "{}", notes[0]);
 }
 
 #[test]
