@@ -20,13 +20,16 @@ use crate::window::{present_names, GaugeSummary, SeriesResults};
 /// engine does not export the quantity: absent, never 0.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CanonicalFigures {
-    /// Prompt tokens processed in the window, tokens.
+    /// Prompt tokens processed in the window, tokens. llama.cpp counts only
+    /// the tokens it evaluated, not those reused from its prompt cache.
     pub prompt_tokens: Option<f64>,
+    /// Prompt tokens reused from the prompt cache, tokens (llama.cpp).
+    pub prompt_tokens_cached: Option<f64>,
     /// Tokens generated in the window, tokens.
     pub generation_tokens: Option<f64>,
-    /// Server time spent on prompts, seconds (llama.cpp, millisecond resolution).
+    /// Server time spent on prompts, seconds (llama.cpp).
     pub prompt_seconds: Option<f64>,
-    /// Server time spent generating, seconds (llama.cpp, millisecond resolution).
+    /// Server time spent generating, seconds (llama.cpp).
     pub generation_seconds: Option<f64>,
     /// `prompt_tokens / prompt_seconds`, tokens/s, where the engine exports
     /// seconds (llama.cpp) and they grew.
@@ -37,9 +40,11 @@ pub struct CanonicalFigures {
     pub prefix_cache_queries: Option<f64>,
     /// Prefix-cache hits in the window, tokens (vLLM).
     pub prefix_cache_hits: Option<f64>,
-    /// `prefix_cache_hits / prefix_cache_queries` when both counters are
-    /// exported and queries grew; otherwise the mean over polls of the
-    /// engine's own hit-rate gauge (SGLang, vLLM V0). Ratio 0..1.
+    /// Ratio 0..1, from the first source available:
+    /// `prefix_cache_hits / prefix_cache_queries` (vLLM V1);
+    /// `prompt_tokens_cached / (prompt_tokens + prompt_tokens_cached)`
+    /// (llama.cpp); the mean over polls of the engine's own hit-rate gauge
+    /// (SGLang, vLLM V0). `None` when the denominator did not grow.
     pub prefix_cache_hit_rate: Option<f64>,
     /// Preemptions in the window.
     pub preemptions: Option<f64>,
@@ -191,6 +196,7 @@ pub(crate) fn canonical_figures(
     };
     let mut f = CanonicalFigures {
         prompt_tokens: ctx.counter(C::PromptTokens),
+        prompt_tokens_cached: ctx.counter(C::PromptTokensCached),
         generation_tokens: ctx.counter(C::GenerationTokens),
         prompt_seconds: ctx.counter(C::PromptSeconds),
         generation_seconds: ctx.counter(C::GenerationSeconds),
@@ -211,7 +217,10 @@ pub(crate) fn canonical_figures(
     };
     f.prompt_tok_s = ratio(f.prompt_tokens, f.prompt_seconds);
     f.generation_tok_s = ratio(f.generation_tokens, f.generation_seconds);
-    f.prefix_cache_hit_rate = ratio(f.prefix_cache_hits, f.prefix_cache_queries);
+    f.prefix_cache_hit_rate = ratio(f.prefix_cache_hits, f.prefix_cache_queries).or_else(|| {
+        let looked_up = f.prompt_tokens_cached.zip(f.prompt_tokens);
+        ratio(f.prompt_tokens_cached, looked_up.map(|(c, p)| c + p))
+    });
     let from_counters = f.prefix_cache_hit_rate.is_some();
     if !from_counters {
         f.prefix_cache_hit_rate = ctx.gauge(C::PrefixCacheHitRate).map(|g| g.mean);

@@ -56,6 +56,7 @@
 //! | Quantity | llama.cpp | vLLM (new, then old) | SGLang (`sglang:` or `sglang_`) |
 //! |---|---|---|---|
 //! | prompt tokens | `llamacpp:prompt_tokens_total` | `vllm:prompt_tokens_total` | `prompt_tokens_total` |
+//! | prompt tokens from the prompt cache | `llamacpp:prompt_tokens_cached_total` | — | — |
 //! | generation tokens | `llamacpp:tokens_predicted_total` | `vllm:generation_tokens_total` | `generation_tokens_total` |
 //! | prompt / generation seconds | `llamacpp:prompt_seconds_total`, `llamacpp:tokens_predicted_seconds_total` | — | — |
 //! | prefix-cache queries / hits | — | `vllm:prefix_cache_queries_total` / `_hits_total`, then `vllm:gpu_prefix_cache_*_total` | — |
@@ -70,7 +71,11 @@
 //! | queue / prefill / decode time | — | `vllm:request_queue_time_seconds`, `vllm:request_prefill_time_seconds`, `vllm:request_decode_time_seconds` | — |
 //! | E2E latency | — | `vllm:e2e_request_latency_seconds` | `e2e_request_latency_seconds` |
 //!
-//! vLLM's `*_usage_perc` is a 0..1 fraction despite its name. Every other
+//! vLLM's `*_usage_perc` is a 0..1 fraction despite its name. llama.cpp's
+//! `prompt_tokens_total` excludes cached prompt tokens, and llama-server
+//! prints values with six significant digits (C++ stream default), so
+//! deltas of counters above 10^6 carry that rounding. Current llama.cpp
+//! builds no longer export `kv_cache_usage_ratio`. Every other
 //! exported series is kept under its own `name{labels}` in
 //! [`WindowSummary::counters`], [`WindowSummary::gauges`] or
 //! [`WindowSummary::histograms`], so engine-specific series (an offloading

@@ -7,7 +7,8 @@
 //! exposition, so counters carry their `_total` suffix (Python's
 //! `prometheus_client` appends it to a counter named without it).
 //!
-//! Sources: llama.cpp `tools/server/server.cpp` (the `/metrics` handler);
+//! Sources: llama.cpp `tools/server/server.cpp`, in newer versions
+//! `server_task_result_metrics::to_metrics` in `tools/server/server-task.cpp`;
 //! vLLM `docs/design/metrics.md` and `vllm/v1/metrics/loggers.py`; SGLang
 //! `docs/references/production_metrics.md` and
 //! `python/sglang/srt/metrics/collector.py`.
@@ -82,6 +83,10 @@ pub enum Shape {
 pub enum Canonical {
     /// Prompt (prefill) tokens processed, tokens (counter).
     PromptTokens,
+    /// Prompt tokens reused from the prompt cache instead of being
+    /// processed, tokens (counter; llama.cpp, whose
+    /// [`PromptTokens`](Canonical::PromptTokens) excludes them).
+    PromptTokensCached,
     /// Generated tokens, tokens (counter).
     GenerationTokens,
     /// Time spent on prompt processing, seconds (counter; llama.cpp only).
@@ -124,10 +129,9 @@ impl Canonical {
     pub fn shape(self) -> Shape {
         use Canonical::*;
         match self {
-            PromptTokens | GenerationTokens | PromptSeconds | GenerationSeconds
-            | PrefixCacheQueries | PrefixCacheHits | Preemptions | RequestsFinished => {
-                Shape::Counter
-            }
+            PromptTokens | PromptTokensCached | GenerationTokens | PromptSeconds
+            | GenerationSeconds | PrefixCacheQueries | PrefixCacheHits | Preemptions
+            | RequestsFinished => Shape::Counter,
             RequestsRunning | RequestsWaiting => Shape::GaugeSum,
             KvCacheUsage | PrefixCacheHitRate => Shape::GaugeMean,
             Ttft | Itl | QueueTime | PrefillTime | DecodeTime | E2e => Shape::Histogram,
@@ -168,6 +172,11 @@ use Engine::{LlamaCpp as L, Sglang as S, Vllm as V};
 /// The name table: every known (quantity, engine) pair. See the module docs.
 pub const NAMES: &[NameEntry] = &[
     row(C::PromptTokens, L, &["llamacpp:prompt_tokens_total"]),
+    row(
+        C::PromptTokensCached,
+        L,
+        &["llamacpp:prompt_tokens_cached_total"],
+    ),
     row(C::PromptSeconds, L, &["llamacpp:prompt_seconds_total"]),
     row(C::GenerationTokens, L, &["llamacpp:tokens_predicted_total"]),
     row(
@@ -294,9 +303,10 @@ pub fn entry(engine: Engine, canonical: Canonical) -> Option<&'static NameEntry>
 }
 
 /// Series exported with `# TYPE ... counter` that are not monotonic totals
-/// and are therefore summarised as gauges: llama.cpp's
-/// `n_busy_slots_per_decode` (a running average) and `n_tokens_max` (a
-/// maximum). Differencing them would report false counter resets.
+/// and are therefore summarised as gauges: llama.cpp's `n_tokens_max` (a
+/// maximum) and, in older builds, `n_busy_slots_per_decode` (a running
+/// average; newer builds type it `gauge`). Differencing them would report
+/// false counter resets.
 pub const COUNTERS_THAT_ARE_GAUGES: &[&str] =
     &["llamacpp:n_busy_slots_per_decode", "llamacpp:n_tokens_max"];
 

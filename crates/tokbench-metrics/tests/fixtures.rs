@@ -6,6 +6,8 @@ use tokbench_metrics::{detect, Engine, MetricsError, Snapshot, Value, Window, Wi
 const LLAMA_BEFORE: &str = include_str!("fixtures/llamacpp_before.txt");
 const LLAMA_AFTER: &str = include_str!("fixtures/llamacpp_after.txt");
 const LLAMA_RESTARTED: &str = include_str!("fixtures/llamacpp_restarted.txt");
+const LLAMA_CUR_BEFORE: &str = include_str!("fixtures/llamacpp_current_before.txt");
+const LLAMA_CUR_AFTER: &str = include_str!("fixtures/llamacpp_current_after.txt");
 const V1_BEFORE: &str = include_str!("fixtures/vllm_v1_before.txt");
 const V1_MID: &str = include_str!("fixtures/vllm_v1_mid.txt");
 const V1_AFTER: &str = include_str!("fixtures/vllm_v1_after.txt");
@@ -38,6 +40,7 @@ fn every_fixture_parses_and_its_engine_is_detected() {
     for (text, engine) in [
         (LLAMA_BEFORE, Engine::LlamaCpp),
         (LLAMA_AFTER, Engine::LlamaCpp),
+        (LLAMA_CUR_AFTER, Engine::LlamaCpp),
         (V1_BEFORE, Engine::Vllm),
         (V1_MID, Engine::Vllm),
         (V0_AFTER, Engine::Vllm),
@@ -92,6 +95,30 @@ fn llamacpp_before_after_gives_deltas_and_server_rates() {
     // llama.cpp has no prefix-cache counters or latency histograms.
     assert_eq!(c.prefix_cache_hit_rate, None);
     assert_eq!(c.ttft, None);
+}
+
+#[test]
+fn llamacpp_current_format_with_prompt_cache_and_speculation() {
+    let w = window(&[(LLAMA_CUR_BEFORE, 0.0), (LLAMA_CUR_AFTER, 30.0)]);
+    let c = &w.canonical;
+    assert_eq!(w.engine, Engine::LlamaCpp);
+    // 800 tokens evaluated in 1.6 s; 2400 reused from the prompt cache.
+    assert!(close(c.prompt_tokens, 800.0));
+    assert!(close(c.prompt_tok_s, 500.0));
+    assert!(close(c.prompt_tokens_cached, 2400.0));
+    // Hit rate = 2400 / (800 + 2400).
+    assert!(close(c.prefix_cache_hit_rate, 0.75));
+    // 512 tokens in 8 s.
+    assert!(close(c.generation_tok_s, 64.0));
+    // Six significant digits: 1.23457e+06 -> 1.23463e+06 is a delta of 60.
+    assert!((w.counters["llamacpp:n_decode_total"].delta - 60.0).abs() < 1e-6);
+    // Speculative-decoding counters, one per draft position, kept as is.
+    let pos1 = w.counters["llamacpp:spec_decode_num_accepted_tokens_per_pos_total{position=\"1\"}"];
+    assert_eq!(pos1.delta, 100.0);
+    // n_busy_slots_per_decode is typed gauge in this version.
+    assert_eq!(w.gauges["llamacpp:n_busy_slots_per_decode"].max, 1.8);
+    // This version exports no KV-cache gauge.
+    assert_eq!(c.kv_cache_usage, None);
 }
 
 #[test]
