@@ -1,11 +1,15 @@
 //! Window summaries from stored `/metrics` fixtures (see `fixtures/README.md`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use tokbench_metrics::{detect, Engine, MetricsError, Snapshot, Value, Window, WindowSummary};
+use tokbench_metrics::{
+    detect, disagreement, Engine, MetricsError, Snapshot, Value, Window, WindowSummary,
+};
 
 const LLAMA_BEFORE: &str = include_str!("fixtures/llamacpp_before.txt");
 const LLAMA_AFTER: &str = include_str!("fixtures/llamacpp_after.txt");
 const LLAMA_RESTARTED: &str = include_str!("fixtures/llamacpp_restarted.txt");
+const LLAMA_REAL_BEFORE: &str = include_str!("fixtures/llamacpp_real_before.txt");
+const LLAMA_REAL_AFTER: &str = include_str!("fixtures/llamacpp_real_after.txt");
 const LLAMA_CUR_BEFORE: &str = include_str!("fixtures/llamacpp_current_before.txt");
 const LLAMA_CUR_AFTER: &str = include_str!("fixtures/llamacpp_current_after.txt");
 const V1_BEFORE: &str = include_str!("fixtures/vllm_v1_before.txt");
@@ -41,6 +45,8 @@ fn every_fixture_parses_and_its_engine_is_detected() {
         (LLAMA_BEFORE, Engine::LlamaCpp),
         (LLAMA_AFTER, Engine::LlamaCpp),
         (LLAMA_CUR_AFTER, Engine::LlamaCpp),
+        (LLAMA_REAL_BEFORE, Engine::LlamaCpp),
+        (LLAMA_REAL_AFTER, Engine::LlamaCpp),
         (V1_BEFORE, Engine::Vllm),
         (V1_MID, Engine::Vllm),
         (V0_AFTER, Engine::Vllm),
@@ -95,6 +101,32 @@ fn llamacpp_before_after_gives_deltas_and_server_rates() {
     // llama.cpp has no prefix-cache counters or latency histograms.
     assert_eq!(c.prefix_cache_hit_rate, None);
     assert_eq!(c.ttft, None);
+}
+
+#[test]
+fn llamacpp_live_capture_against_the_client_usage() {
+    let w = window(&[(LLAMA_REAL_BEFORE, 0.0), (LLAMA_REAL_AFTER, 5.0)]);
+    let c = &w.canonical;
+    assert_eq!(w.engine, Engine::LlamaCpp);
+    assert!(
+        w.notes.iter().all(|n| !n.contains("went down")),
+        "{:?}",
+        w.notes
+    );
+    // Client usage: 12 + 18 completion tokens; the server agrees.
+    assert!(close(c.generation_tokens, 30.0));
+    assert_eq!(disagreement(c.generation_tokens.unwrap(), 30.0), None);
+    // Client usage: 31 + 36 prompt tokens, 25 of them cached. The server's
+    // prompt_tokens_total excludes cached ones: 31 + 11 = 42, flagged against
+    // the client's 67, while evaluated + cached matches it.
+    assert!(close(c.prompt_tokens, 42.0));
+    assert!(close(c.prompt_tokens_cached, 25.0));
+    assert!(disagreement(42.0, 67.0).is_some());
+    assert_eq!(disagreement(42.0 + 25.0, 67.0), None);
+    assert!(close(c.prefix_cache_hit_rate, 25.0 / 67.0));
+    // Server tok/s from its own processing seconds (0 before).
+    assert!(close(c.prompt_tok_s, 42.0 / 1.42876));
+    assert!(close(c.generation_tok_s, 30.0 / 0.853613));
 }
 
 #[test]
