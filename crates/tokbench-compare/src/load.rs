@@ -143,7 +143,7 @@ pub fn load_crossvals<S: AsRef<str>>(
 }
 
 /// Loads run records (and sidecars) in parallel, keeping the order of
-/// `paths`; crossval records among them are left out.
+/// `paths`; crossval and sweep records among them are left out.
 ///
 /// # Errors
 /// The first failure in path order.
@@ -173,15 +173,17 @@ pub fn load_runs(paths: &[PathBuf]) -> Result<Vec<Run>, CompareError> {
     Ok(runs)
 }
 
-/// Loads one run record and its sidecar; `None` for a crossval record.
+/// Loads one run record and its sidecar; `None` for a crossval or sweep
+/// record.
 ///
 /// # Errors
 /// As [`load_side`].
 pub fn load_run(path: &Path) -> Result<Option<Run>, CompareError> {
-    // A crossval record (`kind: crossval`) in a runs folder is not a run.
+    // A crossval or sweep record (`kind: crossval`, `kind: sweep`) in a
+    // runs folder is not a run.
     let record = match read_any(path)? {
         AnyRecord::Run(r) => *r,
-        AnyRecord::Crossval(_) => return Ok(None),
+        AnyRecord::Crossval(_) | AnyRecord::Sweep(_) => return Ok(None),
     };
     let samples = match sidecar_path(path, record.run.samples_file.as_deref()) {
         Some(p) => Some(read_samples(&p)?),
