@@ -9,7 +9,7 @@ use crate::crossval::RecordKind;
 use crate::crossval_io::{read_any, wrong_kind, AnyRecord};
 use crate::io::{write_atomic, RecordError};
 use crate::sweep::{SweepRecord, SWEEP_SCHEMA_VERSION};
-use crate::validate::validate_sweep_record;
+use crate::validate::{validate_sweep_record, Problem};
 
 /// Renders a sweep record as YAML, with a header comment naming its
 /// format.
@@ -45,13 +45,24 @@ pub fn read_sweep(path: &Path) -> Result<SweepRecord, RecordError> {
 ///
 /// The record is validated first, so a file that [`read_sweep`] would
 /// refuse (a non-finite number, a wrong schema version) is never written
-/// and never replaces an existing one.
+/// and never replaces an existing one; and `run.id` must be a plain file
+/// stem (not empty, no `/`, `\` or NUL, not starting with `.`), so the
+/// file always lands in `dir`.
 ///
 /// # Errors
 /// [`RecordError::Invalid`] (naming the path it would have had) with every
-/// schema problem; [`RecordError::Serialize`] or [`RecordError::Io`].
+/// schema problem or the bad id; [`RecordError::Serialize`] or
+/// [`RecordError::Io`].
 pub fn write_sweep(dir: &Path, record: &SweepRecord) -> Result<PathBuf, RecordError> {
-    let path = dir.join(format!("{}.yaml", record.run.id));
+    let id = &record.run.id;
+    let path = dir.join(format!("{id}.yaml"));
+    if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\', '\0']) {
+        let problems = vec![Problem {
+            field: "/run/id".into(),
+            message: format!("{id:?} is not a plain file name"),
+        }];
+        return Err(RecordError::Invalid { path, problems });
+    }
     let problems = validate_sweep_record(record);
     if !problems.is_empty() {
         return Err(RecordError::Invalid { path, problems });

@@ -180,6 +180,14 @@ fn write_sweep_refuses_an_unreadable_record_and_keeps_the_good_file() {
         other => panic!("expected Invalid, got {other:?}"),
     }
     assert_eq!(std::fs::read_to_string(&path).unwrap(), good);
+    for id in ["../escape", "", ".hidden", "a\\b"] {
+        let mut bad = example();
+        bad.run.id = id.into();
+        match write_sweep(dir.path(), &bad).unwrap_err() {
+            RecordError::Invalid { problems, .. } => assert_eq!(problems[0].field, "/run/id"),
+            other => panic!("{id}: expected Invalid, got {other:?}"),
+        }
+    }
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
     assert_eq!(names.len(), 1, "no temporary file left behind");
 }
