@@ -286,6 +286,25 @@ mod tests {
     }
 
     #[test]
+    fn sweep_and_crossval_records_in_a_runs_folder_are_not_runs() {
+        use tokbench_record::fixture::{example_record, ExampleSpec};
+        let dir = tempfile::tempdir().unwrap();
+        let spec = ExampleSpec::default();
+        let run = tokbench_record::write_record(dir.path(), &example_record(&spec)).unwrap();
+        let sweep = tokbench_record::sweep_fixture::example_sweep("sw", &spec);
+        let sw = tokbench_record::write_sweep(dir.path(), &sweep).unwrap();
+        let crossval = tokbench_record::crossval_fixture::example_crossval("cv", &spec);
+        let cv = tokbench_record::write_crossval(dir.path(), &crossval).unwrap();
+        assert!(load_run(&sw).unwrap().is_none());
+        assert!(load_run(&cv).unwrap().is_none());
+        let arg = dir.path().display().to_string();
+        let runs = load_runs(&expand(&arg).unwrap()).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].path, run);
+        assert_eq!(load_crossvals(&[arg]).unwrap().len(), 1);
+    }
+
+    #[test]
     fn expand_reports_empty_arguments() {
         let dir = tempfile::tempdir().unwrap();
         let arg = dir.path().join("*.yaml").display().to_string();
