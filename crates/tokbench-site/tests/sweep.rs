@@ -272,3 +272,24 @@ fn sweep_strings_are_escaped() {
     let index = read(&out.join("index.html"));
     assert!(index.contains(&format!("<strong>threads={esc}</strong>")));
 }
+
+#[test]
+fn a_bad_sweep_file_is_reported_and_the_rest_is_built() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = runs_with_sweep(tmp.path());
+    let yaml = sweep_to_yaml(&sweep("2026-11-24-sweep-bad-1"))
+        .unwrap()
+        .replace("status: failed", "status: exploded");
+    std::fs::write(runs.join("sweeps/bad.yaml"), yaml).unwrap();
+    let out = tmp.path().join("site");
+    let report = common::build(&runs, &out);
+    assert_eq!((report.records, report.sweeps), (3, 1));
+    assert_eq!(report.record_errors.len(), 1);
+    let err = report.record_errors[0].to_string();
+    assert!(
+        err.contains("bad.yaml") && err.contains("/configs/4/status"),
+        "{err}"
+    );
+    assert!(out.join(format!("sweeps/{ID}.html")).is_file());
+    assert!(!read(&out.join("sweeps/index.html")).contains("sweep-bad"));
+}
