@@ -143,7 +143,7 @@ pub fn load_crossvals<S: AsRef<str>>(
 }
 
 /// Loads run records (and sidecars) in parallel, keeping the order of
-/// `paths`; crossval records among them are left out.
+/// `paths`; crossval and sweep records among them are left out.
 ///
 /// # Errors
 /// The first failure in path order.
@@ -173,15 +173,17 @@ pub fn load_runs(paths: &[PathBuf]) -> Result<Vec<Run>, CompareError> {
     Ok(runs)
 }
 
-/// Loads one run record and its sidecar; `None` for a crossval record.
+/// Loads one run record and its sidecar; `None` for a crossval or sweep
+/// record.
 ///
 /// # Errors
 /// As [`load_side`].
 pub fn load_run(path: &Path) -> Result<Option<Run>, CompareError> {
-    // A crossval record (`kind: crossval`) in a runs folder is not a run.
+    // A crossval or sweep record (`kind: crossval`, `kind: sweep`) in a
+    // runs folder is not a run.
     let record = match read_any(path)? {
         AnyRecord::Run(r) => *r,
-        AnyRecord::Crossval(_) => return Ok(None),
+        AnyRecord::Crossval(_) | AnyRecord::Sweep(_) => return Ok(None),
     };
     let samples = match sidecar_path(path, record.run.samples_file.as_deref()) {
         Some(p) => Some(read_samples(&p)?),
@@ -281,6 +283,25 @@ mod tests {
         std::fs::write(&p, format!("{}\n{{\"shape\":1}}\n", line(0, false, "chat"))).unwrap();
         let err = read_samples(&p).unwrap_err().to_string();
         assert!(err.contains("r.samples.jsonl:2:"), "{err}");
+    }
+
+    #[test]
+    fn sweep_and_crossval_records_in_a_runs_folder_are_not_runs() {
+        use tokbench_record::fixture::{example_record, ExampleSpec};
+        let dir = tempfile::tempdir().unwrap();
+        let spec = ExampleSpec::default();
+        let run = tokbench_record::write_record(dir.path(), &example_record(&spec)).unwrap();
+        let sweep = tokbench_record::sweep_fixture::example_sweep("sw", &spec);
+        let sw = tokbench_record::write_sweep(dir.path(), &sweep).unwrap();
+        let crossval = tokbench_record::crossval_fixture::example_crossval("cv", &spec);
+        let cv = tokbench_record::write_crossval(dir.path(), &crossval).unwrap();
+        assert!(load_run(&sw).unwrap().is_none());
+        assert!(load_run(&cv).unwrap().is_none());
+        let arg = dir.path().display().to_string();
+        let runs = load_runs(&expand(&arg).unwrap()).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].path, run);
+        assert_eq!(load_crossvals(&[arg]).unwrap().len(), 1);
     }
 
     #[test]

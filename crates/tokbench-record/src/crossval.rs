@@ -12,7 +12,8 @@
 //! `docs/crossval-record.schema.json` ([`crossval_json_schema`]).
 //!
 //! Run records have no `kind` field; a document whose top-level `kind` is
-//! `crossval` is a crossval record ([`document_kind`]).
+//! `crossval` is a crossval record, one whose `kind` is `sweep` a sweep
+//! record ([`crate::sweep`]) ([`document_kind`]).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,8 @@ pub enum RecordKind {
     Run,
     /// A crossval record ([`CrossvalRecord`]).
     Crossval,
+    /// A sweep record (`SweepRecord`).
+    Sweep,
 }
 
 /// The kind of a parsed document: its top-level `kind` field, and
@@ -39,6 +42,7 @@ pub enum RecordKind {
 pub fn document_kind(value: &serde_json::Value) -> RecordKind {
     match value.get("kind").and_then(serde_json::Value::as_str) {
         Some("crossval") => RecordKind::Crossval,
+        Some("sweep") => RecordKind::Sweep,
         _ => RecordKind::Run,
     }
 }

@@ -1,20 +1,58 @@
-//! Reading and writing crossval records, and reading a file of either kind
-//! ([`read_any`]). The YAML and atomic-write rules are [`crate::io`]'s.
+//! Reading and writing crossval records, and reading a file of any kind
+//! ([`read_any`]: run, crossval or sweep record; sweep records are written
+//! by [`crate::sweep_io`]). The YAML and atomic-write rules are [`crate::io`]'s.
 
 use std::path::{Path, PathBuf};
 
 use crate::crossval::{document_kind, CrossvalRecord, RecordKind, CROSSVAL_SCHEMA_VERSION};
 use crate::io::{parse_value, typed, write_atomic, RecordError};
 use crate::schema::Record;
-use crate::validate::{validate_crossval_value, validate_value};
+use crate::sweep::SweepRecord;
+use crate::validate::{validate_crossval_value, validate_sweep_value, validate_value};
 
-/// A record of either kind.
+/// A record of any kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnyRecord {
     /// A run record.
     Run(Box<Record>),
     /// A crossval record.
     Crossval(Box<CrossvalRecord>),
+    /// A sweep record.
+    Sweep(Box<SweepRecord>),
+}
+
+impl AnyRecord {
+    /// The record's kind.
+    pub fn kind(&self) -> RecordKind {
+        match self {
+            Self::Run(_) => RecordKind::Run,
+            Self::Crossval(_) => RecordKind::Crossval,
+            Self::Sweep(_) => RecordKind::Sweep,
+        }
+    }
+}
+
+/// `run`, `crossval` or `sweep`: how errors name a kind of record.
+pub(crate) fn kind_name(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Run => "run",
+        RecordKind::Crossval => "crossval",
+        RecordKind::Sweep => "sweep",
+    }
+}
+
+/// The error of reading a record of kind `found` where one of kind
+/// `wanted` was expected.
+pub(crate) fn wrong_kind(path: &Path, found: RecordKind, wanted: RecordKind) -> RecordError {
+    RecordError::Parse {
+        path: path.to_owned(),
+        line: None,
+        message: format!(
+            "this is a {} record, not a {} record",
+            kind_name(found),
+            kind_name(wanted)
+        ),
+    }
 }
 
 /// Renders a crossval record as YAML, with a header comment naming its
@@ -32,7 +70,7 @@ pub fn crossval_to_yaml(record: &CrossvalRecord) -> Result<String, RecordError> 
     ))
 }
 
-/// Parses a document of either kind, validated against its kind's JSON
+/// Parses a document of any kind, validated against its kind's JSON
 /// Schema. `path` is only used in errors.
 ///
 /// # Errors
@@ -49,10 +87,14 @@ pub fn from_yaml_any(text: &str, path: &Path) -> Result<AnyRecord, RecordError> 
             let problems = validate_crossval_value(&value);
             typed(value, problems, path).map(|r| AnyRecord::Crossval(Box::new(r)))
         }
+        RecordKind::Sweep => {
+            let problems = validate_sweep_value(&value);
+            typed(value, problems, path).map(|r| AnyRecord::Sweep(Box::new(r)))
+        }
     }
 }
 
-/// Reads one record file of either kind.
+/// Reads one record file of any kind.
 ///
 /// # Errors
 /// As [`from_yaml_any`], plus [`RecordError::Io`].
@@ -67,16 +109,12 @@ pub fn read_any(path: &Path) -> Result<AnyRecord, RecordError> {
 /// Reads one crossval record file.
 ///
 /// # Errors
-/// As [`read_any`], and [`RecordError::Parse`] when the file is a run
-/// record.
+/// As [`read_any`], and [`RecordError::Parse`] when the file is a record
+/// of another kind.
 pub fn read_crossval(path: &Path) -> Result<CrossvalRecord, RecordError> {
     match read_any(path)? {
         AnyRecord::Crossval(r) => Ok(*r),
-        AnyRecord::Run(_) => Err(RecordError::Parse {
-            path: path.to_owned(),
-            line: None,
-            message: "this is a run record, not a crossval record".into(),
-        }),
+        other => Err(wrong_kind(path, other.kind(), RecordKind::Crossval)),
     }
 }
 

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::crossval::CrossvalRecord;
 use crate::crossval::{document_kind, RecordKind};
-use crate::crossval_io::{read_any, AnyRecord};
+use crate::crossval_io::{read_any, wrong_kind, AnyRecord};
 use crate::schema::{Record, SCHEMA_VERSION};
+use crate::sweep::SweepRecord;
 use crate::validate::{validate_value, Problem};
 
 /// Errors of record I/O. Each names the file; parse errors also the line.
@@ -75,12 +76,9 @@ pub fn to_yaml(record: &Record) -> Result<String, RecordError> {
 /// when the document breaks the JSON Schema (every problem named).
 pub fn from_yaml(text: &str, path: &Path) -> Result<Record, RecordError> {
     let value = parse_value(text, path)?;
-    if document_kind(&value) != RecordKind::Run {
-        return Err(RecordError::Parse {
-            path: path.to_owned(),
-            line: None,
-            message: "this is a crossval record, not a run record".into(),
-        });
+    let kind = document_kind(&value);
+    if kind != RecordKind::Run {
+        return Err(wrong_kind(path, kind, RecordKind::Run));
     }
     let problems = validate_value(&value);
     typed(value, problems, path)
@@ -257,8 +255,9 @@ pub fn sidecar_path(record_path: &Path, name: Option<&str>) -> Option<PathBuf> {
 pub type Loaded = (Vec<(PathBuf, Record)>, Vec<RecordError>);
 
 /// Loads every run record below `dirs`: the good ones, and one error per
-/// bad file (a bad file never hides the good ones). Crossval records
-/// (`kind: crossval`) are read and left out; [`load_dirs_all`] keeps them.
+/// bad file (a bad file never hides the good ones). Crossval and sweep
+/// records (`kind: crossval`, `kind: sweep`) are read and left out;
+/// [`load_dirs_all`] keeps them.
 ///
 /// # Errors
 /// [`RecordError::Io`] when a directory itself cannot be listed.
@@ -274,12 +273,14 @@ pub struct LoadedAll {
     pub runs: Vec<(PathBuf, Record)>,
     /// Good crossval records with their paths.
     pub crossvals: Vec<(PathBuf, CrossvalRecord)>,
+    /// Good sweep records with their paths.
+    pub sweeps: Vec<(PathBuf, SweepRecord)>,
     /// One error per bad file.
     pub bad: Vec<RecordError>,
 }
 
-/// Loads every record below `dirs`, run and crossval records apart, and one
-/// error per bad file.
+/// Loads every record below `dirs`, run, crossval and sweep records apart,
+/// and one error per bad file.
 ///
 /// # Errors
 /// [`RecordError::Io`] when a directory itself cannot be listed.
@@ -290,6 +291,7 @@ pub fn load_dirs_all(dirs: &[PathBuf]) -> Result<LoadedAll, RecordError> {
             match read_any(&path) {
                 Ok(AnyRecord::Run(r)) => all.runs.push((path, *r)),
                 Ok(AnyRecord::Crossval(r)) => all.crossvals.push((path, *r)),
+                Ok(AnyRecord::Sweep(r)) => all.sweeps.push((path, *r)),
                 Err(e) => all.bad.push(e),
             }
         }

@@ -8,7 +8,13 @@
 //! [`validate`] checks records against the JSON Schema generated from the
 //! types. [`crossval`] defines the second kind of record, the result of
 //! `tokbench crossval` (`kind: crossval`), read and written by
-//! [`crossval_io`]. The human description of every field is `docs/record-format.md`.
+//! [`crossval_io`]. [`sweep`] defines the third kind, the result of
+//! `tokbench sweep` (`kind: sweep`): the space swept, each configuration's
+//! fate and run records, and the ranking and winner of each objective,
+//! written and read by [`sweep_io`]. [`crossval_io::read_any`] and
+//! [`io::load_dirs_all`] read a folder holding every kind; run-record
+//! readers ([`io::load_dirs`]) leave the other kinds out. The human
+//! description of every field is `docs/record-format.md`.
 //!
 //! Every type serialised in a record is this crate's own. The measuring
 //! crates (`tokbench-probe`, `tokbench-stats`) keep their own types, which
@@ -25,6 +31,9 @@ pub mod io;
 pub mod metrics;
 pub mod roofline;
 pub mod schema;
+pub mod sweep;
+pub mod sweep_fixture;
+pub mod sweep_io;
 pub mod system;
 pub mod validate;
 
@@ -49,11 +58,17 @@ pub use schema::{
     BackendSection, Cell, CellStop, Experts, Flags, ModelSection, PromptSettings, Provenance,
     Record, Resources, RunInfo, SystemSection, SCHEMA_VERSION,
 };
+pub use sweep::{
+    sweep_json_schema, ConfigStatus, QualityGateSettings, QualityResult, RankedConfig, SweepConfig,
+    SweepModel, SweepObjective, SweepParameter, SweepRecord, SweepRequests, SweepRun,
+    SweepSettings, SWEEP_SCHEMA_VERSION,
+};
+pub use sweep_io::{read_sweep, sweep_to_yaml, write_sweep};
 pub use system::{
     CpuSummary, GpuClocks, GpuInfo, GpuPower, GpuPowerSummary, GpuSource, HostLoadSummary, LoadAvg,
     MemorySummary, OsInfo, PcieLink, PowerSummary, RigNotes, SystemInfo, Virtualization, VramFit,
 };
 pub use validate::{
     json_schema, validate_crossval_record, validate_crossval_value, validate_record,
-    validate_value, Problem,
+    validate_sweep_record, validate_sweep_value, validate_value, Problem,
 };

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use crate::crossval::{crossval_json_schema, CrossvalRecord, CROSSVAL_SCHEMA_VERSION};
 use crate::schema::{Record, SCHEMA_VERSION};
+use crate::sweep::{sweep_json_schema, SweepRecord, SWEEP_SCHEMA_VERSION};
 
 /// One problem found in a record: the field (a JSON Pointer such as
 /// `/cells/0/metrics/ttft_ms`) and what is wrong with it.
@@ -46,6 +47,12 @@ fn crossval_validator() -> Option<&'static jsonschema::Validator> {
         .as_ref()
 }
 
+fn sweep_validator() -> Option<&'static jsonschema::Validator> {
+    static V: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
+    V.get_or_init(|| jsonschema::validator_for(&sweep_json_schema()).ok())
+        .as_ref()
+}
+
 /// Every problem of a parsed run record (empty when valid).
 pub fn validate_value(value: &serde_json::Value) -> Vec<Problem> {
     check(value, SCHEMA_VERSION, validator())
@@ -55,6 +62,12 @@ pub fn validate_value(value: &serde_json::Value) -> Vec<Problem> {
 /// schema is `docs/crossval-record.schema.json`.
 pub fn validate_crossval_value(value: &serde_json::Value) -> Vec<Problem> {
     check(value, CROSSVAL_SCHEMA_VERSION, crossval_validator())
+}
+
+/// Every problem of a parsed sweep record (empty when valid); the schema
+/// is `docs/sweep-record.schema.json`.
+pub fn validate_sweep_value(value: &serde_json::Value) -> Vec<Problem> {
+    check(value, SWEEP_SCHEMA_VERSION, sweep_validator())
 }
 
 /// The version check, then the JSON Schema's problems.
@@ -102,6 +115,19 @@ fn check(
 pub fn validate_crossval_record(record: &CrossvalRecord) -> Vec<Problem> {
     match serde_json::to_value(record) {
         Ok(v) => validate_crossval_value(&v),
+        Err(e) => vec![Problem {
+            field: String::new(),
+            message: format!("not serialisable: {e}"),
+        }],
+    }
+}
+
+/// Validates a sweep record that is about to be written (empty when
+/// valid). A non-finite number (NaN, ±∞) is named as a problem at its
+/// field: YAML could write it, but no reader would accept it.
+pub fn validate_sweep_record(record: &SweepRecord) -> Vec<Problem> {
+    match serde_json::to_value(record) {
+        Ok(v) => validate_sweep_value(&v),
         Err(e) => vec![Problem {
             field: String::new(),
             message: format!("not serialisable: {e}"),

@@ -22,7 +22,7 @@ fn example_crossval_is_schema_valid_and_round_trips() {
     assert!(yaml.contains("kind: crossval"));
     match from_yaml_any(&yaml, Path::new("x.yaml")).unwrap() {
         AnyRecord::Crossval(back) => assert_eq!(*back, r),
-        AnyRecord::Run(_) => panic!("read back as a run record"),
+        other => panic!("read back as a {:?} record", other.kind()),
     }
 }
 

@@ -130,7 +130,7 @@ pub fn chart(site: &Site<'_>, defs: &Definitions, si: usize, conc: u64, limit: u
 }
 
 /// `s` cut to `max` characters, with `…` when cut.
-fn shorten(s: &str, max: usize) -> String {
+pub(crate) fn shorten(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_owned();
     }

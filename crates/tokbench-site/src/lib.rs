@@ -1,8 +1,9 @@
 //! Static results website for tokbench run records.
 //!
 //! [`build_site`] reads every record below the runs folders (the record,
-//! schema v1, is the only input; crossval records, `kind: crossval`, get a
-//! page each: [`crossval_page`]), groups results by model family, model and
+//! schema v1, is the only input; crossval records, `kind: crossval`, and
+//! sweep records, `kind: sweep`, get a page each: [`crossval_page`],
+//! [`sweep_page`]), groups results by model family, model and
 //! rig, and writes a self-contained static site: HTML, one CSS file, a few
 //! lines of vanilla JavaScript for sorting and filtering, SVG charts drawn
 //! at build time, and CSV/JSON downloads. No page requests anything from
@@ -49,6 +50,8 @@ pub mod rig_page;
 pub mod roofline_facts;
 pub mod run_page;
 pub mod site;
+pub mod sweep_chart;
+pub mod sweep_page;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -105,6 +108,8 @@ pub struct BuildReport {
     pub records: usize,
     /// Crossval records on the site.
     pub crossvals: usize,
+    /// Sweep records on the site.
+    pub sweeps: usize,
     /// Result rows (record × concurrency level).
     pub rows: usize,
     /// HTML pages on the site.
@@ -149,6 +154,7 @@ pub fn build_site(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
     let load_time = start.elapsed();
     let site = site::Site::build(&loaded.records, &catalog);
     let crossval_links = crossval_page::crossval_links(&site, &loaded.crossvals);
+    let sweep_links = sweep_page::sweep_links(&loaded.sweeps);
     let pages = pages::Pages {
         site: &site,
         templates: &templates,
@@ -157,6 +163,8 @@ pub fn build_site(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
         opts,
         crossvals: &loaded.crossvals,
         crossval_links: &crossval_links,
+        sweeps: &loaded.sweeps,
+        sweep_links: &sweep_links,
     };
     // The downloads are built and written beside the pages.
     let (written, data) = std::thread::scope(|s| {
@@ -180,6 +188,7 @@ pub fn build_site(opts: &SiteOptions) -> Result<BuildReport, SiteError> {
     Ok(BuildReport {
         records,
         crossvals: loaded.crossvals.len(),
+        sweeps: loaded.sweeps.len(),
         rows,
         pages,
         files,

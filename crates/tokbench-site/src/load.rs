@@ -1,8 +1,9 @@
 //! Loading the runs folders: every record file, in parallel, with a
 //! content-addressed parse cache.
 //!
-//! Both kinds of record are read: run records and crossval records
-//! (`kind: crossval`, [`tokbench_record::CrossvalRecord`]), kept apart.
+//! Every kind of record is read: run records, crossval records
+//! (`kind: crossval`, [`tokbench_record::CrossvalRecord`]) and sweep
+//! records (`kind: sweep`, [`tokbench_record::SweepRecord`]), kept apart.
 //! Records are parsed by [`tokbench_record::from_yaml_any`] (a few ms for a
 //! 30 kB record with 8 cells: YAML parsing dominates). With a cache
 //! directory (the CLI's default: [`default_cache_dir`]), a record whose
@@ -15,14 +16,14 @@
 //! record is parsed and the entry rewritten): the cache can never break a
 //! build, and its folder may be deleted at any time. Bad files are never
 //! cached and always re-reported. Only run records are cached: crossval
-//! records are few and always parsed.
+//! and sweep records are few and always parsed.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use tokbench_record::{
-    from_yaml_any, record_paths, AnyRecord, CrossvalRecord, Record, RecordError,
+    from_yaml_any, record_paths, AnyRecord, CrossvalRecord, Record, RecordError, SweepRecord,
 };
 
 use crate::error::SiteError;
@@ -49,6 +50,17 @@ pub struct LoadedCrossval {
     pub sha256: String,
 }
 
+/// One good sweep record and the file it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedSweep {
+    /// The record file.
+    pub path: PathBuf,
+    /// The parsed, validated sweep record.
+    pub record: SweepRecord,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+}
+
 /// What [`load_records`] found.
 #[derive(Debug, Default)]
 pub struct Loaded {
@@ -56,6 +68,8 @@ pub struct Loaded {
     pub records: Vec<LoadedRecord>,
     /// Good crossval records, in path order.
     pub crossvals: Vec<LoadedCrossval>,
+    /// Good sweep records, in path order.
+    pub sweeps: Vec<LoadedSweep>,
     /// One error per bad file, naming the file (and line, when known).
     pub errors: Vec<RecordError>,
     /// How many records came from the parse cache.
@@ -115,6 +129,13 @@ pub fn load_records(
                     sha256,
                 });
             }
+            Ok((AnyRecord::Sweep(record), sha256, _)) => {
+                out.sweeps.push(LoadedSweep {
+                    path,
+                    record: *record,
+                    sha256,
+                });
+            }
             Err(e) => out.errors.push(e),
         }
     }
@@ -147,11 +168,11 @@ fn record_files(dirs: &[PathBuf], exclude: &[PathBuf]) -> Result<Vec<PathBuf>, S
     Ok(paths)
 }
 
-/// A parsed record of either kind, its file's SHA-256 and whether it came
+/// A parsed record of any kind, its file's SHA-256 and whether it came
 /// from the cache, or why not.
 type Outcome = Result<(AnyRecord, String, bool), RecordError>;
 
-/// Reads one record of either kind, from the cache when its bytes were
+/// Reads one record of any kind, from the cache when its bytes were
 /// parsed before (run records only). Returns the record, the SHA-256 of
 /// the file and whether it was a cache hit.
 fn load_one(path: &Path, cache: Option<&Path>) -> Outcome {

@@ -7,7 +7,9 @@
 //! (the record) and, when they exist beside the record,
 //! `runs/<run>.samples.jsonl` and `runs/<run>.server.log`; when there are
 //! crossval records, `crossval/index.html` and `crossval/<crossval>.html`
-//! with `crossval/<crossval>.yaml` ([`crate::crossval_page`]);
+//! with `crossval/<crossval>.yaml` ([`crate::crossval_page`]); when there
+//! are sweep records, `sweeps/index.html` and `sweeps/<sweep>.html` with
+//! `sweeps/<sweep>.yaml` ([`crate::sweep_page`]);
 //! `data/runs.json`, `data/runs.csv`; `assets/site.css`, `assets/site.js`.
 //!
 //! The index renders the fastest rows of each family and embeds the
@@ -26,12 +28,13 @@ use crate::crossval_page::{crossval_page, CrossvalLink};
 use crate::definitions::Definitions;
 use crate::error::SiteError;
 use crate::history_chart::{history_charts, Analysed};
-use crate::load::{LoadedCrossval, LoadedRecord};
+use crate::load::{LoadedCrossval, LoadedRecord, LoadedSweep};
 use crate::output::Output;
 use crate::render::{ctx, filters, row_views, RowView, Templates};
 use crate::rig_page::{rig_view, RigView};
 use crate::run_page::{run_page, RunFiles};
 use crate::site::{Group, RunView, Site};
+use crate::sweep_page::{run_pages, sweep_page, SweepLink};
 use crate::{facets, model_page, SiteOptions};
 
 /// Most bars drawn on one workload page.
@@ -54,6 +57,11 @@ pub struct Pages<'a> {
     /// Their list views ([`crate::crossval_page::crossval_links`]), in
     /// the same order.
     pub crossval_links: &'a [CrossvalLink],
+    /// The sweep records.
+    pub sweeps: &'a [LoadedSweep],
+    /// Their list views ([`crate::sweep_page::sweep_links`]), in the same
+    /// order.
+    pub sweep_links: &'a [SweepLink],
 }
 
 #[derive(Serialize)]
@@ -146,7 +154,7 @@ impl Pages<'_> {
             "methodology.html",
             minijinja::context! { body },
         )?;
-        let mut pages = 3 + self.crossval_pages()?;
+        let mut pages = 3 + self.crossval_pages()? + self.sweep_pages()?;
         for f in &self.site.families {
             self.family(f)?;
         }
@@ -200,6 +208,38 @@ impl Pages<'_> {
             minijinja::context! { crossvals => ctx(self.crossvals_newest_first(None)) },
         )?;
         Ok(self.crossvals.len() + 1)
+    }
+
+    /// The sweep pages, their record copies and the sweeps index (none
+    /// without sweep records); returns how many pages were written.
+    fn sweep_pages(&self) -> Result<usize, SiteError> {
+        if self.sweeps.is_empty() {
+            return Ok(0);
+        }
+        let runs = run_pages(self.site);
+        for (loaded, link) in self.sweeps.iter().zip(self.sweep_links) {
+            self.output
+                .copy(&format!("sweeps/{}.yaml", link.slug), &loaded.path)?;
+            let page = sweep_page(&loaded.record, link, &runs);
+            self.page(
+                &format!("sweeps/{}.html", link.slug),
+                "sweep.html",
+                ctx(page),
+            )?;
+        }
+        self.page(
+            "sweeps/index.html",
+            "sweeps_index.html",
+            minijinja::context! { sweeps => ctx(self.sweeps_newest_first()) },
+        )?;
+        Ok(self.sweeps.len() + 1)
+    }
+
+    /// The sweep list views, newest first (then by id).
+    fn sweeps_newest_first(&self) -> Vec<&SweepLink> {
+        let mut list: Vec<&SweepLink> = self.sweep_links.iter().collect();
+        list.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.id.cmp(&b.id)));
+        list
     }
 
     /// The crossval list views, newest first; only those of the model page
@@ -296,6 +336,7 @@ impl Pages<'_> {
             other_levels => ctx(&other_levels),
             rigs => ctx(rigs),
             crossvals => ctx(self.crossvals_newest_first(None)),
+            sweeps => ctx(self.sweeps_newest_first()),
         };
         self.page("index.html", "index.html", context)
     }

@@ -15,7 +15,7 @@ use crate::format;
 use crate::site::{Row, RunView, Site};
 
 /// Every template, by name.
-const TEMPLATES: [(&str, &str); 15] = [
+const TEMPLATES: [(&str, &str); 17] = [
     ("base.html", include_str!("../templates/base.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("index.html", include_str!("../templates/index.html")),
@@ -27,6 +27,11 @@ const TEMPLATES: [(&str, &str); 15] = [
     (
         "crossval_index.html",
         include_str!("../templates/crossval_index.html"),
+    ),
+    ("sweep.html", include_str!("../templates/sweep.html")),
+    (
+        "sweeps_index.html",
+        include_str!("../templates/sweeps_index.html"),
     ),
     ("workload.html", include_str!("../templates/workload.html")),
     (

@@ -438,6 +438,41 @@ fn validate_names_file_and_field_and_fails() {
         .stdout(predicate::str::contains("1 valid, 2 invalid"));
 }
 
+#[test]
+fn validate_checks_sweep_records_and_history_skips_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = tokbench_record::fixture::ExampleSpec::default();
+    let good = tokbench_record::fixture::example_record(&spec);
+    tokbench_record::write_record(dir.path(), &good).unwrap();
+    std::fs::write(dir.path().join(good.run.samples_file.as_ref().unwrap()), "").unwrap();
+    let sweep = tokbench_record::sweep_fixture::example_sweep("2026-11-23-sweep-x-1a2b3c", &spec);
+    let path = tokbench_record::write_sweep(&dir.path().join("sweeps"), &sweep).unwrap();
+    tokbench()
+        .args(["validate"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 valid, 0 invalid"));
+    // A sweep record is not a run record: history reads the run records.
+    tokbench()
+        .arg("history")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("error").not());
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("status: dropped", "status: gone", 1)).unwrap();
+    tokbench()
+        .args(["validate"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "2026-11-23-sweep-x-1a2b3c.yaml: field /configs/2/status",
+        ))
+        .stdout(predicate::str::contains("1 valid, 1 invalid"));
+}
+
 /// One attach-mode run against `url` into `dir`; returns its record.
 fn run_once(url: &str, dir: &std::path::Path, extra: &[&str]) -> tokbench_record::Record {
     let out = tokbench()

@@ -169,8 +169,9 @@ fn load(runs: &[PathBuf]) -> anyhow::Result<(Vec<Record>, Vec<RecordError>)> {
     for p in paths {
         match read_any(&p) {
             Ok(AnyRecord::Run(r)) => good.push(*r),
-            // A crossval record has no metric history.
-            Ok(AnyRecord::Crossval(_)) => {}
+            // Crossval and sweep records have no metric history (a sweep's
+            // measurements are its run records, read here as such).
+            Ok(AnyRecord::Crossval(_) | AnyRecord::Sweep(_)) => {}
             Err(e) => bad.push(e),
         }
     }

@@ -66,10 +66,11 @@ pub fn run(args: SiteArgs) -> anyhow::Result<ExitCode> {
     }
     let f = report.files;
     eprintln!(
-        "site: {} records, {} crossval records ({} results, {} pages) → {} in {:.2} s (loading {:.2} s, {} from cache); \
+        "site: {} records, {} crossval records, {} sweep records ({} results, {} pages) → {} in {:.2} s (loading {:.2} s, {} from cache); \
          files: {} written, {} unchanged ({} run pages reused), {} removed; index.html {:.0} kB",
         report.records,
         report.crossvals,
+        report.sweeps,
         report.rows,
         report.pages,
         opts.out_dir.display(),

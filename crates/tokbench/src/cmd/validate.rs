@@ -1,6 +1,6 @@
 //! `tokbench validate DIR…`: checks every record below the folders, run
-//! records and crossval records (`kind: crossval`), against their JSON
-//! Schemas (docs/record-format.md). Exit code 0 when all
+//! records, crossval records (`kind: crossval`) and sweep records
+//! (`kind: sweep`), against their JSON Schemas (docs/record-format.md). Exit code 0 when all
 //! are valid, 1 when any is not (each problem is named with its file and
 //! field, or line for YAML syntax errors).
 
@@ -12,7 +12,8 @@ use tokbench_record::{load_dirs_all, LoadedAll, RecordError};
 /// Arguments of `tokbench validate`.
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
-    /// Runs folders to check (recursively): run and crossval records.
+    /// Runs folders to check (recursively): run, crossval and sweep
+    /// records.
     #[arg(default_value = "runs")]
     pub dirs: Vec<PathBuf>,
 }
@@ -25,6 +26,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let LoadedAll {
         runs: good,
         crossvals,
+        sweeps,
         bad,
     } = load_dirs_all(&args.dirs)?;
     let mut missing = 0;
@@ -52,7 +54,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     }
     println!(
         "{} valid, {} invalid record(s){}",
-        good.len() + crossvals.len(),
+        good.len() + crossvals.len() + sweeps.len(),
         bad.len(),
         if missing > 0 {
             format!(", {missing} missing sidecar file(s)")
