@@ -61,15 +61,31 @@ fn text(out: &Output) -> String {
     )
 }
 
-fn records(dir: &Path) -> Vec<tokbench_record::Record> {
+/// The run records and the sweep records in `dir/runs`.
+fn all_records(
+    dir: &Path,
+) -> (
+    Vec<tokbench_record::Record>,
+    Vec<tokbench_record::SweepRecord>,
+) {
     let runs = dir.join("runs");
-    let mut out = Vec::new();
+    let (mut out, mut sweeps) = (Vec::new(), Vec::new());
     for e in std::fs::read_dir(runs).unwrap().flatten() {
         if e.path().extension().is_some_and(|x| x == "yaml") {
-            out.push(tokbench_record::read_record(&e.path()).unwrap());
+            match tokbench_record::read_any(&e.path()).unwrap() {
+                tokbench_record::AnyRecord::Run(r) => out.push(*r),
+                tokbench_record::AnyRecord::Sweep(s) => sweeps.push(*s),
+                other => panic!("unexpected record {:?}", other.kind()),
+            }
         }
     }
-    out
+    (out, sweeps)
+}
+
+fn records(dir: &Path) -> Vec<tokbench_record::Record> {
+    let (runs, sweeps) = all_records(dir);
+    assert_eq!(sweeps.len(), 1, "one sweep record per sweep");
+    runs
 }
 
 #[test]
@@ -193,6 +209,8 @@ fn the_quality_gate_excludes_a_faster_configuration_whose_output_diverges() {
             "2",
             "--quality-tokens",
             "6",
+            "--log",
+            "PERF_LOG.md",
         ],
     );
     let t = text(&out);
@@ -248,7 +266,8 @@ fn the_quality_command_runs_against_each_server_and_its_score_is_shown() {
     );
     let t = text(&out);
     assert!(out.status.success(), "{t}");
-    assert_eq!(t.matches("10/10 identical, score 0.6250").count(), 2, "{t}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(table.matches("10/10 identical, score 0.6250").count(), 2, "{t}");
     assert!(t.contains("Winner: decode-tok-s=400 ("), "{t}");
 }
 

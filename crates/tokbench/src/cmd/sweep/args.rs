@@ -113,7 +113,7 @@ pub struct SweepArgs {
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
     /// Print the configurations and each server command line; launch nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["log", "slos", "quality_cmd", "quality_prompts", "exhaustive"])]
     pub dry_run: bool,
     /// Which server (built-in recipe).
     #[arg(long, value_enum, default_value_t = BackendArg::LlamaCpp)]

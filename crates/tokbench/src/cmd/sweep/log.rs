@@ -28,7 +28,11 @@ pub fn block(rec: &SweepRecord, run: Option<&tokbench_record::Record>) -> Block 
             });
         }
     }
-    for c in rec.configs.iter().filter(|c| c.status == ConfigStatus::Failed) {
+    for c in rec
+        .configs
+        .iter()
+        .filter(|c| c.status == ConfigStatus::Failed)
+    {
         rows.push(Row {
             metric: c.label.clone(),
             value: "-".into(),
@@ -76,7 +80,11 @@ fn gate_text(rec: &SweepRecord, winner: Option<&str>, label: &str) -> String {
 ///
 /// # Errors
 /// The log does not verify or cannot be written (nothing is written then).
-pub fn append(path: &Path, rec: &SweepRecord, run: Option<&tokbench_record::Record>) -> anyhow::Result<()> {
+pub fn append(
+    path: &Path,
+    rec: &SweepRecord,
+    run: Option<&tokbench_record::Record>,
+) -> anyhow::Result<()> {
     let done = tokbench_perflog::append(path, &block(rec, run))
         .with_context(|| format!("cannot append to {}", path.display()))?;
     eprintln!(

@@ -56,75 +56,108 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         args.engine.as_deref(),
     )?;
     let recipe = recipe_of(&args, template.as_ref());
-    let space = space(&args)?;
-    space.validate()?;
-    let configs = space.configs();
-    check_configs(&recipe, &configs)?;
-    let mut states = Vec::with_capacity(configs.len());
-    for c in configs {
-        let (threads, flags) =
-            launch_args(&recipe, &c).with_context(|| format!("configuration {}", c.label))?;
-        let mut state = ConfigState::new(c, flags);
-        state.threads = threads;
-        states.push(state);
-    }
+    let (space, mut states) = configurations(&args, &recipe)?;
     let reference = reference_index(&states, args.reference.as_deref())?;
     if args.dry_run {
         print!("{}", dry_run(&args, &recipe, &states)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let gate = quality_gate(&args)?;
-    let plan = plan(&args)?;
-    let (series, slo_series) = series(&args);
+    let setup = Setup {
+        gate: quality_gate(&args)?,
+        backend: backend_name(&args, template.as_ref()),
+        options: launch_options(&args, template),
+        space,
+        reference,
+    };
+    execute(&args, &setup, &mut states)
+}
+
+/// The space and one state per configuration, every flag checked against
+/// the recipe before anything is launched.
+fn configurations(args: &SweepArgs, recipe: &Recipe) -> anyhow::Result<(Space, Vec<ConfigState>)> {
+    let space = space(args)?;
+    space.validate()?;
+    let configs = space.configs();
+    check_configs(recipe, &configs)?;
+    let mut states = Vec::with_capacity(configs.len());
+    for c in configs {
+        let (threads, flags) =
+            launch_args(recipe, &c).with_context(|| format!("configuration {}", c.label))?;
+        let mut state = ConfigState::new(c, flags);
+        state.threads = threads;
+        states.push(state);
+    }
+    Ok((space, states))
+}
+
+/// What a sweep runs with besides the configurations.
+struct Setup {
+    gate: Option<QualityGate>,
+    backend: String,
+    options: LaunchOptions,
+    space: Space,
+    reference: usize,
+}
+
+/// The quality gate, the rounds, the SLOs; then the report, the sweep
+/// record and the log.
+fn execute(
+    args: &SweepArgs,
+    setup: &Setup,
+    states: &mut [ConfigState],
+) -> anyhow::Result<ExitCode> {
+    let plan = plan(args)?;
+    let (series, slo_series) = series(args);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    let backend = backend_name(&args, template.as_ref());
-    let options = launch_options(&args, template);
     let started = now_utc();
     let clock = Instant::now();
     let sampler = HostLoadSampler::start(HostLoadConfig::default()).ok();
-    let env = rt.block_on(async { SweepEnv::new(&args) })?;
+    let env = rt.block_on(async { SweepEnv::new(args) })?;
     let (interrupted, gate_note) = rt.block_on(async {
         let mut note = None;
-        if let Some(gate) = &gate {
-            note = quality_phase(&args, &env, gate, &options, &mut states, reference).await;
+        if let Some(gate) = &setup.gate {
+            note = quality_phase(args, &env, gate, &setup.options, states, setup.reference).await;
         }
         let stopped = env.cancel.is_cancelled()
-            || measure_rounds(&args, &env, &plan, &options, &series, &mut states).await?;
+            || measure_rounds(args, &env, &plan, &setup.options, &series, states).await?;
         anyhow::Ok((stopped, note))
     })?;
-    check_slos(&mut states, &args.slos, &slo_series);
-    print!("{}", report::render(&states, &args.objectives, reference));
+    check_slos(states, &args.slos, &slo_series);
+    print!(
+        "{}",
+        report::render(states, &args.objectives, setup.reference)
+    );
     if let Some(note) = gate_note {
         println!("{note}");
     }
-    let requests = request_counts(&states, &args, &plan);
+    let requests = request_counts(states, args, &plan);
     println!(
         "{}",
         report::requests_line(requests.0, requests.1, args.exhaustive)
     );
     let facts = SweepFacts {
-        args: &args,
+        args,
         env: &env,
-        space: (space.params.iter())
+        space: (setup.space.params.iter())
             .map(|p| SweepParameter {
                 name: p.name.clone(),
                 values: p.values.clone(),
             })
             .collect(),
-        backend,
-        gate: gate.as_ref(),
-        reference,
+        backend: setup.backend.clone(),
+        gate: setup.gate.as_ref(),
+        reference: setup.reference,
         started,
         duration_s: clock.elapsed().as_secs_f64(),
         interrupted,
         host_load: sampler.and_then(|s| s.stop().ok()),
         requests,
     };
-    write_outputs(&args, &record::build(&facts, &states), &states)?;
-    Ok(exit_code(&states, interrupted))
+    write_outputs(args, &record::build(&facts, states), states)?;
+    Ok(exit_code(states, interrupted))
 }
 
 /// Writes the sweep record, then appends to `--log` when asked.
@@ -133,8 +166,12 @@ fn write_outputs(
     rec: &tokbench_record::SweepRecord,
     states: &[ConfigState],
 ) -> anyhow::Result<()> {
-    let path = tokbench_record::write_sweep(&args.runs_dir, rec)
-        .with_context(|| format!("cannot write the sweep record to {}", args.runs_dir.display()))?;
+    let path = tokbench_record::write_sweep(&args.runs_dir, rec).with_context(|| {
+        format!(
+            "cannot write the sweep record to {}",
+            args.runs_dir.display()
+        )
+    })?;
     eprintln!("sweep record: {}", path.display());
     if let Some(log_path) = &args.log {
         let run = (states.iter().flat_map(|s| s.records.first()))

@@ -130,8 +130,15 @@ fn settings(f: &SweepFacts<'_>, states: &[ConfigState]) -> SweepSettings {
     }
 }
 
-fn objective(states: &[ConfigState], o: usize, obj: &Objective, reference: usize) -> SweepObjective {
-    let ref_value = states.get(reference).and_then(|s| median(s.values.get(&o)?));
+fn objective(
+    states: &[ConfigState],
+    o: usize,
+    obj: &Objective,
+    reference: usize,
+) -> SweepObjective {
+    let ref_value = states
+        .get(reference)
+        .and_then(|s| median(s.values.get(&o)?));
     let ranking = ranking(states, o, obj)
         .into_iter()
         .map(|(i, v)| {
@@ -139,7 +146,9 @@ fn objective(states: &[ConfigState], o: usize, obj: &Objective, reference: usize
             let pooled: Vec<f64> = (s.values.get(&o).into_iter().flatten().flatten())
                 .copied()
                 .collect();
-            let ci = bootstrap_median_ci(&pooled, 2000, 0.95, 0x5eed).ok().flatten();
+            let ci = bootstrap_median_ci(&pooled, 2000, 0.95, 0x5eed)
+                .ok()
+                .flatten();
             RankedConfig {
                 label: s.config.label.clone(),
                 median: v,
