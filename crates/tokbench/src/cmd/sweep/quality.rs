@@ -212,6 +212,13 @@ pub async fn answers(
     if let Err(e) = target.stop().await {
         eprintln!("warning: {label}: stopping the quality server: {e}");
     }
+    // The log is kept only when something went wrong.
+    match &result {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&log);
+        }
+        Err(_) => eprintln!("  server log: {}", log.display()),
+    }
     result
 }
 

@@ -122,34 +122,40 @@ pub fn render(states: &[ConfigState], objectives: &[Objective], reference: usize
             ]);
         }
         let _ = writeln!(out, "{table}");
-        match winner(states, o, obj) {
-            Some((i, v)) => {
-                let vs = ref_value
-                    .map(|r| format!(", {:+.0}% vs reference", (v / r - 1.0) * 100.0))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "Winner: {} ({v:.1} {unit}{vs})",
-                    states[i].config.label
-                );
-                if let Some(cmd) = &states[i].command {
-                    let _ = writeln!(
-                        out,
-                        "  server: {}",
-                        tokbench_runner::assemble::shell_join(cmd)
-                    );
-                }
-            }
-            None => {
-                let _ = writeln!(
-                    out,
-                    "Winner: none (no configuration was measured that kept the quality and met every SLO)"
-                );
-            }
-        }
+        out.push_str(&winner_lines(states, o, obj, ref_value));
         out.push('\n');
     }
     out.push_str(&failures(states));
+    out
+}
+
+/// `Winner: label (value unit, +N% vs reference)` and its server command
+/// line, or why there is none.
+fn winner_lines(
+    states: &[ConfigState],
+    o: usize,
+    obj: &Objective,
+    ref_value: Option<f64>,
+) -> String {
+    let Some((i, v)) = winner(states, o, obj) else {
+        return "Winner: none (no configuration was measured that kept the quality and met every SLO)\n"
+            .into();
+    };
+    let vs = ref_value
+        .map(|r| format!(", {:+.0}% vs reference", (v / r - 1.0) * 100.0))
+        .unwrap_or_default();
+    let mut out = format!(
+        "Winner: {} ({v:.1} {}{vs})\n",
+        states[i].config.label,
+        unit_of(obj)
+    );
+    if let Some(cmd) = &states[i].command {
+        let _ = writeln!(
+            out,
+            "  server: {}",
+            tokbench_runner::assemble::shell_join(cmd)
+        );
+    }
     out
 }
 
