@@ -267,7 +267,11 @@ fn the_quality_command_runs_against_each_server_and_its_score_is_shown() {
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     let table = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(table.matches("10/10 identical, score 0.6250").count(), 2, "{t}");
+    assert_eq!(
+        table.matches("10/10 identical, score 0.6250").count(),
+        2,
+        "{t}"
+    );
     assert!(t.contains("Winner: decode-tok-s=400 ("), "{t}");
 }
 
@@ -313,6 +317,78 @@ fn a_configuration_that_misses_an_slo_cannot_win() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
     assert!(text(&bad).contains("METRIC.STAT<=VALUE"), "{}", text(&bad));
+}
+
+#[test]
+fn ctrl_c_keeps_what_was_measured_writes_the_sweep_record_and_leaves_nothing_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = format!("sweep-sigint-{}", std::process::id());
+    let engine = wrapper(dir.path());
+    let template = format!(
+        "{} --port {{port}} --slots {{parallel}} {{args}}",
+        engine.display()
+    );
+    let mut child = Command::cargo_bin("tokbench")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["sweep", "demo-model", "--backend-cmd", &template])
+        .args(["--scale", "0.1", "--no-bandwidth", "--no-quality"])
+        .args(["--set", "decode-tok-s=400,10", "-n", "40", "--rounds", "2"])
+        .arg(format!("--backend-arg=--model={mark}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the second configuration is being measured (the first
+    // one's run is then complete), then interrupt.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("[round 1/2] decode-tok-s=10") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the second configuration never started");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "interrupted");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("decode-tok-s=400"), "{stdout}");
+    let (runs, sweeps) = all_records(dir.path());
+    assert_eq!(sweeps.len(), 1);
+    assert!(sweeps[0].run.interrupted);
+    let first = runs
+        .iter()
+        .find(|r| r.run.mode == "decode-tok-s=400")
+        .unwrap();
+    assert!(!first.run.flags.incomplete);
+    let second = runs
+        .iter()
+        .find(|r| r.run.mode == "decode-tok-s=10")
+        .unwrap();
+    assert!(
+        second.run.flags.incomplete,
+        "the interrupted configuration's record is kept"
+    );
+    let left = Command::new("pgrep").args(["-f", &mark]).output().unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "left running: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
 }
 
 #[test]

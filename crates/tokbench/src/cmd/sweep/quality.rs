@@ -114,8 +114,9 @@ pub fn verdict(
     let sum = Summary::from_results(&results);
     let mut why = Vec::new();
     if sum.hard > gate.max_hard {
+        let s = if sum.hard == 1 { "" } else { "s" };
         why.push(format!(
-            "{} hard divergences (at most {})",
+            "{} hard divergence{s} (at most {})",
             sum.hard, gate.max_hard
         ));
     }
