@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use tokbench_perflog::{Block, Row};
 use tokbench_record::{ConfigStatus, SweepRecord};
 
@@ -76,7 +75,7 @@ fn gate_text(rec: &SweepRecord, winner: Option<&str>, label: &str) -> String {
     }
 }
 
-/// Appends the block to `path`.
+/// Appends the block to `path` and says where.
 ///
 /// # Errors
 /// The log does not verify or cannot be written (nothing is written then).
@@ -85,14 +84,5 @@ pub fn append(
     rec: &SweepRecord,
     run: Option<&tokbench_record::Record>,
 ) -> anyhow::Result<()> {
-    let done = tokbench_perflog::append(path, &block(rec, run))
-        .with_context(|| format!("cannot append to {}", path.display()))?;
-    eprintln!(
-        "{}:{}: appended block {} (hash {})",
-        path.display(),
-        done.line,
-        done.block,
-        done.hash
-    );
-    Ok(())
+    crate::cmd::compare::append_log(path, &block(rec, run))
 }
