@@ -60,11 +60,7 @@ pub fn crossval_links(site: &Site<'_>, crossvals: &[LoadedCrossval]) -> Vec<Cros
             CrossvalLink {
                 slug: names.claim(&r.run.id, "crossval"),
                 id: r.run.id.clone(),
-                file_name: loaded
-                    .path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+                file_name: crate::names::file_name(&loaded.path),
                 date: r.run.started_utc.chars().take(10).collect(),
                 sides: sides_short(&r.sides),
                 headline: r.summary.headline.clone(),

@@ -330,11 +330,7 @@ fn run_view(
     RunView {
         slug: run_names.claim(&r.run.id, "run"),
         id: r.run.id.clone(),
-        file_name: loaded
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        file_name: crate::names::file_name(&loaded.path),
         family,
         family_slug: fam.slug.clone(),
         variant: r.model.variant.clone(),

@@ -70,11 +70,7 @@ pub fn sweep_links(sweeps: &[LoadedSweep]) -> Vec<SweepLink> {
             SweepLink {
                 slug: names.claim(&r.run.id, "sweep"),
                 id: r.run.id.clone(),
-                file_name: loaded
-                    .path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+                file_name: crate::names::file_name(&loaded.path),
                 date: r.run.started_utc.chars().take(10).collect(),
                 model: model_name(r),
                 backend: r.backend.clone(),

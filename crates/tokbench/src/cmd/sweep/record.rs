@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use tokbench_compare::Unit;
 use tokbench_probe::HostLoadSummary;
 use tokbench_record::{
     ConfigStatus, Provenance, QualityGateSettings, QualityResult, RankedConfig, RecordKind,
@@ -21,7 +20,7 @@ use tokbench_stats::{bootstrap_median_ci, Direction};
 
 use super::args::{Objective, SweepArgs};
 use super::quality::QualityGate;
-use super::report::{median, ranking, winner};
+use super::report::{median, ranking, unit_of, winner};
 use super::rounds::SweepEnv;
 use super::state::{ConfigState, Status};
 
@@ -166,12 +165,7 @@ fn objective(
         shape: obj.shape.clone(),
         concurrency: obj.concurrency as u64,
         higher_is_better: obj.quantity.direction() == Direction::HigherIsBetter,
-        unit: match obj.quantity.unit() {
-            Unit::Ms => "ms",
-            Unit::TokS => "tok/s",
-            _ => "",
-        }
-        .to_owned(),
+        unit: unit_of(obj).to_owned(),
         winner: winner(states, o, obj).map(|(i, _)| states[i].config.label.clone()),
         ranking,
     }

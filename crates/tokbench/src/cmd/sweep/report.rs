@@ -13,7 +13,7 @@ use super::args::Objective;
 use super::state::{ConfigState, Status};
 
 /// The objective's unit for tables (`tok/s`, `ms`).
-fn unit_of(obj: &Objective) -> &'static str {
+pub fn unit_of(obj: &Objective) -> &'static str {
     match obj.quantity.unit() {
         Unit::TokS => "tok/s",
         Unit::Ms => "ms",
