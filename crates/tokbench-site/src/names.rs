@@ -72,7 +72,7 @@ impl UniqueNames {
 }
 
 /// The last component of `path` as text (lossy UTF-8); empty when it has
-/// none. Used for "Record: <file>" lines of run, crossval and sweep pages.
+/// none. Used for "Record: `<file>`" lines of run, crossval and sweep pages.
 pub fn file_name(path: &std::path::Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
