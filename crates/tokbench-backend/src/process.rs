@@ -52,6 +52,8 @@ pub struct BackendProcess {
     log_offset: u64,
     health_timeout: Duration,
     exit: Option<ExitStatus>,
+    spawned: Instant,
+    healthy_after: Option<Duration>,
 }
 
 impl BackendProcess {
@@ -108,7 +110,10 @@ impl BackendProcess {
     ) -> Result<Self, BackendError> {
         let (log, log_offset) = logfile::open_for_launch(&spec.log_path, &header(&command))?;
         let child = spawn(&command, log)?;
+        let spawned = Instant::now();
         Ok(Self {
+            spawned,
+            healthy_after: None,
             engine,
             pid: child.id(),
             child,
@@ -120,6 +125,14 @@ impl BackendProcess {
             health_timeout: spec.health_timeout,
             exit: None,
         })
+    }
+
+    /// Load time: from spawning the server to the first health probe that
+    /// passed in [`BackendProcess::wait_healthy`] (model load included);
+    /// `None` before it passed. The figure is late by at most one probe
+    /// interval ([`POLL_INTERVAL`]) plus the probe's own round trip.
+    pub fn healthy_after(&self) -> Option<Duration> {
+        self.healthy_after
     }
 
     /// [`BackendProcess::launch`] then [`BackendProcess::wait_healthy`];
@@ -216,7 +229,10 @@ impl BackendProcess {
                 });
             }
             match self.probe_once(&http, remaining.min(REQUEST_TIMEOUT)).await {
-                Health::Ready => return Ok(()),
+                Health::Ready => {
+                    self.healthy_after = Some(self.spawned.elapsed());
+                    return Ok(());
+                }
                 Health::NotReady(why) => last = why,
             }
             tokio::time::sleep(POLL_INTERVAL.min(remaining)).await;

@@ -11,6 +11,7 @@
 //! for the next bytes (headers included) — never a whole-body timeout, which
 //! would kill long but healthy generations.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -203,6 +204,7 @@ pub struct Client {
     stall: Duration,
     max_line: usize,
     keep_alive: bool,
+    config: Arc<ClientConfig>,
 }
 
 /// Microseconds elapsed since `start`, saturating at `u32::MAX` (71 min).
@@ -248,7 +250,18 @@ impl Client {
             stall: cfg.stall_timeout,
             max_line: cfg.max_line_bytes,
             keep_alive: cfg.keep_alive,
+            config: Arc::new(cfg.clone()),
         })
+    }
+
+    /// A client with the same settings (URL, key, timeouts) but its own
+    /// connection pool, for side traffic such as metrics polling that must
+    /// never take a connection a measured request would reuse.
+    ///
+    /// # Errors
+    /// As [`Client::new`].
+    pub fn sibling(&self) -> Result<Self, ClientError> {
+        Self::new(&self.config)
     }
 
     /// The normalised base URL (no trailing slash, no `/v1`).
@@ -428,6 +441,32 @@ impl Client {
         let url = format!("{}{}", self.base, path);
         let req = self.http.get(&url);
         self.send_for_json(&url, req).await
+    }
+
+    /// `GET` a text document below the base URL (e.g. Prometheus
+    /// `/metrics`), never on the timing path.
+    ///
+    /// # Errors
+    /// Connect, a non-success status (with the body's start), stall, or a
+    /// body that is not UTF-8.
+    pub async fn get_text(&self, path: &str) -> Result<String, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let req = self.authorised(self.http.get(&url));
+        let resp = self
+            .wait(&url, req.send())
+            .await?
+            .map_err(|e| transport_error(&url, &e))?;
+        if !resp.status().is_success() {
+            return Err(self.status_error(&url, resp).await);
+        }
+        let bytes = self
+            .wait(&url, resp.bytes())
+            .await?
+            .map_err(|e| transport_error(&url, &e))?;
+        String::from_utf8(bytes.to_vec()).map_err(|e| ClientError::Other {
+            url,
+            cause: format!("response is not UTF-8 text: {e}"),
+        })
     }
 }
 

@@ -201,10 +201,14 @@ pub fn load_run(path: &Path) -> Result<Option<Run>, CompareError> {
 struct LineKey {
     shape: String,
     concurrency: u64,
+    /// Set on a polled engine gauge line, which is not a request.
+    #[serde(default)]
+    engine_gauge: Option<String>,
 }
 
 /// Reads a samples sidecar (`docs/record-format.md`, "Sidecar"): measured,
-/// successful requests per `(shape, concurrency)`.
+/// successful requests per `(shape, concurrency)`; engine gauge lines are
+/// skipped.
 ///
 /// # Errors
 /// [`CompareError::SamplesIo`], or [`CompareError::SamplesLine`] naming the
@@ -227,6 +231,9 @@ pub fn read_samples(path: &Path) -> Result<BTreeMap<(String, u64), CellSamples>,
             message: e.to_string(),
         };
         let key: LineKey = serde_json::from_str(&line).map_err(bad)?;
+        if key.engine_gauge.is_some() {
+            continue;
+        }
         let sample: RequestSample = serde_json::from_str(&line).map_err(bad)?;
         if sample.warmup || !sample.is_ok() {
             continue;
@@ -266,9 +273,11 @@ mod tests {
             v["concurrency"] = 1.into();
             v.to_string()
         };
+        let gauge = r#"{"shape":"chat","concurrency":1,"engine_gauge":"llamacpp:requests_processing","t_us":250000,"value":1.0}"#;
         let text = [
             line(0, true, "chat"),
             line(1, false, "chat"),
+            gauge.to_owned(),
             line(2, false, "rag"),
         ];
         std::fs::write(&p, text.join("\n")).unwrap();

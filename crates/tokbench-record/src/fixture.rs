@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::engine_fixture::{example_engine_metrics, example_load_time};
 use crate::metrics::{CellMetrics, Ci, PromptCacheCheck, Summary};
 use crate::roofline::{BandwidthSource, CpuBandwidthMeasurement, DecodeBytesSection, Roofline};
 use crate::schema::{
@@ -134,6 +135,7 @@ fn cells(spec: &ExampleSpec) -> Vec<Cell> {
                 noisy: false,
                 prompt_cache: false,
                 prompt_cache_check: Some(no_cache_account(n)),
+                engine_metrics: Some(example_engine_metrics(&metrics, c)),
                 metrics: Some(metrics),
                 roofline: None,
             });
@@ -249,6 +251,7 @@ fn bare_record(spec: &ExampleSpec) -> Record {
             threads: Some(8),
             flags: Vec::new(),
             build_info: None,
+            load_time: Some(example_load_time()),
         },
         model: ModelSection {
             id: format!("{}-{}", spec.family, spec.variant),

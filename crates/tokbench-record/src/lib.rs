@@ -26,6 +26,8 @@
 pub mod crossval;
 pub mod crossval_fixture;
 pub mod crossval_io;
+pub mod engine_fixture;
+pub mod engine_metrics;
 pub mod fixture;
 pub mod io;
 pub mod metrics;
@@ -45,6 +47,10 @@ pub use crossval::{
 };
 pub use crossval_io::{
     crossval_to_yaml, from_yaml_any, read_any, read_crossval, write_crossval, AnyRecord,
+};
+pub use engine_metrics::{
+    EngineComparison, EngineCounter, EngineFigures, EngineGauge, EngineHistogram, EngineMetrics,
+    LoadTime,
 };
 pub use io::{
     from_yaml, load_dirs, load_dirs_all, read_record, record_id, record_paths, sidecar_path, slug,

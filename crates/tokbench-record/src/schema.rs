@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::engine_metrics::{EngineMetrics, LoadTime};
 use crate::metrics::{CellMetrics, PromptCacheCheck};
 use crate::roofline::{CellRoofline, Roofline};
 use crate::system::{GpuInfo, HostLoadSummary, PowerSummary, RigNotes, SystemInfo, VramFit};
@@ -168,6 +169,9 @@ pub struct BackendSection {
     pub flags: Vec<String>,
     /// Build details (compiler, cmake flags) when known.
     pub build_info: Option<String>,
+    /// Load time of a server tokbench launched; absent when attached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_time: Option<LoadTime>,
 }
 
 /// The model measured.
@@ -284,6 +288,11 @@ pub struct Cell {
     /// absent at concurrency > 1 and without roofline inputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roofline: Option<CellRoofline>,
+    /// The engine's own `/metrics` over the cell's measured window; absent
+    /// when not scraped (`--no-engine-metrics`, skipped cells, older
+    /// records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_metrics: Option<EngineMetrics>,
 }
 
 /// Resources used over the run.

@@ -9,9 +9,11 @@ use tokbench_record::{Cell, CellStop};
 use tokbench_stats::{CellMetrics, PromptCacheCheck, RequestSample, SummaryOptions};
 
 use crate::convert;
+use crate::engine_metrics::{engine_outcome, ClientSide, GaugeLine};
 use crate::measure::or_note;
 use crate::plan::CellPlan;
 use crate::progress::ProgressSink;
+use crate::scrape::Scraper;
 use crate::RunError;
 
 /// Everything one cell produced.
@@ -25,6 +27,8 @@ pub struct CellOutcome {
     /// What could not be observed (e.g. the host-load sampler did not
     /// start), for the record's notes.
     pub notes: Vec<String>,
+    /// Polled engine gauge values, for the samples sidecar.
+    pub gauge_lines: Vec<GaugeLine>,
 }
 
 /// What the cell is and how to observe it.
@@ -73,6 +77,14 @@ pub async fn measure_cell(
         &format!("{label}: host-load sampler did not start"),
     );
     let meta = job.meta();
+    let scraper = plan.engine_metrics.and_then(|interval| {
+        let s = Scraper::start(client, interval, progress.clone(), load.warmup);
+        or_note(
+            s,
+            &mut notes,
+            &format!("{label}: engine metrics not polled"),
+        )
+    });
     let result = run_load(
         client.clone(),
         Arc::new(job.template),
@@ -81,6 +93,10 @@ pub async fn measure_cell(
         progress,
     )
     .await;
+    let scrape = match scraper {
+        Some(s) => Some(s.finish().await),
+        None => None,
+    };
     display.finish();
     let host_load: Option<HostLoadSummary> = sampler.and_then(|s| {
         or_note(
@@ -92,12 +108,24 @@ pub async fn measure_cell(
     let result = result?;
     let stop = plan.cell_stop(result.stop);
     let template = (prompt_target, output_target);
-    let cell = measured_cell(&meta, plan, stop, template, &result.samples, host_load);
+    let mut cell = measured_cell(&meta, plan, stop, template, &result.samples, host_load);
+    let engine = scrape.map(|s| {
+        let ttft = cell.metrics.as_ref().and_then(|m| m.ttft_ms.as_ref());
+        let client = ClientSide {
+            samples: &result.samples,
+            ttft_ms_mean: ttft.map(|t| t.mean),
+            concurrency: cell.concurrency,
+        };
+        engine_outcome(s, client)
+    });
+    let engine = engine.unwrap_or_default();
+    cell.engine_metrics = engine.metrics;
     Ok(CellOutcome {
         cell,
         samples: result.samples,
         cancelled: result.stop == StopReason::Cancelled,
         notes,
+        gauge_lines: engine.gauge_lines,
     })
 }
 
@@ -133,6 +161,7 @@ fn measured_cell(
         prompt_cache_check: Some(convert::prompt_cache_check(check)),
         metrics: Some(convert::cell_metrics(metrics)),
         roofline: None,
+        engine_metrics: None,
     }
 }
 
@@ -177,5 +206,6 @@ pub fn skipped_cell(
         prompt_cache_check: None,
         metrics: None,
         roofline: None,
+        engine_metrics: None,
     }
 }

@@ -22,12 +22,14 @@ mod calibrate;
 pub mod cell;
 pub mod convert;
 pub mod crossval;
+pub mod engine_metrics;
 mod error;
 pub mod measure;
 pub mod model;
 pub mod plan;
 pub mod progress;
 pub mod roofline;
+pub mod scrape;
 pub mod session;
 pub mod target;
 

@@ -8,7 +8,8 @@ use tokbench_client::Cancel;
 use tokbench_probe::{
     GpuProbe, HostLoadConfig, HostLoadSampler, PowerSampler, PowerSamplerConfig, PowerSummary,
 };
-use tokbench_record::Resources;
+use tokbench_record::{BackendSection, Resources};
+use tokbench_stats::{RequestMetrics, RequestSample};
 
 use crate::calibrate::{intended_shared_tokens, prompt_settings, words_per_token};
 use crate::cell::{measure_cell, skipped_cell, CellJob, CellOutcome};
@@ -104,8 +105,11 @@ fn record_cell(
     c: usize,
     mut out: CellOutcome,
 ) -> Result<bool, RunError> {
-    session.append_samples(name, c, &out.samples)?;
+    session.append_samples(name, c, &out.samples, &out.gauge_lines)?;
     session.record.run.notes.extend(out.notes);
+    if session.record.cells.is_empty() {
+        first_request_load_time(&mut session.record.backend, &out.samples);
+    }
     let roofline = session.record.roofline.as_ref();
     out.cell.roofline = roofline.and_then(|r| r.cell_figures(&out.cell));
     session.record.cells.push(out.cell);
@@ -122,6 +126,19 @@ fn record_cell(
     }
     session.save()?;
     Ok(false)
+}
+
+/// Completes a launched server's load time with the first generation
+/// request of the run (the earliest sent of the first cell): its TTFT, and
+/// time to healthy + that TTFT.
+fn first_request_load_time(backend: &mut BackendSection, samples: &[RequestSample]) {
+    let Some(load) = backend.load_time.as_mut() else {
+        return;
+    };
+    let first = samples.iter().min_by_key(|s| s.actual_send_us);
+    let ttft_ms = first.and_then(|s| RequestMetrics::from_sample(s).ttft_ms);
+    load.first_request_ttft_ms = ttft_ms;
+    load.first_token_s = ttft_ms.map(|t| load.healthy_s + t / 1000.0);
 }
 
 /// Host-load and power samplers over the whole run.

@@ -128,6 +128,9 @@ pub struct CellPlan {
     pub seed: u64,
     /// Closed loop: spread the first requests of each phase over this long.
     pub ramp_up: Duration,
+    /// Poll interval of the engine's `/metrics` during each cell
+    /// ([`crate::scrape`]); `None` = not scraped.
+    pub engine_metrics: Option<Duration>,
 }
 
 impl CellPlan {
@@ -230,6 +233,7 @@ mod tests {
             ci_target: 0.03,
             seed: 1,
             ramp_up: Duration::ZERO,
+            engine_metrics: None,
         }
     }
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokbench_record::{write_record, Record};
 use tokbench_stats::RequestSample;
 
+use crate::engine_metrics::GaugeLine;
 use crate::RunError;
 
 /// The record being built for one target, and where it goes.
@@ -32,8 +33,9 @@ impl Session {
     }
 
     /// Appends one cell's samples to the sidecar JSON Lines file (one
-    /// object per request, with `shape` and `concurrency` added); never
-    /// rewrites what is there.
+    /// object per request, with `shape` and `concurrency` added), then its
+    /// polled engine gauges (one object per value: `shape`, `concurrency`,
+    /// `engine_gauge`, `t_us`, `value`); never rewrites what is there.
     ///
     /// # Errors
     /// [`RunError::Samples`] naming the file.
@@ -42,6 +44,7 @@ impl Session {
         shape: &str,
         c: usize,
         samples: &[RequestSample],
+        gauges: &[GaugeLine],
     ) -> Result<(), RunError> {
         let (Some(dir), Some(name)) = (&self.dir, &self.record.run.samples_file) else {
             return Ok(());
@@ -52,8 +55,14 @@ impl Session {
             source,
         };
         let mut buf = Vec::new();
-        for s in samples {
-            let mut v = serde_json::to_value(s).map_err(|e| fail(e.into()))?;
+        let requests = samples.iter().map(serde_json::to_value);
+        let gauges = gauges.iter().map(|g| {
+            Ok(serde_json::json!({
+                "engine_gauge": g.engine_gauge, "t_us": g.t_us, "value": g.value,
+            }))
+        });
+        for v in requests.chain(gauges) {
+            let mut v = v.map_err(|e| fail(e.into()))?;
             v["shape"] = Value::from(shape);
             v["concurrency"] = Value::from(c);
             serde_json::to_writer(&mut buf, &v).map_err(|e| fail(e.into()))?;

@@ -9,7 +9,7 @@ use tokbench_backend::{BackendInfo, BackendKind, BackendProcess, LaunchSpec, Tem
 use tokbench_client::Client;
 use tokbench_gguf::ModelIdentity;
 use tokbench_probe::{check_vram_fit, ComputeDevice, GpuMemoryReading, GpuProbe, VramFit};
-use tokbench_record::{BackendSection, ModelSection};
+use tokbench_record::{BackendSection, LoadTime, ModelSection};
 
 use crate::model::{id_only_model, inspect_model, model_section};
 use crate::plan::ClientSettings;
@@ -220,6 +220,7 @@ fn backend_section(info: &BackendInfo, url: &str, launched: bool) -> BackendSect
         threads: None,
         flags: Vec::new(),
         build_info: info.build.clone(),
+        load_time: None,
     }
 }
 
@@ -405,6 +406,11 @@ fn describe_launch(
     backend.ctx_size = backend.ctx_size.or(Some(ctx));
     backend.threads = Some(opts.threads.unwrap_or(sizing.default_threads) as u64);
     backend.flags = tokbench_backend::redact::redact_args(&opts.extra_args);
+    backend.load_time = process.healthy_after().map(|d| LoadTime {
+        healthy_s: d.as_secs_f64(),
+        first_request_ttft_ms: None,
+        first_token_s: None,
+    });
 }
 
 /// The first model id of an OpenAI `/v1/models` answer.
@@ -520,6 +526,7 @@ fn generic_backend(url: &str) -> BackendSection {
         threads: None,
         flags: Vec::new(),
         build_info: None,
+        load_time: None,
     }
 }
 

@@ -43,6 +43,7 @@ fn plan(concurrency: Vec<usize>, requests: u64) -> Plan {
             ci_target: 0.03,
             seed: 7,
             ramp_up: Duration::ZERO,
+            engine_metrics: None,
         },
         endpoint: Endpoint::Chat,
         force_length: true,

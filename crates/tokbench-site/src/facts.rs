@@ -109,6 +109,11 @@ pub fn backend(r: &Record) -> Vec<Fact> {
     opt(&mut out, "Threads", b.threads.map(|t| t.to_string()));
     opt(&mut out, "Extra flags", Some(shell_join(&b.flags)));
     opt(&mut out, "Build", b.build_info.clone());
+    out.extend(
+        b.load_time
+            .as_ref()
+            .map(crate::engine_facts::load_time_fact),
+    );
     out
 }
 

@@ -32,6 +32,7 @@ pub mod catalog;
 pub mod charts;
 pub mod crossval_page;
 pub mod definitions;
+pub mod engine_facts;
 pub mod error;
 pub mod export;
 pub mod facets;

@@ -9,6 +9,7 @@ use tokbench_record::{
 };
 
 use crate::definitions::{Definition, Definitions};
+use crate::engine_facts::engine_facts;
 use crate::facts::{self, Fact};
 use crate::format;
 use crate::roofline_facts::{cell_texts, roofline_facts};
@@ -178,6 +179,9 @@ fn cell_view<'d>(i: usize, c: &'d Cell, defs: &'d Definitions) -> CellView<'d> {
     }
     if let Some(h) = &c.host_load {
         facts.extend(host_load(h));
+    }
+    if let Some(e) = &c.engine_metrics {
+        facts.extend(engine_facts(e));
     }
     CellView {
         id: format!("cell-{i}"),

@@ -156,6 +156,15 @@ pub fn columns() -> Vec<Column> {
         col("TPOT ms", metric!(tpot_ms, |s| s.median)),
         col("ITL ms p99", metric!(itl_ms, |s| s.p99)),
         col("E2E ms p50", metric!(e2e_ms, |s| s.median)),
+        col("Engine gen tok/s", engine_gen),
+        col("Queue max", |_, c| {
+            let waiting = c.engine_metrics.as_ref();
+            fmt1(
+                waiting
+                    .and_then(|e| e.figures.requests_waiting)
+                    .map(|g| g.max),
+            )
+        }),
         col("Agg tok/s", |_, c| {
             fmt1(c.metrics.as_ref().and_then(|m| m.aggregate_output_tok_s))
         }),
@@ -166,6 +175,19 @@ pub fn columns() -> Vec<Column> {
         }),
         col("Errors", errors),
     ]
+}
+
+/// The engine's own generation rate from `/metrics`, with `‡` when one of
+/// its figures disagrees with tokbench's by more than 5 %.
+fn engine_gen(_: &Record, c: &Cell) -> String {
+    let Some(e) = c.engine_metrics.as_ref() else {
+        return "-".into();
+    };
+    let value = fmt1(e.figures.generation_tok_s);
+    match disagreeing(c).is_some() {
+        true => format!("{value} ‡"),
+        false => value,
+    }
 }
 
 /// Rows of every record, in order.
@@ -190,9 +212,26 @@ pub fn footnotes(records: &[Record]) -> Vec<String> {
                 .into(),
         );
     }
+    if rows(records).any(|(_, c)| disagreeing(c).is_some()) {
+        notes.push(
+            "‡ engine metrics: the server's /metrics and tokbench disagree by more than 5 % on \
+             a figure of this cell (see engine_metrics.comparisons in the record; \
+             docs/methodology.md#engine-metrics)"
+                .into(),
+        );
+    }
     for r in records {
         if let Some(note) = roofline_note(r) {
             notes.push(note);
+        }
+        if let Some(load) = r.backend.load_time {
+            let first = load
+                .first_token_s
+                .map_or_else(String::new, |s| format!(", first token at {s:.2} s"));
+            notes.push(format!(
+                "{}: load time — healthy {:.2} s after start{first} (docs/methodology.md#load-time)",
+                r.run.id, load.healthy_s
+            ));
         }
         if r.run.flags.incomplete {
             notes.push(format!(
@@ -212,6 +251,13 @@ pub fn footnotes(records: &[Record]) -> Vec<String> {
         }
     }
     notes
+}
+
+/// The first comparison of `c`'s engine metrics that disagrees.
+fn disagreeing(c: &Cell) -> Option<&tokbench_record::EngineComparison> {
+    c.engine_metrics
+        .as_ref()
+        .and_then(|e| e.comparisons.iter().find(|x| x.disagrees))
 }
 
 /// What "% of BW bound" divides by, for a record with roofline figures:

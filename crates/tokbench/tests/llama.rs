@@ -36,6 +36,28 @@ fn small_run(s: &Setup, dir: &Path) -> Command {
     c
 }
 
+/// llama-server's own `/metrics` over the cell: counters and gauges
+/// recorded, its token counts equal to the client's, its generation rate
+/// equal to the one from the responses' timings (both sum per-slot
+/// generation time, so at any concurrency).
+fn check_engine_metrics(cell: &tokbench_record::Cell) {
+    let e = cell
+        .engine_metrics
+        .as_ref()
+        .expect("engine metrics scraped");
+    assert_eq!(e.engine, "llamacpp");
+    assert_eq!(e.failed_polls, 0, "{:?}", e.notes);
+    assert!(e.polls >= 2);
+    assert!(e.counters["llamacpp:tokens_predicted_total"].delta > 0.0);
+    assert!(!e.gauges.is_empty());
+    assert!(e.figures.requests_running.is_some_and(|g| g.max >= 1.0));
+    let find = |q: &str| e.comparisons.iter().find(|c| c.quantity == q);
+    let tokens = find("generation_tokens").expect("generated tokens compared");
+    assert_eq!(tokens.server, tokens.client, "{tokens:?}");
+    let rate = find("generation_tok_s").expect("generation rate compared");
+    assert!(!rate.disagrees, "{rate:?}");
+}
+
 #[test]
 fn real_llama_server_chat_record_validates_and_agrees_with_server_timings() {
     let _serial = serial();
@@ -66,15 +88,25 @@ fn real_llama_server_chat_record_validates_and_agrees_with_server_timings() {
         let rel = (client - server).abs() / server;
         assert!(rel < 0.15, "client {client:.2} vs server {server:.2} tok/s");
         assert!(m.prompt_tokens.as_ref().unwrap().median > 10.0);
+        check_engine_metrics(cell);
     }
+    let load = r.backend.load_time.expect("a launched server's load time");
+    assert!(load.healthy_s > 0.0 && load.healthy_s < 300.0, "{load:?}");
+    let first = load.first_token_s.unwrap();
+    assert!((first - load.healthy_s - load.first_request_ttft_ms.unwrap() / 1000.0).abs() < 1e-9);
     // Sidecar samples and the server log sit next to the record.
     let samples = dir.path().join(r.run.samples_file.as_ref().unwrap());
-    let lines = std::fs::read_to_string(samples).unwrap().lines().count();
+    let text = std::fs::read_to_string(samples).unwrap();
+    let (gauges, requests): (Vec<&str>, Vec<&str>) =
+        text.lines().partition(|l| l.contains("\"engine_gauge\""));
     assert_eq!(
-        lines,
+        requests.len(),
         2 * (4 + 1),
         "measured + warm-up requests of both cells"
     );
+    assert!(gauges
+        .iter()
+        .any(|l| l.contains("llamacpp:requests_processing")));
     let log = dir.path().join(r.run.server_log_file.as_ref().unwrap());
     assert!(std::fs::read_to_string(log).unwrap().contains("llama"));
     // No server left behind.

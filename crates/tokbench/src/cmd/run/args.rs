@@ -81,6 +81,14 @@ fn positive_f64(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A duration > 0 (`--engine-metrics-interval`), e.g. `250ms`, `1s`.
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s).map_err(|e| e.to_string())? {
+        d if d.is_zero() => Err("must be longer than 0".into()),
+        d => Ok(d),
+    }
+}
+
 /// A number strictly between 0 and 1 (`--ci-target`).
 fn unit_interval(s: &str) -> Result<f64, String> {
     let v: f64 = parse_number(s)?;
@@ -275,6 +283,14 @@ pub struct RunArgs {
     #[arg(long, default_value = "0s", value_parser = humantime::parse_duration,
           conflicts_with = "rate")]
     pub ramp_up: Duration,
+    /// Poll the server's Prometheus /metrics (and llama-server's /slots)
+    /// this often during each cell and record the engine's own counts
+    /// beside tokbench's (docs/methodology.md#engine-metrics).
+    #[arg(long, default_value = "250ms", value_parser = positive_duration)]
+    pub engine_metrics_interval: Duration,
+    /// Do not poll the server's /metrics.
+    #[arg(long, conflicts_with = "engine_metrics_interval")]
+    pub no_engine_metrics: bool,
     /// Warm-up requests per cell, excluded from statistics (default: one per slot).
     #[arg(long)]
     pub warmup: Option<u64>,
@@ -362,6 +378,7 @@ impl RunArgs {
             ci_target: self.ci_target,
             seed,
             ramp_up: self.ramp_up,
+            engine_metrics: (!self.no_engine_metrics).then_some(self.engine_metrics_interval),
         }
     }
 

@@ -357,6 +357,7 @@ fn plan(args: &SweepArgs) -> anyhow::Result<Plan> {
             ci_target: 0.03,
             seed: 0x5eed_5eed,
             ramp_up: Duration::ZERO,
+            engine_metrics: Some(tokbench_runner::scrape::DEFAULT_INTERVAL),
         },
         endpoint: Endpoint::Chat,
         force_length: true,
