@@ -329,3 +329,7 @@ fn comparison(quantity: &str, server: f64, client: f64, source: &str) -> EngineC
         disagrees: m::disagreement(server, client).is_some(),
     }
 }
+
+#[cfg(test)]
+#[path = "engine_metrics_tests.rs"]
+mod tests;
