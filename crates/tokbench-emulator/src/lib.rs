@@ -30,6 +30,12 @@
 //! - `GET /health` → `{"status":"ok"}`
 //! - `GET /v1/models` → the single configured model
 //! - `GET /props` → `{"build_info","total_slots","model_path"}` (llama.cpp-like)
+//! - `GET /metrics` → Prometheus text exposition in llama.cpp, vLLM or
+//!   SGLang form ([`EmulatorConfig::metrics`]; names and values in
+//!   [`exposition`], their per-request definitions in [`metrics`]), or 501
+//!   with [`MetricsFlavor::None`]; [`MetricsFault`] makes it fail or reset
+//! - `GET /slots` → llama-server's per-slot array (`id`, `n_ctx`,
+//!   `is_processing`, `n_past`, `next_token[0].n_decoded`, …)
 //! - `POST /tokenize` → `{"content":"…"}` → `{"tokens":[…]}`
 //! - `POST /v1/chat/completions`, `POST /v1/completions`: streaming (SSE,
 //!   OpenAI/llama.cpp format) and non-streaming. A malformed body gets 400
@@ -68,7 +74,9 @@ mod complete;
 mod config;
 mod error;
 mod events;
+pub mod exposition;
 mod logprobs;
+pub mod metrics;
 mod plan;
 mod request;
 mod routes;
@@ -83,6 +91,7 @@ pub mod tokenizer;
 
 pub use config::{EmulatorConfig, FaultConfig, FaultMode, Prefill};
 pub use error::EmulatorError;
+pub use metrics::{MetricsFault, MetricsFlavor};
 pub use server::{bind, serve, serve_with_shutdown, spawn, EmulatorHandle, LISTEN_BACKLOG};
 pub use stats::EmulatorStats;
 pub use text::{DivergeKind, Divergence};
