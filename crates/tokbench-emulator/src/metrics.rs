@@ -15,7 +15,7 @@
 //! Let `A` be the instant the request acquired its slot, `d_i` the
 //! scheduled deadline of token `i` as an offset from `A` (prefill,
 //! `i / decode_tok_s`, the stall and the jitter included: the deadlines of
-//! [`crate::schedule`], one token at a time, whatever
+//! the crate docs' schedule, one token at a time, whatever
 //! [`crate::EmulatorConfig::tokens_per_chunk`] and
 //! [`crate::EmulatorConfig::events_per_write`] are), `n` the generated
 //! tokens and `p` the prompt tokens. Then, in seconds:
@@ -30,7 +30,7 @@
 //! | end-to-end latency | queue time + `d_{n-1}` |
 //!
 //! The decode time is the scheduled counterpart of the `timings`
-//! object's `predicted_ms` (first to last emission, see [`crate::timings`]),
+//! object's `predicted_ms` (first to last emission),
 //! so `n / decode time` is slightly above `decode_tok_s` (`n` tokens over
 //! `n - 1` intervals), as in llama.cpp. Durations carry the schedule's
 //! nanosecond rounding: each figure is within 1 ns of the exact value.
