@@ -34,8 +34,15 @@
 //!   SGLang form ([`EmulatorConfig::metrics`]; names and values in
 //!   [`exposition`], their per-request definitions in [`metrics`]), or 501
 //!   with [`MetricsFlavor::None`]; [`MetricsFault`] makes it fail or reset
-//! - `GET /slots` → llama-server's per-slot array (`id`, `n_ctx`,
-//!   `is_processing`, `n_past`, `next_token[0].n_decoded`, …)
+//! - `GET /slots` → llama-server's (b6000+) metrics-only per-slot array:
+//!   `id`, `n_ctx` ([`EmulatorConfig::ctx_per_slot`]), `speculative`,
+//!   `is_processing`, `n_past` (prompt + decoded tokens); once a slot has
+//!   served a request (its current one, or its last one when idle) also
+//!   `id_task` (arrival index), `n_prompt_tokens`,
+//!   `n_prompt_tokens_processed`, `n_prompt_tokens_cache` (0), `params`
+//!   (`{"n_predict"}`) and `next_token: [{has_next_token, has_new_line,
+//!   n_remain, n_decoded}]`, `n_decoded` counting the tokens whose
+//!   unjittered deadline has passed. Slots are given lowest id first.
 //! - `POST /tokenize` → `{"content":"…"}` → `{"tokens":[…]}`
 //! - `POST /v1/chat/completions`, `POST /v1/completions`: streaming (SSE,
 //!   OpenAI/llama.cpp format) and non-streaming. A malformed body gets 400
@@ -81,6 +88,7 @@ mod plan;
 mod request;
 mod routes;
 mod schedule;
+mod series;
 mod server;
 mod slots;
 mod stats;
