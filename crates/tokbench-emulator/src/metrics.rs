@@ -9,7 +9,11 @@
 //! `NoUsage`). Requests rejected by an HTTP fault (500/429), responses cut
 //! by `CloseMidStream` and requests whose client went away are not
 //! counted, so every counter is a sum over completed requests only. Gauges
-//! are read live at each scrape.
+//! are read live at each scrape. This is a simplification: llama-server
+//! adds a request's generated tokens when it finishes but its prompt tokens
+//! when the prompt has been evaluated, and vLLM and SGLang add tokens per
+//! engine step, so a real server's window that ends mid-request holds more
+//! tokens than the emulator's.
 //!
 //! # Per-request figures
 //! Let `A` be the instant the request acquired its slot, `d_i` the
