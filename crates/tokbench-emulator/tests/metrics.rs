@@ -280,8 +280,8 @@ const GAUGES: [GaugeNames; 3] = [
     ),
 ];
 
-/// With one slot and two 30-token requests at 50 tok/s (0.6 s each), a
-/// scrape 200 ms in sees one running, one waiting, and a slot in use.
+/// With one slot and two 60-token requests at 50 tok/s (1.2 s each), a
+/// scrape 300 ms in sees one running, one waiting, and a slot in use.
 #[tokio::test]
 async fn gauges_and_slots_during_long_requests() {
     for (flavor, running, waiting, usage, labels) in GAUGES {
@@ -296,17 +296,17 @@ async fn gauges_and_slots_during_long_requests() {
         let tasks: Vec<_> = (0..2)
             .map(|_| {
                 let base = base.clone();
-                tokio::spawn(async move { stream(&base, CHAT, &chat_body(30, false)).await })
+                tokio::spawn(async move { stream(&base, CHAT, &chat_body(60, false)).await })
             })
             .collect();
-        tokio::time::sleep(common::ms(200)).await;
-        let mid = snapshot(&base, 0.2).await;
+        tokio::time::sleep(common::ms(300)).await;
+        let mid = snapshot(&base, 0.3).await;
         assert_eq!(value(&mid, running, labels), 1.0, "{flavor:?}");
         assert_eq!(value(&mid, waiting, labels), 1.0, "{flavor:?}");
         if let Some(usage) = usage {
-            // (4 prompt + 1..=30 decoded) / (1 slot × 100 tokens).
+            // (4 prompt + 1..=60 decoded) / (1 slot × 100 tokens).
             let u = value(&mid, usage, labels);
-            assert!(u > 0.04 && u <= 0.34, "{flavor:?}: {u}");
+            assert!(u > 0.04 && u <= 0.64, "{flavor:?}: {u}");
         }
         let (status, slots) = get_json(&base, "/slots").await;
         assert_eq!(status, 200);
@@ -319,9 +319,9 @@ async fn gauges_and_slots_during_long_requests() {
         assert_eq!(slot["is_processing"], true);
         assert_eq!(slot["n_prompt_tokens"], 4);
         let decoded = slot["next_token"][0]["n_decoded"].as_u64().unwrap();
-        assert!((1..30).contains(&decoded), "{slot}");
+        assert!((1..60).contains(&decoded), "{slot}");
         assert_eq!(slot["n_past"], 4 + decoded);
-        assert_eq!(slot["next_token"][0]["n_remain"], 30 - decoded);
+        assert_eq!(slot["next_token"][0]["n_remain"], 60 - decoded);
         for task in tasks {
             assert!(task.await.unwrap().has_done());
         }
@@ -329,7 +329,7 @@ async fn gauges_and_slots_during_long_requests() {
         assert_eq!(value(&end, running, labels), 0.0, "{flavor:?}");
         let (_, slots) = get_json(&base, "/slots").await;
         assert_eq!(slots[0]["is_processing"], false);
-        assert_eq!(slots[0]["next_token"][0]["n_decoded"], 30);
+        assert_eq!(slots[0]["next_token"][0]["n_decoded"], 60);
         assert_eq!(slots[0]["id_task"], 1, "the slot keeps its last task");
         server.shutdown().await;
     }
@@ -404,4 +404,29 @@ async fn reset_after_served_zeroes_counters_once() {
     assert_eq!((predicted.delta, predicted.resets), (40.0, 1));
     assert_eq!(summary.canonical.prompt_tokens, Some(16.0));
     server.shutdown().await;
+}
+
+/// A response cut by `CloseMidStream` is served but not accounted; one that
+/// only carries a malformed event is.
+#[tokio::test]
+async fn only_complete_responses_are_accounted() {
+    use tokbench_emulator::{FaultConfig, FaultMode};
+    for (mode, accounted) in [
+        (FaultMode::CloseMidStream { after_tokens: 2 }, 0.0),
+        (FaultMode::MalformedChunk { after_tokens: 2 }, 1.0),
+    ] {
+        let cfg = schedule(MetricsFlavor::Vllm).with_fault(Some(FaultConfig::always(mode)));
+        let server = start(cfg).await;
+        let base = server.base_url();
+        stream(&base, CHAT, &chat_body(5, true)).await;
+        let s = snapshot(&base, 0.0).await;
+        let labels = [("engine", "0"), ("model_name", MODEL)];
+        let generated = value(&s, "vllm:generation_tokens_total", &labels);
+        assert_eq!(generated, 5.0 * accounted, "{mode:?}");
+        let length = [labels[0], labels[1], ("finished_reason", "length")];
+        let finished = value(&s, "vllm:request_success_total", &length);
+        assert_eq!(finished, accounted, "{mode:?}");
+        assert_eq!(server.stats().served, 1, "{mode:?}");
+        server.shutdown().await;
+    }
 }
