@@ -81,7 +81,7 @@ pub(crate) async fn respond(
         Timings::measured(prompt_n, predicted_n, slot.acquired, first, last).to_json()
     });
     let text = completion_json(&plan, model, timings).to_string();
-    slot.mark_served();
+    slot.mark_completed();
     if matches!(plan.fault, Some(FaultMode::MalformedChunk { .. })) {
         return json_response(Body::from(truncate(&text)));
     }

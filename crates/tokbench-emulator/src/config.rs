@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::EmulatorError;
+use crate::metrics::{MetricsFault, MetricsFlavor};
 use crate::text::Divergence;
 
 /// How long prompt processing ("prefill") takes for a request.
@@ -173,6 +174,16 @@ pub struct EmulatorConfig {
     /// An injected divergence from the seed's tokens (needs
     /// [`EmulatorConfig::text_seed`]).
     pub diverge: Option<Divergence>,
+    /// Which engine's `GET /metrics` to serve (default
+    /// [`MetricsFlavor::Llamacpp`]; [`MetricsFlavor::None`] answers 501).
+    /// Names and values: [`crate::exposition`].
+    pub metrics: MetricsFlavor,
+    /// Optional misbehaviour of `GET /metrics` (default none).
+    pub metrics_fault: Option<MetricsFault>,
+    /// Context size of each slot in tokens (default 4096; ≥ 1): `n_ctx` in
+    /// `GET /slots` and the denominator of the KV-usage gauges
+    /// (`slots × ctx_per_slot`). Nothing is truncated to it.
+    pub ctx_per_slot: u32,
 }
 
 impl Default for EmulatorConfig {
@@ -192,6 +203,9 @@ impl Default for EmulatorConfig {
             seed: 0,
             text_seed: None,
             diverge: None,
+            metrics: MetricsFlavor::default(),
+            metrics_fault: None,
+            ctx_per_slot: 4096,
         }
     }
 }
@@ -237,6 +251,12 @@ builder! {
     with_text_seed, text_seed: Option<u64>;
     /// Sets [`EmulatorConfig::diverge`].
     with_diverge, diverge: Option<Divergence>;
+    /// Sets [`EmulatorConfig::metrics`].
+    with_metrics, metrics: MetricsFlavor;
+    /// Sets [`EmulatorConfig::metrics_fault`].
+    with_metrics_fault, metrics_fault: Option<MetricsFault>;
+    /// Sets [`EmulatorConfig::ctx_per_slot`] (tokens).
+    with_ctx_per_slot, ctx_per_slot: u32;
 }
 
 impl EmulatorConfig {
@@ -253,7 +273,8 @@ impl EmulatorConfig {
     /// empty model, non-finite or negative prefill ms, non-positive prefill
     /// or decode rate, `slots` of 0 (or above the semaphore limit), negative
     /// jitter, `tokens_per_chunk` or `events_per_write` of 0, a fault
-    /// probability outside `[0, 1]`, or a divergence without a text seed.
+    /// probability outside `[0, 1]`, a divergence without a text seed, or a
+    /// `ctx_per_slot` of 0.
     pub fn validate(&self) -> Result<(), EmulatorError> {
         let bad = |msg: String| Err(EmulatorError::InvalidConfig(msg));
         if self.model.is_empty() {
@@ -302,6 +323,9 @@ impl EmulatorConfig {
         if self.diverge.is_some() && self.text_seed.is_none() {
             return bad("a divergence needs a text seed".into());
         }
+        if self.ctx_per_slot == 0 {
+            return bad("context per slot must be >= 1 token".into());
+        }
         Ok(())
     }
 }
@@ -335,6 +359,7 @@ mod tests {
             base.clone().with_prefill(Prefill::Rate { tok_s: 0.0 }),
             base.clone().with_prefill(Prefill::Fixed { ms: -5.0 }),
             base.clone().with_model(""),
+            base.clone().with_ctx_per_slot(0),
             base.clone().with_diverge(Some(Divergence {
                 at: 3,
                 kind: crate::text::DivergeKind::Hard,
@@ -374,5 +399,21 @@ mod tests {
         let http: FaultConfig =
             serde_json::from_str(r#"{"mode":"http500","probability":0.5}"#).unwrap();
         assert_eq!(http.mode, FaultMode::Http500);
+    }
+
+    #[test]
+    fn metrics_fields_deserialise_in_snake_case() {
+        assert_eq!(EmulatorConfig::default().metrics, MetricsFlavor::Llamacpp);
+        let json = r#"{"metrics": "vllm", "ctx_per_slot": 512,
+            "metrics_fault": {"reset_after_served": {"requests": 2}}}"#;
+        let cfg: EmulatorConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(cfg.metrics, MetricsFlavor::Vllm);
+        assert_eq!(cfg.ctx_per_slot, 512);
+        let reset = MetricsFault::ResetAfterServed { requests: 2 };
+        assert_eq!(cfg.metrics_fault, Some(reset));
+        let none: MetricsFlavor = serde_json::from_str(r#""none""#).unwrap();
+        assert_eq!(none, MetricsFlavor::None);
+        let fault: MetricsFault = serde_json::from_str(r#""http500""#).unwrap();
+        assert_eq!(fault, MetricsFault::Http500);
     }
 }

@@ -30,6 +30,19 @@
 //! - `GET /health` → `{"status":"ok"}`
 //! - `GET /v1/models` → the single configured model
 //! - `GET /props` → `{"build_info","total_slots","model_path"}` (llama.cpp-like)
+//! - `GET /metrics` → Prometheus text exposition in llama.cpp, vLLM or
+//!   SGLang form ([`EmulatorConfig::metrics`]; names and values in
+//!   [`exposition`], their per-request definitions in [`metrics`]), or 501
+//!   with [`MetricsFlavor::None`]; [`MetricsFault`] makes it fail or reset
+//! - `GET /slots` → llama-server's (b6000+) metrics-only per-slot array:
+//!   `id`, `n_ctx` ([`EmulatorConfig::ctx_per_slot`]), `speculative`,
+//!   `is_processing`, `n_past` (prompt + decoded tokens); once a slot has
+//!   served a request (its current one, or its last one when idle) also
+//!   `id_task` (arrival index), `n_prompt_tokens`,
+//!   `n_prompt_tokens_processed`, `n_prompt_tokens_cache` (0), `params`
+//!   (`{"n_predict"}`) and `next_token: [{has_next_token, has_new_line,
+//!   n_remain, n_decoded}]`, `n_decoded` counting the tokens whose
+//!   unjittered deadline has passed. Slots are given lowest id first.
 //! - `POST /tokenize` → `{"content":"…"}` → `{"tokens":[…]}`
 //! - `POST /v1/chat/completions`, `POST /v1/completions`: streaming (SSE,
 //!   OpenAI/llama.cpp format) and non-streaming. A malformed body gets 400
@@ -68,11 +81,14 @@ mod complete;
 mod config;
 mod error;
 mod events;
+pub mod exposition;
 mod logprobs;
+pub mod metrics;
 mod plan;
 mod request;
 mod routes;
 mod schedule;
+mod series;
 mod server;
 mod slots;
 mod stats;
@@ -83,6 +99,7 @@ pub mod tokenizer;
 
 pub use config::{EmulatorConfig, FaultConfig, FaultMode, Prefill};
 pub use error::EmulatorError;
+pub use metrics::{MetricsFault, MetricsFlavor};
 pub use server::{bind, serve, serve_with_shutdown, spawn, EmulatorHandle, LISTEN_BACKLOG};
 pub use stats::EmulatorStats;
 pub use text::{DivergeKind, Divergence};

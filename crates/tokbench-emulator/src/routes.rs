@@ -14,9 +14,10 @@ use serde_json::{json, Value};
 
 use crate::complete;
 use crate::config::{EmulatorConfig, FaultMode};
+use crate::metrics::{Gauges, Metrics, Scrape};
 use crate::plan::RequestPlan;
 use crate::request::{self, Endpoint};
-use crate::slots::SlotPool;
+use crate::slots::{Job, SlotPool, SlotTable};
 use crate::stats::Counters;
 use crate::stream::sse_body;
 use crate::text::TEXT_MAX_TOKENS;
@@ -31,7 +32,9 @@ const BODY_LIMIT: usize = 64 * 1024 * 1024;
 pub(crate) struct App {
     cfg: EmulatorConfig,
     slots: SlotPool,
+    table: Arc<SlotTable>,
     counters: Arc<Counters>,
+    metrics: Arc<Metrics>,
     next_index: AtomicU64,
 }
 
@@ -39,10 +42,19 @@ impl App {
     /// State for a server running `cfg` (already validated).
     pub fn new(cfg: EmulatorConfig) -> Arc<Self> {
         let counters = Arc::new(Counters::default());
+        let table = Arc::new(SlotTable::new(cfg.slots, cfg.ctx_per_slot));
+        let metrics = Arc::new(Metrics::new(cfg.metrics, &cfg.model, cfg.metrics_fault));
+        let slots = SlotPool::new(
+            Arc::clone(&table),
+            Arc::clone(&counters),
+            Arc::clone(&metrics),
+        );
         Arc::new(App {
-            slots: SlotPool::new(cfg.slots, Arc::clone(&counters)),
+            slots,
+            table,
             cfg,
             counters,
+            metrics,
             next_index: AtomicU64::new(0),
         })
     }
@@ -59,6 +71,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/health", get(health))
         .route("/v1/models", get(models))
         .route("/props", get(props))
+        .route("/metrics", get(metrics))
+        .route("/slots", get(slots))
         .route("/tokenize", post(tokenize_handler))
         .route("/v1/chat/completions", post(chat))
         .route("/v1/completions", post(completions))
@@ -90,6 +104,46 @@ async fn props(State(app): State<Arc<App>>) -> Json<Value> {
         "total_slots": app.cfg.slots,
         "model_path": "emulator",
     }))
+}
+
+/// `GET /metrics`: the configured engine's exposition (see
+/// [`crate::exposition`]), 501 when disabled, 500 under the `Http500`
+/// metrics fault.
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let stats = app.counters.snapshot();
+    let gauges = Gauges {
+        running: stats.in_flight,
+        waiting: stats.queued,
+        kv_usage: app.table.kv_usage(),
+    };
+    match app.metrics.scrape(gauges) {
+        Scrape::Text(text) => {
+            let mut response = Response::new(Body::from(text));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(EXPOSITION_CONTENT_TYPE),
+            );
+            response
+        }
+        Scrape::Disabled => error_response(
+            StatusCode::NOT_IMPLEMENTED,
+            "not_supported_error",
+            "This server does not support metrics endpoint. Start it with `--metrics`",
+        ),
+        Scrape::Failed => error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "emulated /metrics failure",
+        ),
+    }
+}
+
+/// `Content-Type` of the Prometheus text format 0.0.4.
+const EXPOSITION_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// `GET /slots`: llama-server's per-slot array (see [`crate::slots`]).
+async fn slots(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(app.table.to_json())
 }
 
 #[derive(Deserialize)]
@@ -127,6 +181,7 @@ async fn completions(State(app): State<Arc<App>>, body: Bytes) -> Response {
 /// Parses, plans, applies HTTP-level faults (before queueing, like a
 /// server rejecting at the door), waits for a slot, then answers.
 async fn completion(app: Arc<App>, endpoint: Endpoint, body: &[u8]) -> Response {
+    let arrived = tokio::time::Instant::now();
     let request = match request::parse(endpoint, body) {
         Ok(request) => request,
         Err(message) => return bad_request(&message),
@@ -145,7 +200,8 @@ async fn completion(app: Arc<App>, endpoint: Endpoint, body: &[u8]) -> Response 
         app.counters.served();
         return response;
     }
-    let Some(slot) = app.slots.acquire().await else {
+    let job = Job::new(&plan, index, arrived);
+    let Some(slot) = app.slots.acquire(job).await else {
         return error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable_error",

@@ -114,7 +114,7 @@ impl SseState {
                 Phase::Usage => Ok(self.usage_step()),
                 Phase::Done => {
                     self.phase = Phase::End;
-                    self.slot.mark_served();
+                    self.slot.mark_completed();
                     Ok(Bytes::from_static(DONE))
                 }
                 Phase::End => return None,
@@ -257,8 +257,9 @@ mod tests {
 
     use super::*;
     use crate::config::{EmulatorConfig, FaultConfig, Prefill};
+    use crate::metrics::{Metrics, MetricsFlavor};
     use crate::request::ParsedRequest;
-    use crate::slots::SlotPool;
+    use crate::slots::{Job, SlotPool, SlotTable};
     use crate::stats::Counters;
 
     /// Every item the body of a `max_tokens`-token request under `cfg`
@@ -277,8 +278,11 @@ mod tests {
             logprobs: None,
         };
         let plan = RequestPlan::new(&cfg, request, 0);
-        let pool = SlotPool::new(1, Arc::new(Counters::default()));
-        let slot = pool.acquire().await.unwrap();
+        let table = Arc::new(SlotTable::new(1, 4096));
+        let metrics = Arc::new(Metrics::new(MetricsFlavor::None, "m", None));
+        let pool = SlotPool::new(table, Arc::new(Counters::default()), metrics);
+        let job = Job::new(&plan, 0, Instant::now());
+        let slot = pool.acquire(job).await.unwrap();
         let body = sse_body(plan, slot, "m", true);
         body.map(Result::ok).collect().await
     }

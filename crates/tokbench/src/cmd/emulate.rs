@@ -8,7 +8,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
 use anyhow::{ensure, Context};
-use tokbench_emulator::{DivergeKind, Divergence, EmulatorConfig, FaultConfig, FaultMode, Prefill};
+use tokbench_emulator::{
+    DivergeKind, Divergence, EmulatorConfig, FaultConfig, FaultMode, MetricsFlavor, Prefill,
+};
 use tokio::sync::oneshot;
 
 /// Default of `--fault-after-tokens`.
@@ -57,6 +59,34 @@ impl From<DivergeKindArg> for DivergeKind {
         match kind {
             DivergeKindArg::NearTie => DivergeKind::NearTie,
             DivergeKindArg::Hard => DivergeKind::Hard,
+        }
+    }
+}
+
+/// Which engine's `/metrics` `--metrics` serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MetricsArg {
+    /// No metrics: /metrics answers 501, like llama-server without --metrics.
+    #[value(name = "none")]
+    None,
+    /// llama-server's `llamacpp:` series.
+    #[value(name = "llamacpp")]
+    Llamacpp,
+    /// vLLM's `vllm:` series (with histograms).
+    #[value(name = "vllm")]
+    Vllm,
+    /// SGLang's `sglang:` series.
+    #[value(name = "sglang")]
+    Sglang,
+}
+
+impl From<MetricsArg> for MetricsFlavor {
+    fn from(arg: MetricsArg) -> Self {
+        match arg {
+            MetricsArg::None => MetricsFlavor::None,
+            MetricsArg::Llamacpp => MetricsFlavor::Llamacpp,
+            MetricsArg::Vllm => MetricsFlavor::Vllm,
+            MetricsArg::Sglang => MetricsFlavor::Sglang,
         }
     }
 }
@@ -136,6 +166,14 @@ pub struct EmulateArgs {
     /// How the token at --diverge-at differs [default: near-tie].
     #[arg(long, value_enum, requires = "text_seed", requires = "diverge_at")]
     pub diverge_kind: Option<DivergeKindArg>,
+    /// Which engine's Prometheus /metrics to serve, with values that follow
+    /// the schedule.
+    #[arg(long, value_enum, default_value = "llamacpp")]
+    pub metrics: MetricsArg,
+    /// Context size per slot, tokens: n_ctx in /slots and the denominator of
+    /// the KV-usage gauges.
+    #[arg(long, default_value_t = 4096)]
+    pub ctx_per_slot: u32,
 }
 
 impl EmulateArgs {
@@ -177,6 +215,7 @@ impl EmulateArgs {
             self.events_per_write >= 1,
             "--events-per-write must be at least 1"
         );
+        ensure!(self.ctx_per_slot >= 1, "--ctx-per-slot must be at least 1");
         let cfg = EmulatorConfig::default()
             .with_model(self.model.clone())
             .with_prefill(self.prefill()?)
@@ -194,7 +233,9 @@ impl EmulateArgs {
             .with_diverge(self.diverge_at.map(|at| Divergence {
                 at,
                 kind: self.diverge_kind.unwrap_or(DivergeKindArg::NearTie).into(),
-            }));
+            }))
+            .with_metrics(self.metrics.into())
+            .with_ctx_per_slot(self.ctx_per_slot);
         cfg.validate()?;
         Ok(cfg)
     }
@@ -262,6 +303,7 @@ fn describe(cfg: &EmulatorConfig) -> String {
     if let Some(d) = cfg.diverge {
         out.push_str(&format!(", diverge at {} ({:?})", d.at, d.kind));
     }
+    out.push_str(&format!(", /metrics {:?}", cfg.metrics));
     out
 }
 
@@ -379,6 +421,23 @@ mod tests {
         let http429 = parse(&["--fault", "http429", "--retry-after-s", "9"])?.to_config()?;
         let mode = http429.fault.map(|f| f.mode);
         assert_eq!(mode, Some(FaultMode::Http429 { retry_after_s: 9 }));
+        Ok(())
+    }
+
+    #[test]
+    fn metrics_flag_maps_to_the_flavor() -> anyhow::Result<()> {
+        for (arg, flavor) in [
+            ("none", MetricsFlavor::None),
+            ("llamacpp", MetricsFlavor::Llamacpp),
+            ("vllm", MetricsFlavor::Vllm),
+            ("sglang", MetricsFlavor::Sglang),
+        ] {
+            let cfg = parse(&["--metrics", arg, "--ctx-per-slot", "512"])?.to_config()?;
+            assert_eq!((cfg.metrics, cfg.ctx_per_slot), (flavor, 512), "{arg}");
+        }
+        let code = parse(&["--metrics", "tgi"]).err().map(|e| e.exit_code());
+        assert_eq!(code, Some(2));
+        assert!(parse(&["--ctx-per-slot", "0"])?.to_config().is_err());
         Ok(())
     }
 
