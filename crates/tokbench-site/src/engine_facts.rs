@@ -9,6 +9,15 @@ use tokbench_record::{EngineGauge, EngineHistogram, EngineMetrics, LoadTime};
 use crate::facts::Fact;
 use crate::format;
 
+/// A token or request count: grouped digits when whole, else one decimal.
+fn amount(v: f64) -> String {
+    if v.fract() == 0.0 && (0.0..1e15).contains(&v) {
+        format::count(v as u64)
+    } else {
+        format::num(Some(v))
+    }
+}
+
 /// A gauge as `mean (min–max)`.
 fn gauge_text(g: &EngineGauge) -> String {
     format!(
@@ -51,19 +60,19 @@ pub fn engine_facts(e: &EngineMetrics) -> Vec<Fact> {
         }
     };
     let num = |v: Option<f64>| v.map(|x| format::num(Some(x)));
-    opt("Engine prompt tokens", num(f.prompt_tokens));
+    opt("Engine prompt tokens", f.prompt_tokens.map(amount));
     opt(
         "Engine prompt tokens from cache",
-        num(f.prompt_tokens_cached),
+        f.prompt_tokens_cached.map(amount),
     );
-    opt("Engine generated tokens", num(f.generation_tokens));
+    opt("Engine generated tokens", f.generation_tokens.map(amount));
     opt("Engine prompt tok/s", num(f.prompt_tok_s));
     opt("Engine generation tok/s", num(f.generation_tok_s));
     opt(
         "Engine prefix-cache hit rate",
         f.prefix_cache_hit_rate.map(format::percent),
     );
-    opt("Engine preemptions", num(f.preemptions));
+    opt("Engine preemptions", f.preemptions.map(amount));
     opt(
         "Engine requests running",
         f.requests_running.as_ref().map(gauge_text),
@@ -91,8 +100,8 @@ pub fn engine_facts(e: &EngineMetrics) -> Vec<Fact> {
             format!("Engine vs tokbench: {}", c.quantity),
             format!(
                 "{} vs {} ({}; {diff} apart, {verdict})",
-                format::num(Some(c.server)),
-                format::num(Some(c.client)),
+                amount(c.server),
+                amount(c.client),
                 c.client_source
             ),
         ));
@@ -107,7 +116,7 @@ fn series_facts(e: &EngineMetrics) -> Vec<Fact> {
     let counters: Vec<String> = e
         .counters
         .iter()
-        .map(|(k, c)| format!("{k} +{}", format::num(Some(c.delta))))
+        .map(|(k, c)| format!("{k} +{}", amount(c.delta)))
         .collect();
     let gauges: Vec<String> = e
         .gauges

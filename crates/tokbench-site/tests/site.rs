@@ -216,6 +216,16 @@ fn hostile_record(script: &str, img: &str) -> tokbench_record::Record {
         rl.bandwidth_source_detail = Some(img.into());
         rl.kv_cache_type_k = script.into();
     }
+    // Series names and notes come from the server's /metrics.
+    if let Some(e) = r.cells[0].engine_metrics.as_mut() {
+        let counter = tokbench_record::EngineCounter {
+            delta: 7.0,
+            rate_per_s: None,
+            resets: 0,
+        };
+        e.counters.insert(format!("evil:{script}"), counter);
+        e.notes = vec![img.into()];
+    }
     r
 }
 
@@ -286,6 +296,14 @@ fn record_strings_are_escaped_and_never_paths() {
         "roofline note"
     );
     assert!(roofline.contains(&escaped(img)), "bandwidth source detail");
+    assert!(
+        run_html.contains(&format!("evil:{} +7", escaped(script))),
+        "engine counter name"
+    );
+    assert!(
+        run_html.contains(&format!("<td>{}</td>", escaped(img))),
+        "engine note"
+    );
     // The facet data is inert JSON that no value can break out of.
     let raw = common::facets_json(&index);
     for bad in ['<', '>', '&'] {
