@@ -56,7 +56,7 @@ pub fn engine_outcome(scrape: Scrape, client: ClientSide<'_>) -> EngineOutcome {
         summary,
         failed_polls,
         errors,
-        slots_busy,
+        slots,
     } = scrape;
     let Some(summary) = summary else {
         return EngineOutcome {
@@ -86,13 +86,16 @@ pub fn engine_outcome(scrape: Scrape, client: ClientSide<'_>) -> EngineOutcome {
         canonical,
         notes,
     } = summary;
+    let mut gauges = gauges;
+    for (name, samples) in slots {
+        gauges.extend(m::GaugeSummary::from_samples(samples).map(|g| (name, g)));
+    }
     let mut gauge_lines = Vec::new();
     for (name, g) in &gauges {
         gauge_lines.extend(lines(name, &g.samples));
     }
-    gauge_lines.extend(lines("slots:busy", &slots_busy));
     let mut figures = figures(canonical);
-    figures.slots_busy = m::GaugeSummary::from_samples(slots_busy).map(gauge);
+    figures.slots_busy = gauges.get("slots:busy").cloned().map(gauge);
     let comparisons = compare(&figures, client);
     let mut all_notes = errors;
     all_notes.extend(notes);

@@ -56,7 +56,7 @@ fn scrape(summary: Option<tokbench_metrics::WindowSummary>) -> Scrape {
         summary,
         failed_polls: 0,
         errors: Vec::new(),
-        slots_busy: vec![(0.0, 0.0), (0.5, 1.0)],
+        slots: [("slots:busy".to_owned(), vec![(0.0, 0.0), (0.5, 1.0)])].into(),
     }
 }
 
@@ -94,6 +94,7 @@ fn deltas_rates_and_comparisons_have_known_values() {
     let running = e.figures.requests_running.unwrap();
     assert_eq!((running.min, running.max, running.samples), (0.0, 1.0, 3));
     assert_eq!(e.figures.slots_busy.map(|g| g.mean), Some(0.5));
+    assert_eq!(e.gauges["slots:busy"].samples, 2);
     let by = |q: &str| e.comparisons.iter().find(|c| c.quantity == q).unwrap();
     // The warm-up request is not in the window, nor in the client's sums.
     assert_eq!(

@@ -14,6 +14,7 @@
 //!
 //! A failed poll is counted and its first message kept; it is never fatal.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,9 +41,9 @@ pub struct Scrape {
     pub failed_polls: u64,
     /// The first failure of each kind (`/metrics`, `/slots`), for notes.
     pub errors: Vec<String>,
-    /// Busy llama-server slots per poll, `(at_s, slots)`; empty when
-    /// `/slots` is not served.
-    pub slots_busy: Vec<(f64, f64)>,
+    /// llama-server `/slots` series per poll, `(at_s, value)`, by name
+    /// ([`slot_values`]); empty when `/slots` is not served.
+    pub slots: BTreeMap<String, Vec<(f64, f64)>>,
 }
 
 /// A running scrape; [`Scraper::finish`] ends it.
@@ -66,8 +67,8 @@ struct Poller {
 enum SlotsPoll {
     /// Not yet known (asked once the engine is known to be llama.cpp).
     Unknown,
-    /// Served: busy-slot samples so far.
-    Served(Vec<(f64, f64)>),
+    /// Served: the samples so far, by series.
+    Served(BTreeMap<String, Vec<(f64, f64)>>),
     /// Not served, or not llama.cpp.
     Off,
 }
@@ -109,7 +110,7 @@ impl Scraper {
                 summary: None,
                 failed_polls: 0,
                 errors: vec![format!("the scraper task failed: {e}")],
-                slots_busy: Vec::new(),
+                slots: BTreeMap::new(),
             },
         }
     }
@@ -164,10 +165,13 @@ impl Poller {
         }
         match self.client.get_json("/slots").await {
             Ok(v) => {
-                let busy = busy_slots(&v);
-                match &mut self.slots {
-                    SlotsPoll::Served(samples) => samples.push((at_s, busy)),
-                    _ => self.slots = SlotsPoll::Served(vec![(at_s, busy)]),
+                if !matches!(self.slots, SlotsPoll::Served(_)) {
+                    self.slots = SlotsPoll::Served(BTreeMap::new());
+                }
+                if let SlotsPoll::Served(series) = &mut self.slots {
+                    for (name, value) in slot_values(&v) {
+                        series.entry(name).or_default().push((at_s, value));
+                    }
                 }
             }
             Err(e) => {
@@ -206,23 +210,49 @@ impl Poller {
             summary,
             failed_polls: self.failed,
             errors: self.errors,
-            slots_busy: match self.slots {
+            slots: match self.slots {
                 SlotsPoll::Served(s) => s,
-                _ => Vec::new(),
+                _ => BTreeMap::new(),
             },
         }
     }
 }
 
-/// Slots with `is_processing: true` in a llama-server `/slots` answer (an
-/// array of slot objects); 0 for any other shape.
-fn busy_slots(v: &serde_json::Value) -> f64 {
-    v.as_array().map_or(0.0, |slots| {
-        slots
-            .iter()
-            .filter(|s| s["is_processing"].as_bool() == Some(true))
-            .count() as f64
-    })
+/// The series of one llama-server `/slots` answer (an array of slot
+/// objects): `slots:busy`, the slots with `is_processing: true`, and per
+/// slot `slots:context_tokens{id="N"}`, the tokens in its context: `n_past`
+/// where the server gives it, else `n_prompt_tokens` + `next_token[0].n_decoded`
+/// of the task in progress, else 0 (idle). Any other shape gives nothing.
+pub fn slot_values(v: &serde_json::Value) -> Vec<(String, f64)> {
+    let Some(slots) = v.as_array() else {
+        return Vec::new();
+    };
+    let busy = slots
+        .iter()
+        .filter(|s| s["is_processing"].as_bool() == Some(true))
+        .count();
+    let mut out = vec![("slots:busy".to_owned(), busy as f64)];
+    for (i, slot) in slots.iter().enumerate() {
+        let id = slot["id"].as_u64().unwrap_or(i as u64);
+        out.push((
+            format!("slots:context_tokens{{id=\"{id}\"}}"),
+            context_tokens(slot),
+        ));
+    }
+    out
+}
+
+/// Tokens in one slot's context ([`slot_values`]).
+fn context_tokens(slot: &serde_json::Value) -> f64 {
+    if let Some(n) = slot["n_past"].as_f64() {
+        return n;
+    }
+    if slot["is_processing"].as_bool() != Some(true) {
+        return 0.0;
+    }
+    let prompt = slot["n_prompt_tokens"].as_f64().unwrap_or(0.0);
+    let decoded = slot["next_token"][0]["n_decoded"].as_f64().unwrap_or(0.0);
+    prompt + decoded
 }
 
 #[cfg(test)]
@@ -230,13 +260,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn busy_slots_counts_processing_slots_only() {
+    fn slot_values_count_busy_slots_and_context_per_slot() {
+        // The shape of a real llama-server answer (b7000-era, no n_past).
         let v = serde_json::json!([
-            {"id": 0, "is_processing": true},
-            {"id": 1, "is_processing": false},
-            {"id": 2, "is_processing": true},
+            {"id": 0, "n_ctx": 1024, "is_processing": false},
+            {"id": 1, "n_ctx": 1024, "is_processing": true, "n_prompt_tokens": 53,
+             "next_token": [{"has_next_token": true, "n_remain": 185, "n_decoded": 15}]},
+            {"id": 2, "is_processing": true, "n_past": 7},
         ]);
-        assert_eq!(busy_slots(&v), 2.0);
-        assert_eq!(busy_slots(&serde_json::json!({"error": "x"})), 0.0);
+        let got: BTreeMap<String, f64> = slot_values(&v).into_iter().collect();
+        assert_eq!(got["slots:busy"], 2.0);
+        assert_eq!(got["slots:context_tokens{id=\"0\"}"], 0.0);
+        assert_eq!(got["slots:context_tokens{id=\"1\"}"], 68.0);
+        assert_eq!(got["slots:context_tokens{id=\"2\"}"], 7.0);
+        assert!(slot_values(&serde_json::json!({"error": "x"})).is_empty());
     }
 }
