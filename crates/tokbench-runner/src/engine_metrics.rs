@@ -59,22 +59,7 @@ pub fn engine_outcome(scrape: Scrape, client: ClientSide<'_>) -> EngineOutcome {
         slots,
     } = scrape;
     let Some(summary) = summary else {
-        return EngineOutcome {
-            metrics: Some(EngineMetrics {
-                engine: "unknown".into(),
-                interval_ms: interval.as_millis() as u64,
-                window_s: 0.0,
-                polls: 0,
-                failed_polls,
-                figures: EngineFigures::default(),
-                comparisons: Vec::new(),
-                counters: BTreeMap::new(),
-                gauges: BTreeMap::new(),
-                histograms: BTreeMap::new(),
-                notes: errors,
-            }),
-            gauge_lines: Vec::new(),
-        };
+        return unscraped(interval, failed_polls, errors);
     };
     let m::WindowSummary {
         engine,
@@ -121,6 +106,30 @@ pub fn engine_outcome(scrape: Scrape, client: ClientSide<'_>) -> EngineOutcome {
     EngineOutcome {
         metrics: Some(metrics),
         gauge_lines,
+    }
+}
+
+/// A cell whose every poll failed: the failures, and nothing else.
+fn unscraped(
+    interval: std::time::Duration,
+    failed_polls: u64,
+    errors: Vec<String>,
+) -> EngineOutcome {
+    EngineOutcome {
+        metrics: Some(EngineMetrics {
+            engine: "unknown".into(),
+            interval_ms: interval.as_millis() as u64,
+            window_s: 0.0,
+            polls: 0,
+            failed_polls,
+            figures: EngineFigures::default(),
+            comparisons: Vec::new(),
+            counters: BTreeMap::new(),
+            gauges: BTreeMap::new(),
+            histograms: BTreeMap::new(),
+            notes: errors,
+        }),
+        gauge_lines: Vec::new(),
     }
 }
 
@@ -261,18 +270,13 @@ const PROMPT_RATE_NOT_COMPARED: &str = "prompt_tok_s not compared at concurrency
 fn compare(f: &EngineFigures, client: ClientSide<'_>) -> Vec<EngineComparison> {
     let measured: Vec<&RequestSample> = client.samples.iter().filter(|s| !s.warmup).collect();
     let mut out = Vec::new();
-    let mut push = |quantity: &str, server: Option<f64>, client: Option<f64>, source: &str| {
-        if let (Some(server), Some(client)) = (server, client) {
-            out.push(comparison(quantity, server, client, source));
-        }
-    };
     let output: u64 = measured.iter().map(|s| output_tokens(s).0).sum();
-    push(
+    out.extend(both(
         "generation_tokens",
         f.generation_tokens,
         Some(output as f64),
         "Σ output tokens of the measured requests (usage, else stream events)",
-    );
+    ));
     let usage_prompt: Option<u64> = measured
         .iter()
         .map(|s| s.usage.as_ref().map(|u| u.prompt_tokens))
@@ -280,12 +284,30 @@ fn compare(f: &EngineFigures, client: ClientSide<'_>) -> Vec<EngineComparison> {
     let server_prompt = f
         .prompt_tokens
         .map(|p| p + f.prompt_tokens_cached.unwrap_or(0.0));
-    push(
+    out.extend(both(
         "prompt_tokens",
         server_prompt,
         usage_prompt.map(|p| p as f64),
         "Σ usage.prompt_tokens of the measured requests",
-    );
+    ));
+    out.extend(rate_comparisons(f, &measured, client.concurrency));
+    let ttft = f.ttft_s.and_then(|h| h.mean).map(|s| s * 1000.0);
+    out.extend(both(
+        "ttft_ms.mean",
+        ttft,
+        client.ttft_ms_mean,
+        "mean client TTFT of the successful measured requests",
+    ));
+    out
+}
+
+/// The rate comparisons of [`compare`], from the responses' timings.
+fn rate_comparisons(
+    f: &EngineFigures,
+    measured: &[&RequestSample],
+    concurrency: u64,
+) -> Vec<EngineComparison> {
+    let mut out = Vec::new();
     let timings: Vec<_> = measured
         .iter()
         .filter_map(|s| s.server_timings.as_ref())
@@ -294,31 +316,34 @@ fn compare(f: &EngineFigures, client: ClientSide<'_>) -> Vec<EngineComparison> {
     let (pn, pms) = timings
         .iter()
         .fold((0, 0.0), |(n, ms), t| (n + t.prompt_n, ms + t.prompt_ms));
-    if client.concurrency == 1 {
-        push(
+    if concurrency == 1 {
+        out.extend(both(
             "prompt_tok_s",
             f.prompt_tok_s,
             ratio(pn, pms),
             "Σ timings.prompt_n ÷ Σ timings.prompt_ms",
-        );
+        ));
     }
     let (gn, gms) = timings.iter().fold((0, 0.0), |(n, ms), t| {
         (n + t.predicted_n, ms + t.predicted_ms)
     });
-    push(
+    out.extend(both(
         "generation_tok_s",
         f.generation_tok_s,
         ratio(gn, gms),
         "Σ timings.predicted_n ÷ Σ timings.predicted_ms",
-    );
-    let ttft = f.ttft_s.and_then(|h| h.mean).map(|s| s * 1000.0);
-    push(
-        "ttft_ms.mean",
-        ttft,
-        client.ttft_ms_mean,
-        "mean client TTFT of the successful measured requests",
-    );
+    ));
     out
+}
+
+/// [`comparison`] when both figures exist.
+fn both(
+    quantity: &str,
+    server: Option<f64>,
+    client: Option<f64>,
+    source: &str,
+) -> Option<EngineComparison> {
+    Some(comparison(quantity, server?, client?, source))
 }
 
 fn comparison(quantity: &str, server: f64, client: f64, source: &str) -> EngineComparison {

@@ -4,7 +4,7 @@
 //! "Load time"). Series names come from the server: they are text, escaped
 //! by the templates like every fact.
 
-use tokbench_record::{EngineGauge, EngineHistogram, EngineMetrics, LoadTime};
+use tokbench_record::{EngineComparison, EngineGauge, EngineHistogram, EngineMetrics, LoadTime};
 
 use crate::facts::Fact;
 use crate::format;
@@ -93,22 +93,25 @@ pub fn engine_facts(e: &EngineMetrics) -> Vec<Fact> {
         f.queue_time_s.as_ref().map(histogram_ms),
     );
     opt("Engine E2E", f.e2e_s.as_ref().map(histogram_ms));
-    for c in &e.comparisons {
-        let diff = c.rel_diff.map_or_else(|| "—".into(), format::percent);
-        let verdict = if c.disagrees { "DISAGREE" } else { "agree" };
-        out.push(Fact::new(
-            format!("Engine vs tokbench: {}", c.quantity),
-            format!(
-                "{} vs {} ({}; {diff} apart, {verdict})",
-                amount(c.server),
-                amount(c.client),
-                c.client_source
-            ),
-        ));
-    }
+    out.extend(e.comparisons.iter().map(comparison_fact));
     out.extend(series_facts(e));
     out.extend(e.notes.iter().map(|n| Fact::new("Engine note", n.clone())));
     out
+}
+
+/// One server-vs-tokbench comparison.
+fn comparison_fact(c: &EngineComparison) -> Fact {
+    let diff = c.rel_diff.map_or_else(|| "—".into(), format::percent);
+    let verdict = if c.disagrees { "DISAGREE" } else { "agree" };
+    Fact::new(
+        format!("Engine vs tokbench: {}", c.quantity),
+        format!(
+            "{} vs {} ({}; {diff} apart, {verdict})",
+            amount(c.server),
+            amount(c.client),
+            c.client_source
+        ),
+    )
 }
 
 /// Every exported counter and gauge, one fact each kind.
