@@ -18,6 +18,10 @@ fn fmt1(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.1}"))
 }
 
+fn fmt2(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.2}"))
+}
+
 /// `family variant`, or the model id when no identity is known.
 pub fn model_label(r: &Record) -> String {
     let m = &r.model;
@@ -139,6 +143,9 @@ pub fn columns() -> Vec<Column> {
         }),
         col("Hardware", |r, _| hardware_label(r)),
         col("Backend", |r, _| backend_label(r)),
+        col("Load s", |r, _| {
+            fmt2(r.backend.load_time.map(|l| l.healthy_s))
+        }),
         col("Shape", |_, c| c.shape.clone()),
         col("Conc.", |_, c| c.concurrency.to_string()),
         col("Gen tok/s median (min–max)", gen_cell),
