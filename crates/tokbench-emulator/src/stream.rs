@@ -275,6 +275,7 @@ mod tests {
             include_usage: true,
             prompt_key: 0,
             logprobs: None,
+            thinking_off: false,
         };
         let plan = RequestPlan::new(&cfg, request, 0);
         let pool = SlotPool::new(1, Arc::new(Counters::default()));

@@ -367,6 +367,8 @@ fn plan(args: &SweepArgs) -> anyhow::Result<Plan> {
             keep_alive: false,
             stall_timeout: Duration::from_secs(60),
         },
+        slo: None,
+        reasoning: Default::default(),
     })
 }
 
