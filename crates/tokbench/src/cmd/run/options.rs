@@ -15,11 +15,18 @@ const SLO_KEYS: [&str; 3] = ["ttft_ms", "tpot_ms", "e2e_ms"];
 /// milliseconds; each key at most once.
 ///
 /// # Errors
-/// A message naming the offending pair: no `=`, an unknown or repeated
-/// key, a value that is not a positive number.
+/// A message naming the offending pair: no `=`, `tokbench sweep`'s
+/// `METRIC.STAT<=V` syntax, an unknown or repeated key, a value that is not
+/// a positive number.
 pub fn parse_slo(s: &str) -> Result<Slo, String> {
     let mut slo = Slo::default();
     for pair in s.split(',').map(str::trim) {
+        if pair.contains("<=") || pair.contains(">=") {
+            return Err(format!(
+                "{pair:?} is tokbench sweep's METRIC.STAT<=V syntax; run's --slo is \
+                 per-request KEY=MS (e.g. ttft_ms=500)"
+            ));
+        }
         let (key, value) = pair
             .split_once('=')
             .ok_or_else(|| format!("{pair:?} is not KEY=MS (e.g. ttft_ms=500)"))?;
@@ -91,6 +98,6 @@ mod tests {
         assert!(err("ttft_ms=-1").contains("\"-1\""));
         assert!(err("ttft_ms").contains("is not KEY=MS"));
         assert!(err("tpot_ms=1,tpot_ms=2").contains("given twice"));
-        assert!(err("ttft_ms.p99<=500").contains("is not KEY=MS"));
+        assert!(err("ttft_ms.p99<=500").contains("sweep's METRIC.STAT<=V syntax"));
     }
 }
