@@ -158,9 +158,10 @@ pub struct EmulatorConfig {
     /// Tokens emitted on `delta.reasoning_content` before the content
     /// tokens (chat only); they count toward `max_tokens` (default 0).
     pub reasoning_tokens: u32,
-    /// Whether a request that switches thinking off (e.g.
-    /// `chat_template_kwargs.enable_thinking: false`, `/no_think`; see
-    /// [`crate::request`]) gets no reasoning tokens (default
+    /// Whether a chat request that switches thinking off
+    /// (`chat_template_kwargs.enable_thinking: false` or `.thinking: false`,
+    /// `reasoning_effort: "none"`, or `/no_think` in a system or user
+    /// message) gets no reasoning tokens (default
     /// [`ReasoningSwitch::Honour`]).
     pub reasoning_switch: ReasoningSwitch,
     /// Tokens per SSE event (default 1; ≥ 1). An event of `k` tokens is sent
