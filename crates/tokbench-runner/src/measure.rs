@@ -59,7 +59,7 @@ pub async fn measure_target(
 
 /// Sets `run.reasoning` (and a note when the model did not obey).
 fn record_reasoning(target: &Target, plan: &Plan, session: &mut Session) {
-    let switch = crate::reasoning::switch_for(plan.reasoning, target);
+    let switch = crate::reasoning::switch_for(plan.reasoning, plan.endpoint, target);
     let run = &mut session.record;
     let (section, note) = crate::reasoning::section(plan.reasoning, switch.as_ref(), &run.cells);
     run.run.reasoning = Some(section);

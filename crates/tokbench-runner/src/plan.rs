@@ -208,7 +208,7 @@ pub(crate) fn template_for(
     t.words_per_token = wpt;
     t.seed = plan.cells.seed;
     t.cell = cell;
-    if let Some(switch) = crate::reasoning::switch_for(plan.reasoning, target) {
+    if let Some(switch) = crate::reasoning::switch_for(plan.reasoning, plan.endpoint, target) {
         for (key, value) in switch.body {
             t.extra.entry(key).or_insert(value);
         }

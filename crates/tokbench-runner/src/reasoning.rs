@@ -2,16 +2,29 @@
 //! docs/methodology.md#reasoning): which switch a target's model gets, and
 //! the record's `run.reasoning` section with whether the model obeyed.
 
-use tokbench_client::{reasoning_switch, ReasoningMode, ReasoningSwitch};
+use tokbench_client::{reasoning_switch, Endpoint, ReasoningMode, ReasoningSwitch};
 use tokbench_record::{Cell, ReasoningSection};
 
 use crate::target::Target;
 
 /// The switch for `mode` on `target`'s model (family, architecture, model
-/// id), or `None` for [`ReasoningMode::Auto`].
-pub fn switch_for(mode: ReasoningMode, target: &Target) -> Option<ReasoningSwitch> {
+/// id) through `endpoint`, or `None` for [`ReasoningMode::Auto`]. The
+/// completions endpoint applies no chat template, so nothing is sent there
+/// (the description says so).
+pub fn switch_for(
+    mode: ReasoningMode,
+    endpoint: Endpoint,
+    target: &Target,
+) -> Option<ReasoningSwitch> {
     let arch = target.model.architecture.as_deref().unwrap_or_default();
-    reasoning_switch(mode, &[&target.model.family, arch, &target.model_id])
+    let switch = reasoning_switch(mode, &[&target.model.family, arch, &target.model_id])?;
+    Some(match endpoint {
+        Endpoint::Chat => switch,
+        Endpoint::Completions => ReasoningSwitch {
+            description: "nothing sent: /v1/completions applies no chat template".into(),
+            ..ReasoningSwitch::default()
+        },
+    })
 }
 
 /// The `run.reasoning` section after measuring `cells`, and the run note

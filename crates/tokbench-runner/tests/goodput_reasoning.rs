@@ -211,6 +211,22 @@ async fn reasoning_off_is_recorded_as_obeyed_or_not() {
     );
 }
 
+/// A `chat_template_kwargs` given with `--extra-body` wins over the
+/// table's: asked to think, the honouring emulator thinks, so `--reasoning
+/// off` is recorded as not obeyed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_body_wins_over_the_reasoning_switch() {
+    let mut p = plan(vec![1], 2, 12);
+    p.reasoning = ReasoningMode::Off;
+    let kwargs = serde_json::json!({"enable_thinking": true});
+    p.extra_body.insert("chat_template_kwargs".into(), kwargs);
+    let emu = emulator(thinking_emulator(ReasoningSwitch::Honour)).await;
+    let r = run(&p, &emu).await;
+    emu.shutdown().await;
+    assert_eq!(metrics(&r, 0).total_reasoning_tokens, 8);
+    assert_eq!(r.run.reasoning.unwrap().obeyed, Some(false));
+}
+
 fn thinking_emulator(switch: ReasoningSwitch) -> EmulatorConfig {
     EmulatorConfig::default()
         .with_slots(2)
