@@ -96,30 +96,30 @@ fn metrics(r: &Record, i: usize) -> &CellMetrics {
     r.cells[i].metrics.as_ref().unwrap()
 }
 
-/// One slot, 50 ms prefill, 100 tok/s, 6 tokens: a request that has the
-/// slot to itself sees TTFT ≈ 60 ms and holds the slot ≈ 110 ms. At c=1
-/// every request is alone: all 3 meet `ttft_ms ≤ 120`. At c=3 the three
+/// One slot, 100 ms prefill, 100 tok/s, 6 tokens: a request that has the
+/// slot to itself sees TTFT ≈ 110 ms and holds the slot ≈ 160 ms. At c=1
+/// every request is alone: all 3 meet `ttft_ms ≤ 190`. At c=3 the three
 /// measured requests are sent together and queue for the one slot: TTFT ≈
-/// 60, 170, 280 ms, so exactly one meets it. TPOT is 10 ms throughout, so
+/// 110, 270, 430 ms, so exactly one meets it (80 ms margins). TPOT is 10 ms throughout, so
 /// `tpot_ms ≤ 50` holds for all and `tpot_ms ≤ 5` for none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn goodput_counts_requests_meeting_every_slo() {
     let emu = emulator(
         EmulatorConfig::default()
             .with_slots(1)
-            .with_prefill(Prefill::Fixed { ms: 50.0 })
+            .with_prefill(Prefill::Fixed { ms: 100.0 })
             .with_decode_tok_s(100.0),
     )
     .await;
     let mut p = plan(vec![1, 3], 3, 6);
     p.slo = Some(Slo {
-        ttft_ms_max: Some(120.0),
+        ttft_ms_max: Some(190.0),
         tpot_ms_max: Some(50.0),
         e2e_ms_max: None,
     });
     let r = run(&p, &emu).await;
     let expected = GoodputSlo {
-        ttft_ms: Some(120.0),
+        ttft_ms: Some(190.0),
         tpot_ms: Some(50.0),
         e2e_ms: None,
     };
@@ -131,7 +131,7 @@ async fn goodput_counts_requests_meeting_every_slo() {
     assert!((alone.goodput_rps.unwrap() - 3.0 / window).abs() < 1e-12);
     let queued = metrics(&r, 1);
     let ttft = queued.ttft_ms.as_ref().unwrap();
-    assert!(ttft.max > 250.0, "the third waits for two: {}", ttft.max);
+    assert!(ttft.max > 350.0, "the third waits for two: {}", ttft.max);
     assert_eq!((queued.ok, queued.good_requests), (3, Some(1)));
     assert!((queued.goodput_pct.unwrap() - 100.0 / 3.0).abs() < 1e-9);
 
@@ -151,7 +151,7 @@ async fn goodput_counts_requests_meeting_every_slo() {
 
 /// 4 reasoning tokens then content, 12 tokens at 200 tok/s: every request
 /// has 4 reasoning and 8 content tokens, so answer tok/s is exactly 8/12 of
-/// gen tok/s (≈ 200, up to timer tolerance).
+/// gen tok/s (≈ 200; a 55 ms span, so the timer tolerance is loose).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reasoning_and_answer_rates_are_exact() {
     let emu = emulator(thinking_emulator(ReasoningSwitch::Honour)).await;
@@ -162,7 +162,7 @@ async fn reasoning_and_answer_rates_are_exact() {
     assert_eq!(median("reasoning_tokens"), 4.0);
     assert_eq!(median("content_tokens"), 8.0);
     let (gen, answer) = (median("decode_tok_s"), median("answer_tok_s"));
-    assert!((gen - 200.0).abs() < 20.0, "gen tok/s {gen}");
+    assert!((gen - 200.0).abs() < 50.0, "gen tok/s {gen}");
     assert!(
         (answer - gen * 8.0 / 12.0).abs() < 1e-9,
         "{answer} vs {gen}"
