@@ -13,6 +13,7 @@ pub mod client;
 pub mod engine;
 pub mod openai;
 pub mod prompt;
+pub mod reasoning;
 pub mod recorder;
 pub mod shapes;
 pub mod sse;
@@ -24,5 +25,6 @@ pub use engine::{
     RequestSource, StopReason, StopRule,
 };
 pub use prompt::RequestTemplate;
+pub use reasoning::{reasoning_switch, ReasoningMode, ReasoningSwitch};
 pub use shapes::{Shape, ShapeError, ShapeSet, Stresses};
 pub use stamp::SendClock;

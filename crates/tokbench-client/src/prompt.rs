@@ -271,6 +271,10 @@ pub struct RequestTemplate {
     pub cache_prompt: Option<bool>,
     /// Extra top-level JSON fields merged into every body.
     pub extra: Map<String, Value>,
+    /// Text appended after a newline to the system message of every chat
+    /// request (a reasoning switch such as `/no_think`,
+    /// [`crate::reasoning`]); `None` appends nothing.
+    pub system_marker: Option<String>,
     /// Run nonce mixed into headers and the word RNG.
     pub seed: u64,
     /// Ordinal of the cell within the run, mixed into headers and the word
@@ -293,6 +297,7 @@ impl RequestTemplate {
             shared_prefix: None,
             cache_prompt: None,
             extra: Map::new(),
+            system_marker: None,
             seed: 0x746f_6b62,
             cell: 0,
         }
@@ -394,20 +399,18 @@ impl RequestTemplate {
     /// Chat messages of request `id` whose unique text is `prompt`: the
     /// shared part as the system message, else the header alone.
     fn messages(&self, id: u64, prompt: String) -> Vec<Value> {
+        let system = |text: String| match &self.system_marker {
+            Some(marker) => json!({"role": "system", "content": format!("{text}\n{marker}")}),
+            None => json!({"role": "system", "content": text}),
+        };
         match self.shared_text() {
-            Some(shared) => vec![
-                json!({"role": "system", "content": shared}),
-                json!({"role": "user", "content": prompt}),
-            ],
+            Some(shared) => vec![system(shared), json!({"role": "user", "content": prompt})],
             None => {
                 let header = self.header(id);
                 let rest = prompt
                     .strip_prefix(&header)
                     .map_or(prompt.as_str(), str::trim_start);
-                vec![
-                    json!({"role": "system", "content": header}),
-                    json!({"role": "user", "content": rest}),
-                ]
+                vec![system(header), json!({"role": "user", "content": rest})]
             }
         }
     }
@@ -481,6 +484,24 @@ mod tests {
         let b = t.body(0);
         assert!(b.get("ignore_eos").is_none());
         assert_eq!(b["cache_prompt"], false);
+    }
+
+    #[test]
+    fn system_marker_ends_the_system_message() {
+        let mut t = RequestTemplate::chat("m", 10, 8);
+        let plain = t.body(3)["messages"][0]["content"].clone();
+        t.system_marker = Some("/no_think".into());
+        let b = t.body(3);
+        assert_eq!(
+            b["messages"][0]["content"],
+            json!(format!("{}\n/no_think", plain.as_str().unwrap()))
+        );
+        t.system_prompt = Some("tools".into());
+        assert_eq!(t.body(3)["messages"][0]["content"], "tools\n/no_think");
+        assert!(!t.body(3)["messages"][1]["content"]
+            .as_str()
+            .unwrap()
+            .contains("/no_think"));
     }
 
     #[test]

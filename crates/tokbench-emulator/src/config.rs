@@ -125,6 +125,19 @@ impl FaultConfig {
     }
 }
 
+/// What the emulator does with a request that switches thinking off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasoningSwitch {
+    /// Emit no reasoning tokens; the content tokens stay as many as
+    /// without the switch (the output is shorter by the reasoning tokens).
+    #[default]
+    Honour,
+    /// Emit the reasoning tokens anyway, as a model whose template ignores
+    /// the switch.
+    Ignore,
+}
+
 /// Full configuration of an emulated server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -146,6 +159,12 @@ pub struct EmulatorConfig {
     /// Tokens emitted on `delta.reasoning_content` before the content
     /// tokens (chat only); they count toward `max_tokens` (default 0).
     pub reasoning_tokens: u32,
+    /// Whether a chat request that switches thinking off
+    /// (`chat_template_kwargs.enable_thinking: false` or `.thinking: false`,
+    /// `reasoning_effort: "none"`, or `/no_think` in a system or user
+    /// message) gets no reasoning tokens (default
+    /// [`ReasoningSwitch::Honour`]).
+    pub reasoning_switch: ReasoningSwitch,
     /// Tokens per SSE event (default 1; ≥ 1). An event of `k` tokens is sent
     /// at the deadline of its last token.
     pub tokens_per_chunk: u32,
@@ -195,6 +214,7 @@ impl Default for EmulatorConfig {
             slots: 4,
             jitter_ms: 0.0,
             reasoning_tokens: 0,
+            reasoning_switch: ReasoningSwitch::Honour,
             tokens_per_chunk: 1,
             events_per_write: 1,
             default_max_tokens: 128,
@@ -235,6 +255,8 @@ builder! {
     with_jitter_ms, jitter_ms: f64;
     /// Sets [`EmulatorConfig::reasoning_tokens`].
     with_reasoning_tokens, reasoning_tokens: u32;
+    /// Sets [`EmulatorConfig::reasoning_switch`].
+    with_reasoning_switch, reasoning_switch: ReasoningSwitch;
     /// Sets [`EmulatorConfig::tokens_per_chunk`].
     with_tokens_per_chunk, tokens_per_chunk: u32;
     /// Sets [`EmulatorConfig::events_per_write`].

@@ -51,7 +51,9 @@
 //! A streamed chat response is: a role-only chunk as soon as the slot is
 //! acquired; one chunk per token group (`delta.reasoning_content` for the
 //! first [`EmulatorConfig::reasoning_tokens`] tokens, then
-//! `delta.content`); an empty-delta chunk with `finish_reason: "length"`;
+//! `delta.content`; none when the request switches thinking off and
+//! [`EmulatorConfig::reasoning_switch`] honours it, see [`ReasoningSwitch`]);
+//! an empty-delta chunk with `finish_reason: "length"`;
 //! with `stream_options.include_usage`, a usage-only chunk
 //! (`choices: []`); then `data: [DONE]`. The last JSON chunk carries a
 //! llama.cpp-style `timings` object when [`EmulatorConfig::emit_timings`].
@@ -97,6 +99,7 @@ pub mod text;
 mod timings;
 pub mod tokenizer;
 
+pub use config::ReasoningSwitch;
 pub use config::{EmulatorConfig, FaultConfig, FaultMode, Prefill};
 pub use error::EmulatorError;
 pub use metrics::{MetricsFault, MetricsFlavor};

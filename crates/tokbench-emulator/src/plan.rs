@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::{EmulatorConfig, FaultMode};
+use crate::config::{EmulatorConfig, FaultMode, ReasoningSwitch};
 use crate::logprobs::Generated;
 use crate::request::{Endpoint, ParsedRequest};
 use crate::schedule::{prefill_duration, Schedule};
@@ -52,11 +52,7 @@ impl RequestPlan {
             let draw: f64 = rng.random();
             (draw < f.probability).then_some(f.mode)
         });
-        let tokens = request.max_tokens.unwrap_or(cfg.default_max_tokens);
-        let reasoning = match request.endpoint {
-            Endpoint::Chat => cfg.reasoning_tokens.min(tokens),
-            Endpoint::Completions => 0,
-        };
+        let (tokens, reasoning) = output_tokens(cfg, &request);
         let stall = match fault {
             Some(FaultMode::StallMidStream {
                 after_tokens,
@@ -106,6 +102,24 @@ impl RequestPlan {
     }
 }
 
+/// `(tokens, reasoning)`: the output length (`max_tokens`, else the
+/// default) with its leading reasoning tokens (chat only). A request that
+/// switches thinking off, under [`ReasoningSwitch::Honour`], gets no
+/// reasoning tokens and only the content tokens it would have had.
+fn output_tokens(cfg: &EmulatorConfig, request: &ParsedRequest) -> (u32, u32) {
+    let tokens = request.max_tokens.unwrap_or(cfg.default_max_tokens);
+    let reasoning = match request.endpoint {
+        Endpoint::Chat => cfg.reasoning_tokens.min(tokens),
+        Endpoint::Completions => 0,
+    };
+    let honoured = request.thinking_off && cfg.reasoning_switch == ReasoningSwitch::Honour;
+    if honoured {
+        (tokens - reasoning, 0)
+    } else {
+        (tokens, reasoning)
+    }
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -126,7 +140,22 @@ mod tests {
             include_usage: true,
             prompt_key: 0,
             logprobs: None,
+            thinking_off: false,
         }
+    }
+
+    #[test]
+    fn a_thinking_switch_is_honoured_or_ignored() {
+        let cfg = EmulatorConfig::default().with_reasoning_tokens(5);
+        let off = ParsedRequest {
+            thinking_off: true,
+            ..chat(Some(12))
+        };
+        let plan = RequestPlan::new(&cfg, off, 0);
+        assert_eq!((plan.tokens, plan.reasoning), (7, 0), "content stays 7");
+        let ignoring = cfg.with_reasoning_switch(ReasoningSwitch::Ignore);
+        let plan = RequestPlan::new(&ignoring, off, 0);
+        assert_eq!((plan.tokens, plan.reasoning), (12, 5));
     }
 
     #[test]

@@ -10,6 +10,11 @@
 //! `0x1E`, or each token id as 8 little-endian bytes (a list of lists: each
 //! list followed by `0x1E`).
 //!
+//! Thinking is switched off ([`ParsedRequest::thinking_off`]) by
+//! `chat_template_kwargs.enable_thinking: false` or `.thinking: false`,
+//! `reasoning_effort: "none"`, or `/no_think` in a system or user message
+//! (chat only; the switches tokbench's `--reasoning off` sends).
+//!
 //! Log-probabilities are asked for by chat `"logprobs": true` (top-k from
 //! `"top_logprobs"`, default 0), completions `"logprobs": k` (an integer;
 //! `true` is read as chat's), or `"n_probs": k > 0` (llama.cpp) on either.
@@ -47,6 +52,8 @@ pub(crate) struct ParsedRequest {
     pub prompt_key: u64,
     /// Top-k of the log-probabilities asked for (`None`: not asked for).
     pub logprobs: Option<u32>,
+    /// The request asks the model not to think (module docs).
+    pub thinking_off: bool,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +80,10 @@ struct Common {
     top_logprobs: Option<u32>,
     #[serde(default)]
     n_probs: Option<u32>,
+    #[serde(default)]
+    chat_template_kwargs: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    reasoning_effort: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -192,6 +203,19 @@ fn chat_key(messages: &[Message]) -> u64 {
 }
 
 impl Common {
+    /// A body field that switches thinking off (module docs).
+    fn thinking_off(&self) -> bool {
+        let kwarg_off = |key: &str| {
+            self.chat_template_kwargs
+                .as_ref()
+                .and_then(|k| k.get(key))
+                .is_some_and(|v| v == &Value::Bool(false))
+        };
+        kwarg_off("enable_thinking")
+            || kwarg_off("thinking")
+            || self.reasoning_effort.as_deref() == Some("none")
+    }
+
     fn top_k(&self) -> Option<u32> {
         let asked = match &self.logprobs {
             Some(Value::Bool(true)) => Some(self.top_logprobs.unwrap_or(0)),
@@ -204,6 +228,7 @@ impl Common {
     fn into_parsed(self, endpoint: Endpoint, prompt_tokens: u64, prompt_key: u64) -> ParsedRequest {
         let n_predict = self.n_predict.and_then(|n| u32::try_from(n).ok());
         let logprobs = self.top_k();
+        let thinking_off = self.thinking_off();
         ParsedRequest {
             endpoint,
             prompt_tokens,
@@ -215,8 +240,18 @@ impl Common {
                 .unwrap_or(false),
             prompt_key,
             logprobs,
+            thinking_off,
         }
     }
+}
+
+/// `/no_think` in a system or user message.
+fn no_think_marker(messages: &[Message]) -> bool {
+    messages
+        .iter()
+        .filter(|m| matches!(m.role.as_deref(), Some("system" | "user")))
+        .flat_map(|m| m.content.iter().flat_map(Content::texts))
+        .any(|t| t.contains("/no_think"))
 }
 
 /// Parses a request body for `endpoint`.
@@ -236,7 +271,10 @@ pub(crate) fn parse(endpoint: Endpoint, body: &[u8]) -> Result<ParsedRequest, St
                 .map(Content::tokens)
                 .sum();
             let key = chat_key(&chat.messages);
-            Ok(chat.common.into_parsed(endpoint, prompt, key))
+            let marker = no_think_marker(&chat.messages);
+            let mut parsed = chat.common.into_parsed(endpoint, prompt, key);
+            parsed.thinking_off |= marker;
+            Ok(parsed)
         }
         Endpoint::Completions => {
             let cmpl: CompletionBody = serde_json::from_slice(body).map_err(|e| e.to_string())?;
@@ -325,6 +363,29 @@ mod tests {
             key(cmpl, br#"{"prompt":"a b"}"#),
             key(cmpl, br#"{"prompt":"a c"}"#)
         );
+    }
+
+    #[test]
+    fn thinking_switches_are_read() {
+        let off = |b: &[u8]| parse(Endpoint::Chat, b).unwrap().thinking_off;
+        assert!(!off(br#"{"messages":[]}"#));
+        assert!(off(
+            br#"{"messages":[],"chat_template_kwargs":{"enable_thinking":false}}"#
+        ));
+        assert!(!off(
+            br#"{"messages":[],"chat_template_kwargs":{"enable_thinking":true}}"#
+        ));
+        assert!(off(
+            br#"{"messages":[],"chat_template_kwargs":{"thinking":false}}"#
+        ));
+        assert!(off(br#"{"messages":[],"reasoning_effort":"none"}"#));
+        assert!(!off(br#"{"messages":[],"reasoning_effort":"low"}"#));
+        assert!(off(
+            br#"{"messages":[{"role":"system","content":"hdr\n/no_think"}]}"#
+        ));
+        assert!(!off(
+            br#"{"messages":[{"role":"assistant","content":"/no_think"}]}"#
+        ));
     }
 
     #[test]

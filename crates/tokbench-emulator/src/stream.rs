@@ -276,6 +276,7 @@ mod tests {
             include_usage: true,
             prompt_key: 0,
             logprobs: None,
+            thinking_off: false,
         };
         let plan = RequestPlan::new(&cfg, request, 0);
         let table = Arc::new(SlotTable::new(1, 4096));

@@ -232,6 +232,8 @@ fn bare_record(spec: &ExampleSpec) -> Record {
                 cache_control: Some("cache_prompt: false".into()),
                 shared_prefix_tokens: None,
             }),
+            slo: None,
+            reasoning: None,
         },
         system: system(spec),
         backend: BackendSection {
@@ -340,6 +342,12 @@ fn cell_metrics(n: u64, ttft_ms: f64, tokens: u64, rate: f64, prompt: u64) -> Ce
         token_source_usage: n,
         token_source_stream: 0,
         mean_token_count_discrepancy: (n > 0).then_some(0.0),
+        reasoning_tokens: None,
+        content_tokens: None,
+        answer_tok_s: None,
+        good_requests: None,
+        goodput_rps: None,
+        goodput_pct: None,
     }
 }
 

@@ -3,7 +3,8 @@
 //! [`schema`] defines the record, with the types of its parts in [`system`]
 //! (host, GPUs, rig notes, host load, power, VRAM fit) and [`metrics`]
 //! (summaries, error counts, prompt-cache check) and [`roofline`] (the
-//! decode roofline's inputs and per-cell figures); [`io`] writes it as YAML
+//! decode roofline's inputs and per-cell figures) and [`run_options`]
+//! (goodput SLOs, the reasoning switch); [`io`] writes it as YAML
 //! (atomically) and reads it back with errors that name the file and line;
 //! [`validate`] checks records against the JSON Schema generated from the
 //! types. [`crossval`] defines the second kind of record, the result of
@@ -32,6 +33,7 @@ pub mod fixture;
 pub mod io;
 pub mod metrics;
 pub mod roofline;
+pub mod run_options;
 pub mod schema;
 pub mod sweep;
 pub mod sweep_fixture;
@@ -60,6 +62,7 @@ pub use metrics::{CellMetrics, Ci, ErrorKind, PromptCacheCheck, Summary};
 pub use roofline::{
     BandwidthSource, CellRoofline, CpuBandwidthMeasurement, DecodeBytesSection, Roofline, GB,
 };
+pub use run_options::{GoodputSlo, ReasoningSection};
 pub use schema::{
     BackendSection, Cell, CellStop, Experts, Flags, ModelSection, PromptSettings, Provenance,
     Record, Resources, RunInfo, SystemSection, SCHEMA_VERSION,

@@ -107,13 +107,40 @@ pub struct CellMetrics {
     pub token_source_stream: u64,
     /// Mean of `usage − events` over successful requests with usage.
     pub mean_token_count_discrepancy: Option<f64>,
+    /// Reasoning tokens per request; absent when no successful request had
+    /// any (docs/methodology.md#reasoning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<Summary>,
+    /// Content (answer) tokens per request; absent when no successful
+    /// request had reasoning tokens (then it equals `output_tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_tokens: Option<Summary>,
+    /// Answer tok/s per request, `content_tokens × decode_tok_s /
+    /// output_tokens`: answer tokens per second of generation time
+    /// (docs/methodology.md#reasoning); absent when no successful request
+    /// had reasoning tokens (then it equals `decode_tok_s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_tok_s: Option<Summary>,
+    /// Measured requests that succeeded and met every SLO of `run.slo`
+    /// (docs/methodology.md#goodput); absent without `--slo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub good_requests: Option<u64>,
+    /// `good_requests / window_s`, requests/s; absent without `--slo` or
+    /// with an empty window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodput_rps: Option<f64>,
+    /// `good_requests / ok × 100`, %; absent without `--slo` or without a
+    /// successful request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodput_pct: Option<f64>,
 }
 
 impl CellMetrics {
     /// The summary of the metric named `key` (the field name: `ttft_ms`,
     /// `ttfc_ms`, `prefill_tok_s`, `server_prefill_tok_s`, `decode_tok_s`,
     /// `server_decode_tok_s`, `tpot_ms`, `itl_ms`, `e2e_ms`,
-    /// `queue_delay_ms`, `output_tokens`, `prompt_tokens`); `None` for an
+    /// `queue_delay_ms`, `output_tokens`, `prompt_tokens`,
+    /// `reasoning_tokens`, `content_tokens`, `answer_tok_s`); `None` for an
     /// unknown name or an undefined metric.
     pub fn summary(&self, key: &str) -> Option<&Summary> {
         match key {
@@ -129,6 +156,9 @@ impl CellMetrics {
             "queue_delay_ms" => self.queue_delay_ms.as_ref(),
             "output_tokens" => self.output_tokens.as_ref(),
             "prompt_tokens" => self.prompt_tokens.as_ref(),
+            "reasoning_tokens" => self.reasoning_tokens.as_ref(),
+            "content_tokens" => self.content_tokens.as_ref(),
+            "answer_tok_s" => self.answer_tok_s.as_ref(),
             _ => None,
         }
     }
@@ -289,7 +319,16 @@ mod tests {
             token_source_usage: 0,
             token_source_stream: 0,
             mean_token_count_discrepancy: None,
+            reasoning_tokens: None,
+            content_tokens: None,
+            answer_tok_s: None,
+            good_requests: None,
+            goodput_rps: None,
+            goodput_pct: None,
         };
+        assert_eq!(m.summary("answer_tok_s"), None);
+        m.answer_tok_s = Some(summary(3.0, None));
+        assert_eq!(m.summary("answer_tok_s").map(|s| s.median), Some(3.0));
         assert_eq!(m.summary("decode_tok_s"), None);
         m.decode_tok_s = Some(s.clone());
         m.prompt_tokens = Some(summary(2.0, None));

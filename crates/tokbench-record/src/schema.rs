@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine_metrics::{EngineMetrics, LoadTime};
 use crate::metrics::{CellMetrics, PromptCacheCheck};
 use crate::roofline::{CellRoofline, Roofline};
+use crate::run_options::{GoodputSlo, ReasoningSection};
 use crate::system::{GpuInfo, HostLoadSummary, PowerSummary, RigNotes, SystemInfo, VramFit};
 
 /// The schema version this crate writes.
@@ -83,6 +84,13 @@ pub struct RunInfo {
     /// recorded it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompts: Option<PromptSettings>,
+    /// Per-request latency SLOs of goodput (`--slo`); absent without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<GoodputSlo>,
+    /// The reasoning switch asked for (`--reasoning`) and whether the model
+    /// obeyed; absent in records written before tokbench recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<ReasoningSection>,
 }
 
 /// How the run's prompts were made (docs/methodology.md#prompt-cache).

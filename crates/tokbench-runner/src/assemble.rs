@@ -94,6 +94,8 @@ pub fn run_info(model_name: &str, backend: &str, inv: &Invocation, salt: u64) ->
         server_log_file: None,
         notes: Vec::new(),
         prompts: None,
+        slo: None,
+        reasoning: None,
     }
 }
 

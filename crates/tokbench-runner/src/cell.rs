@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokbench_client::{run_load, Cancel, Client, Progress, RequestTemplate, StopReason};
 use tokbench_probe::{HostLoadConfig, HostLoadSampler, HostLoadSummary};
 use tokbench_record::{Cell, CellStop};
-use tokbench_stats::{CellMetrics, PromptCacheCheck, RequestSample, SummaryOptions};
+use tokbench_stats::{goodput, CellMetrics, PromptCacheCheck, RequestSample, Slo, SummaryOptions};
 
 use crate::convert;
 use crate::engine_metrics::{engine_outcome, ClientSide, GaugeLine};
@@ -44,6 +44,8 @@ pub struct CellJob<'a> {
     pub intended_shared_tokens: u64,
     /// Processes whose CPU use is not "noise" (tokbench, the backend).
     pub tracked_pids: Vec<u32>,
+    /// Per-request SLOs of goodput; `None` = no goodput.
+    pub slo: Option<Slo>,
 }
 
 /// Runs one cell.
@@ -140,6 +142,7 @@ fn measured_cell(
     host_load: Option<HostLoadSummary>,
 ) -> Cell {
     let metrics = CellMetrics::compute(samples, &SummaryOptions::default());
+    let ok = metrics.ok;
     let check = PromptCacheCheck::compute(samples, job.intended_shared_tokens);
     Cell {
         shape: job.shape.to_owned(),
@@ -159,10 +162,28 @@ fn measured_cell(
         host_load: host_load.map(convert::host_load),
         prompt_cache: check.flagged,
         prompt_cache_check: Some(convert::prompt_cache_check(check)),
-        metrics: Some(convert::cell_metrics(metrics)),
+        metrics: Some(with_goodput(
+            convert::cell_metrics(metrics),
+            job.slo.map(|slo| (slo, samples, ok)),
+        )),
         roofline: None,
         engine_metrics: None,
     }
+}
+
+/// `metrics` with the goodput fields set from `(slo, samples, ok)`
+/// (docs/methodology.md#goodput), or unchanged without SLOs.
+fn with_goodput(
+    mut metrics: tokbench_record::CellMetrics,
+    slo: Option<(Slo, &[RequestSample], u64)>,
+) -> tokbench_record::CellMetrics {
+    if let Some((slo, samples, ok)) = slo {
+        let g = goodput(samples, &slo);
+        metrics.good_requests = Some(g.good_requests);
+        metrics.goodput_rps = g.goodput_rps;
+        metrics.goodput_pct = (ok > 0).then(|| g.good_requests as f64 / ok as f64 * 100.0);
+    }
+    metrics
 }
 
 /// The parts of a [`CellJob`] that outlive its template.
@@ -170,6 +191,7 @@ struct JobMeta<'a> {
     shape: &'a str,
     concurrency: usize,
     intended_shared_tokens: u64,
+    slo: Option<Slo>,
 }
 
 impl<'a> CellJob<'a> {
@@ -178,6 +200,7 @@ impl<'a> CellJob<'a> {
             shape: self.shape,
             concurrency: self.concurrency,
             intended_shared_tokens: self.intended_shared_tokens,
+            slo: self.slo,
         }
     }
 }

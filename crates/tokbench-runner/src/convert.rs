@@ -358,6 +358,9 @@ pub fn cell_metrics(x: stats::CellMetrics) -> record::CellMetrics {
         queue_delay_ms,
         output_tokens,
         prompt_tokens,
+        reasoning_tokens,
+        content_tokens,
+        answer_tok_s,
         total_output_tokens,
         total_reasoning_tokens,
         total_content_tokens,
@@ -396,6 +399,27 @@ pub fn cell_metrics(x: stats::CellMetrics) -> record::CellMetrics {
         token_source_usage,
         token_source_stream,
         mean_token_count_discrepancy,
+        reasoning_tokens: reasoning_tokens.map(summary),
+        content_tokens: content_tokens.map(summary),
+        answer_tok_s: answer_tok_s.map(summary),
+        // Goodput needs the run's SLOs: set by the cell (`crate::cell`).
+        good_requests: None,
+        goodput_rps: None,
+        goodput_pct: None,
+    }
+}
+
+/// Goodput SLOs as recorded (`run.slo`).
+pub fn goodput_slo(x: stats::Slo) -> record::GoodputSlo {
+    let stats::Slo {
+        ttft_ms_max,
+        tpot_ms_max,
+        e2e_ms_max,
+    } = x;
+    record::GoodputSlo {
+        ttft_ms: ttft_ms_max,
+        tpot_ms: tpot_ms_max,
+        e2e_ms: e2e_ms_max,
     }
 }
 

@@ -28,6 +28,7 @@ pub mod measure;
 pub mod model;
 pub mod plan;
 pub mod progress;
+pub mod reasoning;
 pub mod roofline;
 pub mod scrape;
 pub mod session;

@@ -47,13 +47,24 @@ pub async fn measure_target(
 ) -> Result<(), RunError> {
     let wpt = words_per_token(target, plan, &mut session.record.run.notes).await;
     session.record.run.prompts = Some(prompt_settings(target, plan));
+    session.record.run.slo = plan.slo.map(convert::goodput_slo);
     let samplers = RunSamplers::start(target, obs.gpus.clone(), &mut session.record.run.notes);
     let result = match session.save() {
         Ok(_) => measure_cells(target, plan, session, obs, wpt, &samplers.tracked).await,
         Err(e) => Err(e),
     };
     samplers.finish(session);
+    record_reasoning(target, plan, session);
     result
+}
+
+/// Sets `run.reasoning` (and a note when the model did not obey).
+fn record_reasoning(target: &Target, plan: &Plan, session: &mut Session) {
+    let switch = crate::reasoning::switch_for(plan.reasoning, plan.endpoint, target);
+    let run = &mut session.record;
+    let (section, note) = crate::reasoning::section(plan.reasoning, switch.as_ref(), &run.cells);
+    run.run.reasoning = Some(section);
+    run.run.notes.extend(note);
 }
 
 async fn measure_cells(
@@ -86,6 +97,7 @@ async fn measure_cells(
                 template: template.clone(),
                 intended_shared_tokens: intended,
                 tracked_pids: tracked.to_vec(),
+                slo: plan.slo,
             };
             let out = measure_cell(&target.client, job, &plan.cells, obs.cancel, obs.progress);
             if record_cell(target, session, name, c, out.await?)? {

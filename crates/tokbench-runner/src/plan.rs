@@ -8,11 +8,11 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use tokbench_client::prompt::shared_prefix_text;
 use tokbench_client::{
-    AdaptiveStop, ClientConfig, DecodeCiRule, Endpoint, LoadConfig, RequestTemplate, Shape,
-    StopReason,
+    AdaptiveStop, ClientConfig, DecodeCiRule, Endpoint, LoadConfig, ReasoningMode, RequestTemplate,
+    Shape, StopReason,
 };
 use tokbench_record::CellStop;
-use tokbench_stats::SummaryOptions;
+use tokbench_stats::{Slo, SummaryOptions};
 
 use crate::target::{CacheControl, LaunchSizing, Target};
 
@@ -38,6 +38,12 @@ pub struct Plan {
     pub prompts: PromptPolicy,
     /// How requests are sent.
     pub client: ClientSettings,
+    /// Per-request latency SLOs of goodput (`--slo`); `None` = no goodput
+    /// in the record (docs/methodology.md#goodput).
+    pub slo: Option<Slo>,
+    /// What to ask of a reasoning model (`--reasoning`;
+    /// docs/methodology.md#reasoning).
+    pub reasoning: ReasoningMode,
 }
 
 impl Plan {
@@ -188,8 +194,9 @@ impl CellPlan {
 
 /// The request template of `shape` as cell number `cell` of the run:
 /// unique prompts per run nonce and cell, the deliberate shared prefix of
-/// `--prefix-cache`, and `cache_prompt: false` where the server takes it and
-/// the shape shares nothing on purpose.
+/// `--prefix-cache`, `cache_prompt: false` where the server takes it and
+/// the shape shares nothing on purpose, and the reasoning switch of
+/// `--reasoning` (a field given with `--extra-body` wins).
 pub(crate) fn template_for(
     target: &Target,
     plan: &Plan,
@@ -204,6 +211,12 @@ pub(crate) fn template_for(
     t.words_per_token = wpt;
     t.seed = plan.cells.seed;
     t.cell = cell;
+    if let Some(switch) = crate::reasoning::switch_for(plan.reasoning, plan.endpoint, target) {
+        for (key, value) in switch.body {
+            t.extra.entry(key).or_insert(value);
+        }
+        t.system_marker = switch.system_marker;
+    }
     if let Some(n) = plan.prompts.prefix_cache_tokens {
         t.shared_prefix = Some(shared_prefix_text(n, wpt, t.seed));
         t.prompt_tokens = t.prompt_tokens.saturating_sub(n).max(4);

@@ -54,6 +54,8 @@ fn plan(concurrency: Vec<usize>, requests: u64) -> Plan {
             keep_alive: false,
             stall_timeout: Duration::from_secs(30),
         },
+        slo: None,
+        reasoning: Default::default(),
     }
 }
 

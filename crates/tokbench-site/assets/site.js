@@ -31,7 +31,8 @@
     rows.forEach(function (r) { body.appendChild(r); });
   }
 
-  // Range of the per-shape strings at position i of data-v ("g,t,p,bw|…").
+  // Range of the per-shape strings at position i of data-v ("g,t,p,bw|…",
+  // or "g,t,p,bw,answer,goodput|…" for rows that have either).
   function range(segs, i) {
     var vals = segs.map(function (s) { return s ? s.split(',')[i] : ''; })
       .filter(function (s) { return s !== '' && s !== undefined; });
@@ -139,8 +140,8 @@
       if (si >= 0 && !segs[si]) { ok = false; }
       tr.hidden = !ok;
       if (ok) { shown++; }
-      [6, 7, 8, 9].forEach(function (col, i) {
-        var td = tr.cells[col], v;
+      each(tr.querySelectorAll('td.n'), function (td, j) {
+        var i = td.hasAttribute('data-i') ? +td.getAttribute('data-i') : j, v;
         if (si >= 0) { var x = (segs[si] || '').split(',')[i] || ''; v = [x || '—', x]; } else { v = range(segs, i); }
         td.textContent = v[0];
         td.setAttribute('data-sort', v[1]);

@@ -17,7 +17,7 @@ use crate::site::{RunView, Site};
 pub const SIG_DIGITS: usize = 6;
 
 /// Metrics exported, with their summaries.
-const METRICS: [&str; 10] = [
+const METRICS: [&str; 11] = [
     "ttft_ms",
     "ttfc_ms",
     "prefill_tok_s",
@@ -28,12 +28,13 @@ const METRICS: [&str; 10] = [
     "itl_ms",
     "e2e_ms",
     "queue_delay_ms",
+    "answer_tok_s",
 ];
 /// Summary statistics exported per metric.
 const STATS: [&str; 6] = ["median", "p90", "p99", "ci95_lo", "ci95_hi", "n"];
 
 /// Columns before the metric summaries.
-const BASE: [&str; 42] = [
+const BASE: [&str; 46] = [
     "record_id",
     "record_file",
     "run_page",
@@ -76,10 +77,14 @@ const BASE: [&str; 42] = [
     "memory_bandwidth_gb_s",
     "decode_ceiling_tok_s",
     "decode_bandwidth_efficiency_pct",
+    "total_reasoning_tokens",
+    "good_requests",
+    "goodput_rps",
+    "goodput_pct",
 ];
 
 /// One exported value (strings borrowed from the record where they can
-/// be: 80,000 rows of 42 columns).
+/// be: 80,000 rows of 46 columns).
 #[derive(Debug, Clone, PartialEq)]
 enum V<'a> {
     S(Cow<'a, str>),
@@ -248,6 +253,10 @@ fn cell_row<'a>(r: &'a Record, v: &'a RunView, c: &'a Cell) -> Vec<V<'a>> {
         V::F(r.roofline.as_ref().and_then(|x| x.bandwidth_gb_s)),
         V::F(c.roofline.map(|x| x.decode_ceiling_tok_s)),
         V::F(c.roofline.and_then(|x| x.decode_bandwidth_efficiency_pct)),
+        V::U(m.map(|m| m.total_reasoning_tokens)),
+        V::U(m.and_then(|m| m.good_requests)),
+        V::F(m.and_then(|m| m.goodput_rps)),
+        V::F(m.and_then(|m| m.goodput_pct)),
     ];
     row.extend(METRICS.iter().flat_map(|key| metric_values(c, key)));
     row

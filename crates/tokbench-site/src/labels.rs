@@ -102,6 +102,7 @@ pub fn record_badges(r: &Record) -> Vec<Badge> {
             title: why.unwrap_or_else(|| "The run stopped early.".into()),
         });
     }
+    out.extend(reasoning_badge(r));
     if r.run.flags.spill || r.resources.vram_fit.is_spill() {
         let why = match &r.resources.vram_fit {
             tokbench_record::VramFit::Spill { message, .. } => message.clone(),
@@ -113,6 +114,32 @@ pub fn record_badges(r: &Record) -> Vec<Badge> {
         });
     }
     out
+}
+
+/// `reasoning` when some cell streamed reasoning tokens: gen tok/s then
+/// includes thinking; the table's Answer tok/s column and the run page
+/// give the answer rate (docs/methodology.md#reasoning).
+fn reasoning_badge(r: &Record) -> Option<Badge> {
+    let tokens: u64 = r
+        .cells
+        .iter()
+        .filter_map(|c| c.metrics.as_ref())
+        .map(|m| m.total_reasoning_tokens)
+        .sum();
+    if tokens == 0 {
+        return None;
+    }
+    let mut title = format!(
+        "{tokens} reasoning tokens: gen tok/s includes thinking; Answer tok/s counts \
+         answer tokens per second of generation."
+    );
+    if let Some(x) = r.run.reasoning.as_ref().filter(|x| x.obeyed == Some(false)) {
+        title.push_str(&format!(" --reasoning {} was not obeyed.", x.mode));
+    }
+    Some(Badge {
+        kind: "reasoning",
+        title,
+    })
 }
 
 /// Badge for a row whose cells (at one concurrency) were noisy although

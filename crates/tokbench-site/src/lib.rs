@@ -49,6 +49,7 @@ pub mod pages;
 pub mod render;
 pub mod rig_page;
 pub mod roofline_facts;
+pub mod run_options_facts;
 pub mod run_page;
 pub mod site;
 pub mod sweep_chart;

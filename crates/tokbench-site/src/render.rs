@@ -212,7 +212,9 @@ pub struct RowView<'a> {
     /// Concurrency (numeric sort/filter value).
     pub c: u64,
     /// Per-shape values for the script: `gen,ttft,pp,bw` per shape of the
-    /// site, `|`-separated, empty when the row lacks the shape.
+    /// site, `|`-separated, empty when the row lacks the shape; followed by
+    /// `,answer,goodput` when the row has either (the script finds them by
+    /// their cells' `data-i`).
     pub v: String,
     /// Gen tok/s: range across shapes.
     pub gen: String,
@@ -230,6 +232,15 @@ pub struct RowView<'a> {
     pub bw: String,
     /// Its sort key.
     pub bw_sort: String,
+    /// Answer tok/s range (empty without reasoning tokens).
+    pub answer: String,
+    /// Its sort key (empty without reasoning tokens; tables show the column
+    /// when some row has one).
+    pub answer_sort: String,
+    /// Goodput req/s range (empty without `--slo`).
+    pub goodput: String,
+    /// Its sort key (empty without `--slo`).
+    pub goodput_sort: String,
     /// A cell at this level was noisy but the record is not flagged.
     pub cell_noisy: bool,
 }
@@ -242,6 +253,8 @@ pub fn row_view<'a>(site: &'a Site<'_>, row: &Row) -> RowView<'a> {
     };
     let (gens, ttfts, pps) = (pick(|v| v.gen), pick(|v| v.ttft), pick(|v| v.pp));
     let bws = pick(|v| v.bw);
+    let (answers, goodputs) = (pick(|v| v.answer), pick(|v| v.goodput));
+    let extra = !(answers.is_empty() && goodputs.is_empty());
     let sort = |xs: &[f64]| {
         xs.iter()
             .copied()
@@ -254,7 +267,9 @@ pub fn row_view<'a>(site: &'a Site<'_>, row: &Row) -> RowView<'a> {
             v.push('|');
         }
         let Some(s) = shape else { continue };
-        for (j, x) in [s.gen, s.ttft, s.pp, s.bw].into_iter().enumerate() {
+        let all = [s.gen, s.ttft, s.pp, s.bw, s.answer, s.goodput];
+        let n = if extra { 6 } else { 4 };
+        for (j, x) in all.into_iter().take(n).enumerate() {
             if j > 0 {
                 v.push(',');
             }
@@ -279,6 +294,10 @@ pub fn row_view<'a>(site: &'a Site<'_>, row: &Row) -> RowView<'a> {
         pp_sort: sort(&pps),
         bw: format::range(&bws),
         bw_sort: sort(&bws),
+        answer: format::range(&answers),
+        answer_sort: sort(&answers),
+        goodput: format::range(&goodputs),
+        goodput_sort: sort(&goodputs),
         cell_noisy: row.noisy && !run.badges.iter().any(|b| b.kind == "noisy"),
     }
 }

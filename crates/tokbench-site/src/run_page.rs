@@ -110,6 +110,7 @@ pub fn run_page<'a>(
         Fact::new("Rig", r.system.rig_name.clone()).link(format!("hw/{}.html", run.rig_slug)),
         Fact::new("Model", run.model_label.clone()).link(format!("model/{}.html", run.model_slug)),
     ];
+    run_facts.extend(crate::run_options_facts::run_facts(r));
     run_facts.retain(|f| !f.value.trim().is_empty());
     RunPage {
         run,
@@ -290,11 +291,17 @@ fn cell_facts(out: &mut Vec<Fact>, c: &Cell, m: &CellMetrics, defs: &Definitions
         cv("request_throughput_rps"),
         format::num(m.request_throughput_rps),
     ));
+    if let Some(text) = crate::run_options_facts::goodput_text(m) {
+        out.push(defined(cv("goodput_rps"), text));
+    }
     out.push(defined(cv("window_s"), format::num(m.window_s)));
     let ci = c
         .decode_ci_rel_half_width
         .map_or_else(|| "—".into(), |w| format!("±{}", format::percent(w)));
     out.push(defined(cv("decode_ci_rel_half_width"), ci));
+    if let Some(text) = crate::run_options_facts::answer_text(m) {
+        out.push(defined(cv("answer_tok_s"), text));
+    }
     if let Some(rl) = &c.roofline {
         let (ceiling, eff) = cell_texts(rl);
         out.push(defined(cv("decode_ceiling_tok_s"), ceiling));

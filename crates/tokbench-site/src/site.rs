@@ -73,6 +73,10 @@ pub struct ShapeVals {
     pub pp: Option<f64>,
     /// Decode bandwidth efficiency, percent (concurrency-1 cells only).
     pub bw: Option<f64>,
+    /// Median answer tok/s (cells with reasoning tokens only).
+    pub answer: Option<f64>,
+    /// Goodput, requests/s (records run with `--slo` only).
+    pub goodput: Option<f64>,
 }
 
 /// One record at one concurrency level.
@@ -397,6 +401,8 @@ fn rows_of(run: usize, r: &Record, shape_idx: &HashMap<&str, usize>, n: usize) -
                 bw: cell
                     .roofline
                     .and_then(|r| r.decode_bandwidth_efficiency_pct),
+                answer: m.answer_tok_s.as_ref().map(|s| s.median),
+                goodput: m.goodput_rps,
             });
         }
     }

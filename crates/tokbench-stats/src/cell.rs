@@ -81,13 +81,27 @@ pub struct CellMetrics {
     pub token_source_stream: u64,
     /// Mean of `usage − events` over successful requests with usage.
     pub mean_token_count_discrepancy: Option<f64>,
+    /// Reasoning tokens per request; `None` when no successful request had
+    /// any (`docs/methodology.md#reasoning`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<Summary>,
+    /// Content (answer) tokens per request; `None` when no successful
+    /// request had reasoning tokens (then it equals `output_tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_tokens: Option<Summary>,
+    /// Answer rate ([`RequestMetrics::answer_tok_s`]), tok/s; `None` when no
+    /// successful request had reasoning tokens (then it equals
+    /// `decode_tok_s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_tok_s: Option<Summary>,
 }
 
 impl CellMetrics {
     /// The summary of the metric named `key` (the field name: `ttft_ms`,
     /// `ttfc_ms`, `prefill_tok_s`, `server_prefill_tok_s`, `decode_tok_s`,
     /// `server_decode_tok_s`, `tpot_ms`, `itl_ms`, `e2e_ms`,
-    /// `queue_delay_ms`, `output_tokens`, `prompt_tokens`); `None` for an
+    /// `queue_delay_ms`, `output_tokens`, `prompt_tokens`,
+    /// `reasoning_tokens`, `content_tokens`, `answer_tok_s`); `None` for an
     /// unknown name or an undefined metric.
     pub fn summary(&self, key: &str) -> Option<&Summary> {
         match key {
@@ -103,6 +117,9 @@ impl CellMetrics {
             "queue_delay_ms" => self.queue_delay_ms.as_ref(),
             "output_tokens" => self.output_tokens.as_ref(),
             "prompt_tokens" => self.prompt_tokens.as_ref(),
+            "reasoning_tokens" => self.reasoning_tokens.as_ref(),
+            "content_tokens" => self.content_tokens.as_ref(),
+            "answer_tok_s" => self.answer_tok_s.as_ref(),
             _ => None,
         }
     }
@@ -111,7 +128,7 @@ impl CellMetrics {
     /// summary options `opts` (ITL is always summarised without bootstrap).
     ///
     /// Cost: O(n log n) for n values per metric plus O(B·n) per bootstrapped
-    /// summary (11 of them); ITL adds O(T log T) for T output tokens.
+    /// summary (11 of them, 14 when reasoning tokens were seen); ITL adds O(T log T) for T output tokens.
     pub fn compute(samples: &[RequestSample], opts: &SummaryOptions) -> CellMetrics {
         let mut acc = Accumulator::default();
         for sample in samples {
@@ -173,6 +190,9 @@ struct Accumulator {
     queue: Vec<f64>,
     output: Vec<f64>,
     prompt: Vec<f64>,
+    reasoning: Vec<f64>,
+    content: Vec<f64>,
+    answer: Vec<f64>,
     totals: Totals,
 }
 
@@ -214,6 +234,9 @@ impl Accumulator {
             (&mut self.prompt, m.prompt_tokens.map(|p| p as f64)),
             (&mut self.queue, Some(m.queue_delay_ms)),
             (&mut self.output, Some(m.output_tokens as f64)),
+            (&mut self.reasoning, Some(m.reasoning_tokens as f64)),
+            (&mut self.content, Some(m.content_tokens as f64)),
+            (&mut self.answer, m.answer_tok_s),
         ];
         for (buf, value) in pairs {
             buf.extend(value);
@@ -226,6 +249,8 @@ impl Accumulator {
         let per_s = |x: u64| window_s.map(|w| x as f64 / w);
         let sum = |v: Vec<f64>| Summary::from_vec(v, opts);
         let t = self.totals;
+        // Reasoning summaries only where reasoning was seen.
+        let thought = |v: Vec<f64>| if t.reasoning > 0 { sum(v) } else { None };
         CellMetrics {
             requests: self.requests,
             warmup_excluded: self.warmup_excluded,
@@ -246,6 +271,9 @@ impl Accumulator {
             queue_delay_ms: sum(self.queue),
             output_tokens: sum(self.output),
             prompt_tokens: sum(self.prompt),
+            reasoning_tokens: thought(self.reasoning),
+            content_tokens: thought(self.content),
+            answer_tok_s: thought(self.answer),
             total_output_tokens: t.output,
             total_reasoning_tokens: t.reasoning,
             total_content_tokens: t.content,

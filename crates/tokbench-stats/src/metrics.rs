@@ -70,6 +70,14 @@ pub struct RequestMetrics {
     /// Time per output token, `1000 / decode_tok_s`, ms (same span and
     /// token count; `docs/methodology.md#tpot`).
     pub tpot_ms: Option<f64>,
+    /// Answer rate, tok/s: `content_tokens × decode_tok_s / output_tokens`,
+    /// i.e. content tokens per second of generation time, where generation
+    /// time is `output_tokens / decode_tok_s` (every output token, thinking
+    /// included, at the measured decode rate;
+    /// `docs/methodology.md#reasoning`). Equals `decode_tok_s` without
+    /// reasoning tokens; `None` when `decode_tok_s` is.
+    #[serde(default)]
+    pub answer_tok_s: Option<f64>,
 }
 
 impl RequestMetrics {
@@ -122,6 +130,7 @@ impl RequestMetrics {
             server_decode_tok_s: timings.and_then(|t| positive(t.predicted_per_second)),
             decode_tok_s: decode.map(|d| d.tok_s),
             tpot_ms: decode.map(|d| d.tpot_ms),
+            answer_tok_s: decode.and_then(|d| answer_rate(d.tok_s, &tokens)),
         }
     }
 
@@ -155,6 +164,13 @@ fn decode_rate(sample: &RequestSample, output_tokens: u64) -> Option<Decode> {
         tok_s: after_first * 1e6 / span_us,
         tpot_ms: span_us / 1000.0 / after_first,
     })
+}
+
+/// `content_tokens × decode_tok_s / output_tokens`, tok/s; `None` without
+/// output tokens.
+fn answer_rate(decode_tok_s: f64, tokens: &TokenCounts) -> Option<f64> {
+    let output = Some(tokens.output_tokens).filter(|&n| n > 0)? as f64;
+    Some(tokens.content_tokens as f64 * decode_tok_s / output)
 }
 
 /// `prompt_tokens / (ttft_us / 10⁶)`, tok/s; `None` when undefined (no
@@ -233,6 +249,12 @@ mod tests {
         assert_eq!(m.ttft_ms, Some(200.0));
         assert_eq!(m.ttfc_ms, Some(240.0));
         assert_eq!((m.reasoning_tokens, m.content_tokens), (2, 3));
+        // decode: 4 tokens after the first over 80 ms = 50 tok/s; answer:
+        // 3 of 5 output tokens are content → 50 × 3/5 = 30 tok/s.
+        assert_eq!(m.decode_tok_s, Some(50.0));
+        assert_eq!(m.answer_tok_s, Some(30.0));
+        let plain = RequestMetrics::from_sample(&synthetic());
+        assert_eq!(plain.answer_tok_s, plain.decode_tok_s);
     }
 
     #[test]

@@ -133,6 +133,31 @@ fn token_sources_and_discrepancy() {
     assert_eq!(cell.mean_token_count_discrepancy, Some(5.0));
     assert_eq!(cell.total_content_tokens, 15);
     assert_eq!(cell.total_reasoning_tokens, 0);
+    // No reasoning seen: no reasoning/content/answer summaries.
+    assert!(cell.reasoning_tokens.is_none() && cell.answer_tok_s.is_none());
+    assert!(cell.content_tokens.is_none());
+}
+
+/// Two requests, 5 events 20 ms apart (decode 50 tok/s): x thinks for 2
+/// tokens, y for 4 (of 5). Answer tok/s = 50 × content / output: 30 and 10.
+#[test]
+fn reasoning_and_answer_summaries() {
+    let mut x = sample(1, 0, &[200, 220, 240, 260, 280], 300);
+    let mut y = sample(2, 1_000, &[200, 220, 240, 260, 280], 300);
+    for e in &mut x.events[..2] {
+        e.channel = Channel::Reasoning;
+    }
+    for e in &mut y.events[..4] {
+        e.channel = Channel::Reasoning;
+    }
+    let cell = CellMetrics::compute(&[x, y], &SummaryOptions::default());
+    assert_eq!(cell.total_reasoning_tokens, 6);
+    let median = |k: &str| cell.summary(k).map(|s| s.median);
+    assert_eq!(median("reasoning_tokens"), Some(3.0));
+    assert_eq!(median("content_tokens"), Some(2.0));
+    let answer = cell.answer_tok_s.as_ref().unwrap();
+    assert!(approx(answer.min, 10.0) && approx(answer.max, 30.0));
+    assert_eq!(median("decode_tok_s"), Some(50.0));
 }
 
 #[test]

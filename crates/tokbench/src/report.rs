@@ -134,8 +134,58 @@ fn col(header: &'static str, value: fn(&Record, &Cell) -> String) -> Column {
     Column { header, value }
 }
 
-/// The columns of `tokbench run` output, in order.
-pub fn columns() -> Vec<Column> {
+/// `true` when some cell of `records` saw reasoning tokens.
+fn any_reasoning(records: &[Record]) -> bool {
+    rows(records).any(|(_, c)| {
+        c.metrics
+            .as_ref()
+            .is_some_and(|m| m.total_reasoning_tokens > 0)
+    })
+}
+
+/// `true` when some record was run with goodput SLOs (`--slo`).
+fn any_goodput(records: &[Record]) -> bool {
+    records.iter().any(|r| r.run.slo.is_some())
+}
+
+/// `goodput_rps (good/ok %)`, e.g. `2.4 (66.7%)`; `-` without `--slo`.
+fn goodput(_: &Record, c: &Cell) -> String {
+    let Some(m) = &c.metrics else {
+        return "-".into();
+    };
+    match (m.goodput_rps, m.goodput_pct) {
+        (Some(rps), Some(pct)) => format!("{rps:.2} ({pct:.1}%)"),
+        (Some(rps), None) => format!("{rps:.2}"),
+        (None, _) => "-".into(),
+    }
+}
+
+/// The columns of `tokbench run` output for `records`, in order: "Answer
+/// tok/s" only when some cell saw reasoning tokens, "Goodput" only when
+/// some record has SLOs (docs/methodology.md#reasoning, #goodput).
+pub fn columns(records: &[Record]) -> Vec<Column> {
+    let mut cols = base_columns();
+    if any_reasoning(records) {
+        let at = cols
+            .iter()
+            .position(|c| c.header == "Gen tok/s 95% CI")
+            .map_or(0, |i| i + 1);
+        cols.insert(
+            at,
+            col("Answer tok/s median", metric!(answer_tok_s, |s| s.median)),
+        );
+    }
+    if any_goodput(records) {
+        let at = cols
+            .iter()
+            .position(|c| c.header == "Requests ok/total")
+            .unwrap_or(cols.len());
+        cols.insert(at, col("Goodput req/s (good %)", goodput));
+    }
+    cols
+}
+
+fn base_columns() -> Vec<Column> {
     vec![
         col("Model", |r, _| model_label(r)),
         col("Quant", |r, _| {
@@ -205,7 +255,8 @@ pub fn rows(records: &[Record]) -> impl Iterator<Item = (&Record, &Cell)> {
 }
 
 /// Footnotes for flags present in `records` (noisy cells, prompt-cache
-/// reuse, incomplete runs, VRAM spill).
+/// reuse, goodput SLOs, a reasoning switch not obeyed, incomplete runs,
+/// VRAM spill).
 pub fn footnotes(records: &[Record]) -> Vec<String> {
     let mut notes = Vec::new();
     if rows(records).any(|(_, c)| c.noisy) {
@@ -250,6 +301,16 @@ pub fn footnotes(records: &[Record]) -> Vec<String> {
                     .unwrap_or("stopped early")
             ));
         }
+        notes.extend(goodput_note(r));
+        if let Some(reasoning) = r.run.reasoning.as_ref().filter(|x| x.obeyed == Some(false)) {
+            notes.push(format!(
+                "{}: --reasoning {} was not obeyed ({} reasoning tokens; asked with {})",
+                r.run.id,
+                reasoning.mode,
+                reasoning.reasoning_tokens,
+                reasoning.switch.as_deref().unwrap_or("nothing")
+            ));
+        }
         if r.run.flags.spill {
             notes.push(format!(
                 "{}: model spilled out of VRAM (recorded with --allow-spill)",
@@ -265,6 +326,25 @@ fn disagreeing(c: &Cell) -> Option<&tokbench_record::EngineComparison> {
     c.engine_metrics
         .as_ref()
         .and_then(|e| e.comparisons.iter().find(|x| x.disagrees))
+}
+
+/// The SLOs goodput was counted against:
+/// `{id}: goodput = requests/s meeting ttft_ms ≤ 500, tpot_ms ≤ 50 (…)`.
+fn goodput_note(r: &Record) -> Option<String> {
+    let slo = r.run.slo.as_ref()?;
+    let limits: Vec<String> = [
+        ("ttft_ms", slo.ttft_ms),
+        ("tpot_ms", slo.tpot_ms),
+        ("e2e_ms", slo.e2e_ms),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| format!("{k} ≤ {v}")))
+    .collect();
+    Some(format!(
+        "{}: goodput = successful requests/s meeting {} (docs/methodology.md#goodput)",
+        r.run.id,
+        limits.join(", ")
+    ))
 }
 
 /// What "% of BW bound" divides by, for a record with roofline figures:

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{ensure, Context};
 use tokbench_emulator::{
     DivergeKind, Divergence, EmulatorConfig, FaultConfig, FaultMode, MetricsFlavor, Prefill,
+    ReasoningSwitch,
 };
 use tokio::sync::oneshot;
 
@@ -52,6 +53,24 @@ pub enum DivergeKindArg {
     /// A token outside the top 21, more than 1 nat below its own runner-up.
     #[value(name = "hard")]
     Hard,
+}
+
+/// What `--reasoning-switch` does with a request that switches thinking off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReasoningSwitchArg {
+    /// Send no reasoning tokens (the content tokens stay as many).
+    Honour,
+    /// Send the reasoning tokens anyway.
+    Ignore,
+}
+
+impl From<ReasoningSwitchArg> for ReasoningSwitch {
+    fn from(arg: ReasoningSwitchArg) -> Self {
+        match arg {
+            ReasoningSwitchArg::Honour => ReasoningSwitch::Honour,
+            ReasoningSwitchArg::Ignore => ReasoningSwitch::Ignore,
+        }
+    }
 }
 
 impl From<DivergeKindArg> for DivergeKind {
@@ -122,6 +141,12 @@ pub struct EmulateArgs {
     /// Tokens sent as delta.reasoning_content before the content (chat only).
     #[arg(long, default_value_t = 0)]
     pub reasoning_tokens: u32,
+    /// A request that switches thinking off (chat_template_kwargs
+    /// enable_thinking/thinking false, reasoning_effort "none", /no_think in
+    /// a system or user message): honour → no reasoning tokens, ignore →
+    /// the --reasoning-tokens anyway.
+    #[arg(long, value_enum, default_value_t = ReasoningSwitchArg::Honour)]
+    pub reasoning_switch: ReasoningSwitchArg,
     /// Tokens per SSE event, sent at the deadline of the group's last token.
     #[arg(long, default_value_t = 1)]
     pub tokens_per_chunk: u32,
@@ -223,6 +248,7 @@ impl EmulateArgs {
             .with_slots(self.slots)
             .with_jitter_ms(self.jitter_ms)
             .with_reasoning_tokens(self.reasoning_tokens)
+            .with_reasoning_switch(self.reasoning_switch.into())
             .with_tokens_per_chunk(self.tokens_per_chunk)
             .with_events_per_write(self.events_per_write)
             .with_default_max_tokens(self.max_tokens_default)

@@ -10,7 +10,7 @@ pub struct CsvExporter;
 
 impl Exporter for CsvExporter {
     fn render(&self, records: &[Record]) -> anyhow::Result<String> {
-        let cols = columns();
+        let cols = columns(records);
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec!["record_id"];
         header.extend(cols.iter().map(|c| c.header));

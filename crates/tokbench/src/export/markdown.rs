@@ -14,7 +14,7 @@ fn escape(s: &str) -> String {
 
 impl Exporter for MarkdownExporter {
     fn render(&self, records: &[Record]) -> anyhow::Result<String> {
-        let cols = columns();
+        let cols = columns(records);
         let mut out = format!(
             "| {} |\n|{}\n",
             cols.iter()

@@ -11,7 +11,7 @@ pub struct TableExporter;
 
 impl Exporter for TableExporter {
     fn render(&self, records: &[Record]) -> anyhow::Result<String> {
-        let cols = columns();
+        let cols = columns(records);
         let mut table = Table::new();
         table
             .load_preset(UTF8_FULL_CONDENSED)

@@ -19,7 +19,9 @@ use tokbench_runner::{
     BandwidthSettings, CellPlan, ClientSettings, LaunchOptions, Plan, PromptPolicy, TargetSpec,
 };
 
+use super::options::{parse_slo, ReasoningArg};
 use crate::export::Format;
+use tokbench_stats::Slo;
 
 /// Flags that set a fixed plan, which turns the adaptive stop off.
 const FIXED_PLAN: [&str; 2] = ["requests", "duration"];
@@ -363,6 +365,21 @@ pub struct RunArgs {
     /// Do not draw progress bars.
     #[arg(long)]
     pub no_progress: bool,
+    /// Per-request latency SLOs for goodput, KEY=MS[,KEY=MS…] with KEY
+    /// ttft_ms, tpot_ms or e2e_ms (as vLLM's bench serve --goodput), e.g.
+    /// ttft_ms=500,tpot_ms=50: each cell records good_requests (succeeded
+    /// and met every limit), goodput_rps and goodput_pct. Not `tokbench
+    /// sweep`'s --slo, which bounds a cell statistic (METRIC.STAT<=V). See
+    /// docs/methodology.md#goodput.
+    #[arg(long, value_name = "KEY=MS,...", value_parser = parse_slo)]
+    pub slo: Option<Slo>,
+    /// Ask a reasoning model to think or not: auto sends nothing; on/off
+    /// send the switch of the model's family (chat_template_kwargs,
+    /// /no_think, reasoning_effort; a field given with --extra-body wins).
+    /// The record says what was sent and whether the model obeyed
+    /// (docs/methodology.md#reasoning).
+    #[arg(long, value_enum, default_value_t = ReasoningArg::Auto)]
+    pub reasoning: ReasoningArg,
 }
 
 impl RunArgs {
@@ -494,6 +511,8 @@ impl RunArgs {
                 keep_alive: self.keep_alive,
                 stall_timeout: self.stall_timeout,
             },
+            slo: self.slo,
+            reasoning: self.reasoning.into(),
         })
     }
 }

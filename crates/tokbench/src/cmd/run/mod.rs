@@ -12,6 +12,7 @@
 //! requests are reported and recorded; 4 some measured requests failed.
 
 mod args;
+mod options;
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -185,7 +185,9 @@ pub struct SweepArgs {
     /// A bound every measured cell must meet, `METRIC.STAT<=VALUE` or
     /// `>=` (STAT: p50, p90, p95, p99, mean, max), e.g. `ttft_ms.p99<=2000`
     /// or a memory ceiling `backend_peak_rss_bytes.max<=4e9`; repeat. A
-    /// configuration that misses one cannot win.
+    /// configuration that misses one cannot win. Not `tokbench run`'s
+    /// --slo, which sets per-request limits for goodput (KEY=MS; see
+    /// docs/methodology.md#goodput).
     #[arg(long = "slo", value_name = "SLO")]
     pub slos: Vec<Slo>,
     /// Append the ranked tables to this performance log (as `tokbench

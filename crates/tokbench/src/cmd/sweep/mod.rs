@@ -368,6 +368,8 @@ fn plan(args: &SweepArgs) -> anyhow::Result<Plan> {
             keep_alive: false,
             stall_timeout: Duration::from_secs(60),
         },
+        slo: None,
+        reasoning: Default::default(),
     })
 }
 
