@@ -63,7 +63,7 @@ pub use one_sample::{
 };
 pub use prompt_cache::PromptCacheCheck;
 pub use quantile::quantile_sorted;
-pub use racing::{race_round, RaceDecision, RaceRound};
+pub use racing::{race_round, RaceDecision, RaceRound, MIN_RUNS_TO_DROP};
 pub use sample::{Channel, ErrorKind, Outcome, RequestSample, ServerTimings, TokenEvent, Usage};
 pub use summary::{Summary, SummaryOptions, DEFAULT_SEED};
 pub use tokens::{
