@@ -1,9 +1,10 @@
 //! The pure core of scraping an inference server's Prometheus `/metrics`
 //! during a benchmark cell: no HTTP, no async runtime.
 //!
-//! The runner (a later step) polls `/metrics` at a fixed interval, parses
-//! each body with [`Snapshot::parse`] at its offset from the window start,
-//! feeds the polls to a [`Window`] and stores the [`WindowSummary`].
+//! The runner's scraper (`tokbench-runner`, `scrape.rs`) polls `/metrics`
+//! at a fixed interval, parses each body with [`Snapshot::parse`] at its
+//! offset from the window start, feeds the polls to a [`Window`] and
+//! converts the [`WindowSummary`] into the record's `engine_metrics`.
 //!
 //! ```
 //! use tokbench_metrics::{Engine, Snapshot, Window};
