@@ -4,60 +4,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use tokbench_client::{Cancel, Endpoint, ReasoningMode, Shape, Stresses};
+use tokbench_client::{Cancel, ReasoningMode};
 use tokbench_emulator::{EmulatorConfig, EmulatorHandle, Prefill, ReasoningSwitch};
-use tokbench_probe::gpu::FakeGpuProbe;
-use tokbench_probe::{probe_rig, GpuProbe, ProbeOptions};
 use tokbench_record::{CellMetrics, GoodputSlo, Record};
-use tokbench_runner::{
-    CellPlan, ClientSettings, Invocation, NoProgress, Plan, PromptPolicy, Runner, TargetSpec,
-};
+use tokbench_runner::{Plan, TargetSpec};
 use tokbench_stats::Slo;
 
-/// `requests` measured requests (after one warm-up) per cell of a 20-token
-/// prompt and `output` output tokens, at each level of `concurrency`.
+mod common;
+
+/// [`common::plan`] with no reasoning switch asked for.
 fn plan(concurrency: Vec<usize>, requests: u64, output: u64) -> Plan {
-    Plan {
-        shapes: vec![(
-            "custom".into(),
-            Shape {
-                prompt_tokens: 20,
-                output_tokens: output,
-                system_prompt: Default::default(),
-                system_share: 0.0,
-                stresses: Stresses::Mixed,
-                description: "test".into(),
-            },
-        )],
-        concurrency,
-        cells: CellPlan {
-            requests: Some(requests),
-            duration: None,
-            rate: None,
-            warmup: Some(1),
-            min_per_slot: 3,
-            max_requests: None,
-            max_time: Duration::from_secs(60),
-            ci_target: 0.03,
-            seed: 7,
-            ramp_up: Duration::ZERO,
-            engine_metrics: None,
-        },
-        endpoint: Endpoint::Chat,
-        force_length: true,
-        extra_body: Default::default(),
-        words_per_token: Some(0.75),
-        prompts: PromptPolicy::default(),
-        client: ClientSettings {
-            keep_alive: false,
-            stall_timeout: Duration::from_secs(30),
-        },
-        slo: None,
-        reasoning: ReasoningMode::Auto,
-    }
+    let mut p = common::plan(concurrency, requests, output);
+    p.reasoning = ReasoningMode::Auto;
+    p
 }
 
 async fn emulator(cfg: EmulatorConfig) -> EmulatorHandle {
@@ -68,29 +27,15 @@ async fn emulator(cfg: EmulatorConfig) -> EmulatorHandle {
 
 /// Runs `plan` against `emu` (attach mode, no record written).
 async fn run(plan: &Plan, emu: &EmulatorHandle) -> Record {
-    let gpus: Arc<dyn GpuProbe> = Arc::new(FakeGpuProbe::new(Vec::new()));
-    let rig = probe_rig(&ProbeOptions::default(), gpus.as_ref());
-    let inv = Invocation {
-        command_line: vec!["tokbench".into(), "run".into()],
-        tokbench_version: "test".into(),
-        tokbench_commit: None,
-        mode: "baseline".into(),
-    };
-    let runner = Runner {
-        plan,
-        rig: &rig,
-        gpus,
-        invocation: &inv,
-        runs_dir: None,
-        cancel: Cancel::new(),
-        progress: &NoProgress,
-    };
     let spec = TargetSpec::Attach {
         url: emu.base_url(),
         model: None,
         api_key: None,
     };
-    runner.run(&spec, 0).await.unwrap().record
+    common::run(plan, &spec, None, Cancel::new())
+        .await
+        .unwrap()
+        .record
 }
 
 fn metrics(r: &Record, i: usize) -> &CellMetrics {
