@@ -153,7 +153,12 @@ fn record_summary(g: &mut Gathered, cell: &tokbench_record::Cell, metric: Metric
 pub fn compare_sides(sides: &[Side], settings: &Settings) -> Result<Report, CompareError> {
     settings.stats.validate()?;
     let one_rig = check_rigs(sides, settings.across_rigs)?;
-    let cells: Vec<_> = sides.iter().map(cells_of).collect();
+    let mut cells: Vec<_> = sides.iter().map(cells_of).collect();
+    if settings.stats.paired {
+        for (side, map) in sides.iter().zip(&mut cells) {
+            map.values_mut().for_each(|occ| sort_by_launch(side, occ));
+        }
+    }
     let mut tables = Vec::new();
     for (key, base_occ) in &cells[0] {
         let others: Vec<Option<&Vec<(usize, usize)>>> =
@@ -175,7 +180,7 @@ pub fn compare_sides(sides: &[Side], settings: &Settings) -> Result<Report, Comp
         across_rigs: !one_rig,
         options: settings.stats,
         unmatched: unmatched(&cells),
-        notes: report_notes(&tables),
+        notes: report_notes(&tables, settings.stats.paired),
         tables,
     })
 }
@@ -227,13 +232,29 @@ fn unmatched(cells: &[std::collections::BTreeMap<CellKey, Vec<(usize, usize)>>])
         .collect()
 }
 
-fn report_notes(tables: &[CellTable]) -> Vec<String> {
+/// Launch order (start time, then path) of a side's runs: the order in
+/// which a paired comparison pairs them.
+fn sort_by_launch(side: &Side, occ: &mut [(usize, usize)]) {
+    occ.sort_by(|a, b| {
+        let (ra, rb) = (&side.runs[a.0], &side.runs[b.0]);
+        (&ra.record.run.started_utc, &ra.path).cmp(&(&rb.record.run.started_utc, &rb.path))
+    });
+}
+
+fn report_notes(tables: &[CellTable], paired: bool) -> Vec<String> {
     let fallback = tables
         .iter()
         .flat_map(|t| &t.rows)
         .flat_map(|r| &r.versus)
         .any(|v| v.source == Source::Summaries);
     let mut notes = Vec::new();
+    if paired {
+        notes.push(
+            "paired: run i of each side is paired with run i of the baseline, in launch \
+             order, and the bootstrap resamples the pairs (docs/methodology.md#paired)"
+                .to_owned(),
+        );
+    }
     if fallback {
         notes.push(
             "some runs have no samples sidecar: their request metrics are compared on the \
@@ -307,26 +328,70 @@ fn cell_notes(
             .filter_map(|(j, o)| o.map(|o| (j + 1, o.as_slice()))),
     );
     let mut notes = Vec::new();
+    let mut shares = Vec::new();
     for (si, o) in occ {
-        let cells = o
+        let cells: Vec<&tokbench_record::Cell> = o
             .iter()
-            .map(|&(ri, ci)| &sides[si].runs[ri].record.cells[ci]);
-        let (cached, noisy) = cells.fold((false, false), |(a, b), c| {
-            (a || c.prompt_cache, b || c.noisy)
-        });
+            .map(|&(ri, ci)| &sides[si].runs[ri].record.cells[ci])
+            .collect();
         let label = &sides[si].label;
-        if cached {
+        if cells.iter().any(|c| c.prompt_cache) {
             notes.push(format!(
                 "{label}: the server reused cached prompt tokens, so prefill_tok_s is not a prefill measurement"
             ));
         }
-        if noisy {
+        if cells.iter().any(|c| c.noisy) {
             notes.push(format!(
                 "{label}: the host was busy during this cell (noisy)"
             ));
         }
+        shares.push((label, cached_share(&cells)));
     }
+    notes.extend(cached_share_notes(&shares));
     notes
+}
+
+/// Σ cached / Σ prompt tokens over the cells' prompt-cache checks; `None`
+/// when no server account exists.
+fn cached_share(cells: &[&tokbench_record::Cell]) -> Option<f64> {
+    let (cached, prompt) = cells
+        .iter()
+        .filter_map(|c| c.prompt_cache_check.as_ref())
+        .filter(|k| k.requests_with_account > 0)
+        .fold((0u64, 0u64), |(c, p), k| {
+            (c + k.cached_tokens, p + k.prompt_tokens)
+        });
+    (prompt > 0).then(|| cached as f64 / prompt as f64)
+}
+
+/// Cached prompt shares that differ from the baseline's by more than this
+/// (a fraction of the prompt tokens) get a note: the sides then did
+/// different amounts of prompt work per request.
+const CACHED_SHARE_DIFF: f64 = 0.01;
+
+/// A note for every side whose cached prompt share differs from the
+/// baseline's (the first) by more than [`CACHED_SHARE_DIFF`], even below
+/// the per-request `prompt_cache` flag: TTFT then compares different
+/// amounts of prompt work (docs/methodology.md#comparing-runs).
+fn cached_share_notes(shares: &[(&String, Option<f64>)]) -> Vec<String> {
+    let Some(&(base_label, Some(base))) = shares.first() else {
+        return Vec::new();
+    };
+    shares[1..]
+        .iter()
+        .filter_map(|&(label, share)| {
+            let share = share?;
+            ((share - base).abs() > CACHED_SHARE_DIFF).then(|| {
+                format!(
+                    "the server reused {:.1}% of prompt tokens from its cache on {label}, \
+                     {:.1}% on {base_label}: ttft_ms compares different prompt work \
+                     (prefill_tok_s counts evaluated tokens only)",
+                    100.0 * share,
+                    100.0 * base
+                )
+            })
+        })
+        .collect()
 }
 
 fn row(
@@ -472,4 +537,35 @@ fn summary_comparison(
         n_base: base.recorded_n,
         n_new: new.recorded_n,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_different_cached_share_is_noted_against_the_baseline() {
+        let (base, tmpl, same, unknown) = (
+            "builtin".to_owned(),
+            "tmpl".to_owned(),
+            "again".to_owned(),
+            "ollama".to_owned(),
+        );
+        // 32 of 818 prompt tokens reused (3.9 %) against none: noted.
+        let notes = cached_share_notes(&[
+            (&base, Some(0.0)),
+            (&tmpl, Some(32.0 / 818.0)),
+            (&same, Some(0.005)),
+            (&unknown, None),
+        ]);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains("3.9% of prompt tokens")
+                && notes[0].contains("on tmpl, 0.0% on builtin"),
+            "{}",
+            notes[0]
+        );
+        // Without the baseline's account nothing can be said.
+        assert!(cached_share_notes(&[(&unknown, None), (&tmpl, Some(0.5))]).is_empty());
+    }
 }

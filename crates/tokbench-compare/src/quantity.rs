@@ -36,6 +36,9 @@ pub enum Quantity {
     AggregateOutputTokS,
     /// A cell's completed requests per second (run quantity).
     RequestThroughputRps,
+    /// A cell's requests per second that met every `--slo` limit (run
+    /// quantity; recorded only with `--slo`, docs/methodology.md#goodput).
+    GoodputRps,
     /// A run's energy per output token, J (run quantity).
     JPerOutputToken,
     /// A run's largest GPU memory use, bytes (run quantity).
@@ -45,7 +48,7 @@ pub enum Quantity {
 }
 
 /// Every quantity, in table order.
-pub const QUANTITIES: [Quantity; 11] = [
+pub const QUANTITIES: [Quantity; 12] = [
     Quantity::DecodeTokS,
     Quantity::TtftMs,
     Quantity::PrefillTokS,
@@ -54,6 +57,7 @@ pub const QUANTITIES: [Quantity; 11] = [
     Quantity::ItlMs,
     Quantity::AggregateOutputTokS,
     Quantity::RequestThroughputRps,
+    Quantity::GoodputRps,
     Quantity::JPerOutputToken,
     Quantity::GpuPeakMemoryBytes,
     Quantity::BackendPeakRssBytes,
@@ -71,6 +75,7 @@ impl Quantity {
             Quantity::ItlMs => "itl_ms",
             Quantity::AggregateOutputTokS => "aggregate_output_tok_s",
             Quantity::RequestThroughputRps => "request_throughput_rps",
+            Quantity::GoodputRps => "goodput_rps",
             Quantity::JPerOutputToken => "j_per_output_token",
             Quantity::GpuPeakMemoryBytes => "gpu_peak_memory_bytes",
             Quantity::BackendPeakRssBytes => "backend_peak_rss_bytes",
@@ -84,7 +89,7 @@ impl Quantity {
                 Unit::TokS
             }
             Quantity::TtftMs | Quantity::E2eMs | Quantity::TpotMs | Quantity::ItlMs => Unit::Ms,
-            Quantity::RequestThroughputRps => Unit::Rps,
+            Quantity::RequestThroughputRps | Quantity::GoodputRps => Unit::Rps,
             Quantity::JPerOutputToken => Unit::JPerToken,
             Quantity::GpuPeakMemoryBytes | Quantity::BackendPeakRssBytes => Unit::Bytes,
         }
@@ -124,13 +129,18 @@ impl Quantity {
     }
 
     /// A run quantity's value for one cell of a record (`None` for request
-    /// quantities or when not recorded).
+    /// quantities or when not recorded). Values must be finite and
+    /// positive, except goodput, for which 0 (no request met the SLOs) is
+    /// a real measurement and is kept.
     pub fn of_run(self, record: &Record, cell: &Cell) -> Option<f64> {
         let m: Option<&CellMetrics> = cell.metrics.as_ref();
         let res = &record.resources;
         let v = match self {
             Quantity::AggregateOutputTokS => m?.aggregate_output_tok_s,
             Quantity::RequestThroughputRps => m?.request_throughput_rps,
+            Quantity::GoodputRps => {
+                return m?.goodput_rps.filter(|x| x.is_finite() && *x >= 0.0);
+            }
             Quantity::JPerOutputToken => res.j_per_output_token,
             Quantity::GpuPeakMemoryBytes => res
                 .power
@@ -335,7 +345,7 @@ pub fn stat_name(q: f64) -> String {
 
 /// The rows `tokbench compare` prints, in order: every metric of the issue
 /// (medians, with the tails of TTFT and ITL as p99).
-pub const DEFAULT_METRICS: [MetricSpec; 12] = [
+pub const DEFAULT_METRICS: [MetricSpec; 13] = [
     MetricSpec::median(Quantity::DecodeTokS),
     MetricSpec::median(Quantity::TtftMs),
     MetricSpec::p99(Quantity::TtftMs),
@@ -345,6 +355,7 @@ pub const DEFAULT_METRICS: [MetricSpec; 12] = [
     MetricSpec::p99(Quantity::ItlMs),
     MetricSpec::median(Quantity::AggregateOutputTokS),
     MetricSpec::median(Quantity::RequestThroughputRps),
+    MetricSpec::median(Quantity::GoodputRps),
     MetricSpec::median(Quantity::JPerOutputToken),
     MetricSpec::median(Quantity::GpuPeakMemoryBytes),
     MetricSpec::median(Quantity::BackendPeakRssBytes),

@@ -134,6 +134,98 @@ fn three_requests_never_claim_no_change() {
     assert!(v.comparison.is_some_and(|c| c.mde.is_finite()));
 }
 
+/// The goodput row of the first table, if any.
+fn goodput(report: &Report) -> Option<&tokbench_compare::MetricRow> {
+    report.tables[0]
+        .rows
+        .iter()
+        .find(|r| r.quantity == Quantity::GoodputRps)
+}
+
+#[test]
+fn goodput_is_a_run_quantity_and_a_run_with_none_good_counts_as_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let synth = |seed, goodput_rps: &[f64]| Synth {
+        records: 3,
+        seed,
+        goodput_rps: goodput_rps.to_vec(),
+        ..Synth::default()
+    };
+    let base = side(tmp.path(), "a", &synth(11, &[0.50, 0.52, 0.48]));
+    let new = side(tmp.path(), "b", &synth(12, &[0.0, 0.26, 0.24]));
+    let report = run(&[base, new]).unwrap();
+    let row = goodput(&report).expect("a goodput row when both sides have --slo");
+    assert_eq!(row.unit, tokbench_compare::Unit::Rps);
+    assert_eq!((row.n_base, row.versus[0].n), (3, 3), "one value per run");
+    // Medians 0.24 / 0.50: the run in which no request met the SLOs is
+    // a value of 0, not a missing run (that would give 0.25 / 0.50).
+    let ratio = row.versus[0].ratio.unwrap();
+    assert!((ratio - 0.48).abs() < 1e-9, "{ratio}");
+
+    let plain = side(tmp.path(), "c", &synth(13, &[]));
+    let plain2 = side(tmp.path(), "d", &synth(14, &[]));
+    let report = run(&[plain, plain2]).unwrap();
+    assert!(
+        goodput(&report).is_none(),
+        "no row without --slo on either side"
+    );
+}
+
+#[test]
+fn paired_runs_are_paired_in_launch_order_and_cancel_the_drift() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Ten launches a side, alternating, on a host drifting ±12 %: NEW's
+    // record files sort in the reverse of their launch order, so only
+    // pairing by start time matches each run with its neighbour in time.
+    let drift: Vec<f64> = (0..10)
+        .map(|i| 0.88 + 0.024 * f64::from((i * 7) % 11))
+        .collect();
+    let base = Synth {
+        records: 10,
+        seed: 31,
+        jitter: 0.005,
+        drift: drift.clone(),
+        started_min: (0..10).map(|i| 2 * i).collect(),
+        ..Synth::default()
+    };
+    let new = Synth {
+        seed: 32,
+        drift: drift.iter().rev().copied().collect(),
+        started_min: (0..10).rev().map(|i| 2 * i + 1).collect(),
+        ..base.clone()
+    };
+    let sides = [side(tmp.path(), "a", &base), side(tmp.path(), "b", &new)];
+    let loaded: Vec<_> = sides.iter().map(|a| load_side(a).unwrap()).collect();
+    let mut settings = Settings::default();
+    let unpaired = compare_sides(&loaded, &settings).unwrap();
+    assert_eq!(decode(&unpaired, 0).verdict, Verdict::Inconclusive);
+    settings.stats.paired = true;
+    let paired = compare_sides(&loaded, &settings).unwrap();
+    let v = decode(&paired, 0);
+    assert_eq!(v.verdict, Verdict::Same, "{v:?}");
+    let c = v.comparison.unwrap();
+    assert!(c.estimate.lo > 0.99 && c.estimate.hi < 1.01, "{c:?}");
+    assert!(
+        paired.notes.iter().any(|n| n.starts_with("paired:")),
+        "{:?}",
+        paired.notes
+    );
+    // Unequal run counts are refused, naming both counts.
+    let short = side(
+        tmp.path(),
+        "c",
+        &Synth {
+            records: 9,
+            seed: 33,
+            ..base.clone()
+        },
+    );
+    let err = compare_sides(&[loaded[0].clone(), load_side(&short).unwrap()], &settings)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("BASE has 10, NEW 9"), "{err}");
+}
+
 #[test]
 fn several_runs_pool_and_a_third_side_gets_its_own_column() {
     let tmp = tempfile::tempdir().unwrap();

@@ -5,10 +5,12 @@ use tokbench_record::CellMetrics;
 
 use crate::error::HistoryError;
 
-/// Every metric name [`Metric::parse`] accepts. The summaries (all but the
-/// last two) are followed through their median; `aggregate_output_tok_s`
-/// and `request_throughput_rps` are one number per cell already.
-pub const METRICS: [&str; 14] = [
+/// Every metric name [`Metric::parse`] accepts. The summaries are followed
+/// through their median; `aggregate_output_tok_s`, `request_throughput_rps`
+/// and `goodput_rps` (recorded only with `--slo`) are one number per cell
+/// already. `answer_tok_s` is recorded only when the server reported
+/// reasoning tokens (docs/methodology.md#reasoning).
+pub const METRICS: [&str; 16] = [
     "decode_tok_s",
     "server_decode_tok_s",
     "ttft_ms",
@@ -21,8 +23,10 @@ pub const METRICS: [&str; 14] = [
     "queue_delay_ms",
     "output_tokens",
     "prompt_tokens",
+    "answer_tok_s",
     "aggregate_output_tok_s",
     "request_throughput_rps",
+    "goodput_rps",
 ];
 
 /// Which way of a metric is better.
@@ -73,7 +77,7 @@ impl Metric {
     /// The unit of its values: `tok/s`, `ms`, `req/s` or `tokens`.
     pub fn unit(self) -> &'static str {
         match self.name {
-            "request_throughput_rps" => "req/s",
+            n if n.ends_with("_rps") => "req/s",
             n if n.ends_with("_tok_s") => "tok/s",
             n if n.ends_with("_ms") => "ms",
             _ => "tokens",
@@ -96,6 +100,7 @@ impl Metric {
         let v = match self.name {
             "aggregate_output_tok_s" => metrics.aggregate_output_tok_s,
             "request_throughput_rps" => metrics.request_throughput_rps,
+            "goodput_rps" => metrics.goodput_rps,
             name => metrics.summary(name).map(|s| s.median),
         };
         v.filter(|v| v.is_finite())
@@ -134,8 +139,10 @@ mod tests {
         for name in METRICS {
             let m = Metric::parse(name).unwrap();
             assert_eq!(m.name(), name);
-            // The fixture leaves the server-reported rates undefined.
-            let defined = !name.starts_with("server_");
+            // The fixture leaves the server-reported rates undefined, has no
+            // reasoning tokens and was run without `--slo`.
+            let defined =
+                !name.starts_with("server_") && !matches!(name, "answer_tok_s" | "goodput_rps");
             assert_eq!(m.value(metrics).is_some(), defined, "{name}");
         }
         let decode = Metric::parse("decode_tok_s").unwrap();
@@ -171,6 +178,30 @@ mod tests {
         );
         assert_eq!(m("decode_tok_s").better(), Better::Higher);
         assert_eq!(m("request_throughput_rps").unit(), "req/s");
+        assert_eq!(
+            (m("goodput_rps").unit(), m("goodput_rps").better()),
+            ("req/s", Better::Higher)
+        );
+        assert_eq!(m("answer_tok_s").better(), Better::Higher);
         assert_eq!(m("output_tokens").better(), Better::Neither);
+    }
+
+    #[test]
+    fn goodput_and_answer_rate_are_read_when_recorded() {
+        let record = example_record(&ExampleSpec::default());
+        let mut metrics = record.cells[0].metrics.clone().unwrap();
+        metrics.goodput_rps = Some(0.0);
+        let mut answer = metrics.decode_tok_s.clone().unwrap();
+        answer.median = 31.5;
+        metrics.answer_tok_s = Some(answer);
+        // No request met the SLOs: 0 req/s is a measurement, not a gap.
+        assert_eq!(
+            Metric::parse("goodput_rps").unwrap().value(&metrics),
+            Some(0.0)
+        );
+        assert_eq!(
+            Metric::parse("answer_tok_s").unwrap().value(&metrics),
+            Some(31.5)
+        );
     }
 }

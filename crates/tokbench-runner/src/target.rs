@@ -265,7 +265,7 @@ pub async fn launch(
         .and_then(|i| i.context_length)
         .unwrap_or(u64::MAX);
     let cache_control = match opts.template {
-        Some(_) => CacheControl::Unavailable,
+        Some(_) => template_props(&client, &mut backend, sizing.prefix_caching).await,
         None => CacheControl::for_launch(opts.kind, sizing.prefix_caching, &opts.extra_args),
     };
     Ok(Target {
@@ -320,6 +320,46 @@ async fn launched_backend(
     section.ctx_size = id.n_ctx;
     section.build_info = Some(engine.build_info());
     (section, device)
+}
+
+/// What a template engine's `/props` tells, as in attach mode: an engine
+/// that answers it as llama-server does (a llama-server behind a template,
+/// or a server built on it) or as the built-in emulator does takes
+/// llama.cpp's per-request `cache_prompt: false`, exactly as the built-in
+/// recipe's requests do; a llama-server's per-slot context
+/// (`default_generation_settings.n_ctx`, which it may round up from the
+/// flag) replaces the requested one in `backend`, as for the built-in
+/// recipe. Any other engine has no known control (docs/methodology.md#prompt-cache).
+async fn template_props(
+    client: &Client,
+    backend: &mut BackendSection,
+    cache_allowed: bool,
+) -> CacheControl {
+    let props = client.get_json("/props").await.ok();
+    let (control, n_ctx) = template_cache_control(props, cache_allowed);
+    if n_ctx.is_some() {
+        backend.ctx_size = n_ctx;
+    }
+    control
+}
+
+/// [`template_props`]' decision from the `/props` answer (`None`: not
+/// served): the cache control, and llama-server's per-slot context.
+fn template_cache_control(
+    props: Option<serde_json::Value>,
+    cache_allowed: bool,
+) -> (CacheControl, Option<u64>) {
+    let emulator = props
+        .as_ref()
+        .and_then(|p| p["build_info"].as_str())
+        .is_some_and(|b| b.starts_with(EMULATOR));
+    let llama = props.and_then(detect_backend);
+    let control = match (llama.is_some() || emulator, cache_allowed) {
+        (true, _) => CacheControl::RequestField,
+        (false, true) => CacheControl::LaunchedWithCache,
+        (false, false) => CacheControl::Unavailable,
+    };
+    (control, llama.and_then(|i| i.n_ctx))
 }
 
 /// The backend crate's launch spec; the context size defaults to parallel
@@ -531,25 +571,5 @@ fn generic_backend(url: &str) -> BackendSection {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn reading(index: usize, used: Option<u64>) -> GpuMemoryReading {
-        GpuMemoryReading {
-            index,
-            used_bytes: used,
-        }
-    }
-
-    #[test]
-    fn a_template_engine_is_judged_as_a_gpu_only_when_gpu_memory_rose() {
-        let before = [reading(0, Some(100)), reading(1, Some(50))];
-        let rose = [reading(0, Some(100)), reading(1, Some(900))];
-        let same = [reading(0, Some(100)), reading(1, None)];
-        assert_eq!(template_device(None, &before, &rose), ComputeDevice::Cuda);
-        assert_eq!(template_device(None, &before, &same), ComputeDevice::Cpu);
-        assert_eq!(template_device(None, &[], &[]), ComputeDevice::Cpu);
-        let named = Some(ComputeDevice::Rocm);
-        assert_eq!(template_device(named, &before, &same), ComputeDevice::Rocm);
-    }
-}
+#[path = "target_tests.rs"]
+mod tests;

@@ -111,6 +111,12 @@ pub struct CompareOptions {
     /// (fewer values, more spread), so the cap makes the interval
     /// conservative, never narrower, and keeps the cost at O(B·cap).
     pub max_bootstrap_values: usize,
+    /// Pair run `i` of BASE with run `i` of NEW (default false): the
+    /// two-level bootstrap then draws the same run indices for both sides,
+    /// so what the paired runs share (a host that drifts between
+    /// alternating launches) cancels in the ratio. The sides must have as
+    /// many runs, in launch order (the caller orders them).
+    pub paired: bool,
 }
 
 impl Default for CompareOptions {
@@ -123,6 +129,7 @@ impl Default for CompareOptions {
             alpha: 0.05,
             min_samples: 10,
             max_bootstrap_values: 20_000,
+            paired: false,
         }
     }
 }
@@ -213,6 +220,28 @@ impl<'a> Side<'a> {
         )
     }
 
+    /// Keeps only the pairs of runs non-empty on both sides (paired mode;
+    /// an empty run leaves its partner without a pair).
+    pub(crate) fn new_paired(
+        base: &'a [Vec<f64>],
+        new: &'a [Vec<f64>],
+    ) -> Result<(Self, Self), StatsError> {
+        let (all_base, all_new) = (Self::new(base)?, Self::new(new)?);
+        if base.len() != new.len() {
+            return Err(StatsError::UnpairedRuns {
+                base: all_base.runs.len(),
+                new: all_new.runs.len(),
+            });
+        }
+        let (b, n): (Vec<&[f64]>, Vec<&[f64]>) = base
+            .iter()
+            .zip(new)
+            .filter(|(b, n)| !b.is_empty() && !n.is_empty())
+            .map(|(b, n)| (b.as_slice(), n.as_slice()))
+            .unzip();
+        Ok((Self { runs: b }, Self { runs: n }))
+    }
+
     pub(crate) fn pooled(&self) -> Vec<f64> {
         self.runs.iter().flat_map(|r| r.iter().copied()).collect()
     }
@@ -229,6 +258,18 @@ impl<'a> Side<'a> {
             } else {
                 self.runs[rng.random_range(0..k)]
             };
+            let n = run.len();
+            buf.extend((0..n).map(|_| run[rng.random_range(0..n)]));
+        }
+    }
+
+    /// Fills `buf` with the requests of the runs `picks` (indices into
+    /// the runs, drawn once for both sides of a paired comparison), each
+    /// run's requests resampled with replacement.
+    fn resample_runs_into(&self, picks: &[usize], rng: &mut ChaCha8Rng, buf: &mut Vec<f64>) {
+        buf.clear();
+        for &i in picks {
+            let run = self.runs[i];
             let n = run.len();
             buf.extend((0..n).map(|_| run[rng.random_range(0..n)]));
         }
@@ -252,7 +293,13 @@ impl<'a> Side<'a> {
 /// with replacement, then resample the requests within each chosen run
 /// (Davison & Hinkley, *Bootstrap Methods and their Application*, 1997,
 /// §3.8, resampling at both stages), so run-to-run variation widens the
-/// interval.
+/// interval. With [`CompareOptions::paired`], run `i` of `new` is the
+/// partner of run `i` of `base`, and each resample draws one set of pair
+/// indices for both sides (resampling the pairs, as for paired data in
+/// Davison & Hinkley §3.8 and Efron & Tibshirani §9.2; the requests within
+/// each run are still resampled independently), so variation common to
+/// both runs of a pair cancels in the ratio; a pair with an empty run is
+/// left out.
 ///
 /// Returns `Ok(None)` when a side has no values, when `S(base) ≤ 0` or a
 /// ratio is not finite (including any resample whose base statistic is 0).
@@ -264,7 +311,8 @@ impl<'a> Side<'a> {
 /// [`CompareOptions::validate`]'s errors;
 /// [`StatsError::InvalidProbability`] for a quantile outside `[0, 1]`;
 /// [`StatsError::NonFinite`] for NaN or ±∞ in a side (index into that
-/// side's runs concatenated).
+/// side's runs concatenated); [`StatsError::UnpairedRuns`] when paired
+/// sides have different numbers of runs.
 pub fn ratio_ci(
     base: &[Vec<f64>],
     new: &[Vec<f64>],
@@ -273,7 +321,11 @@ pub fn ratio_ci(
 ) -> Result<Option<RatioEstimate>, StatsError> {
     opts.validate()?;
     stat.validate()?;
-    let (base, new) = (Side::new(base)?, Side::new(new)?);
+    let (base, new) = if opts.paired {
+        Side::new_paired(base, new)?
+    } else {
+        (Side::new(base)?, Side::new(new)?)
+    };
     let (Some(s_base), Some(s_new)) = (stat.eval(&mut base.pooled()), stat.eval(&mut new.pooled()))
     else {
         return Ok(None);
@@ -321,9 +373,19 @@ fn bootstrap_ratios(
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let (mut buf_base, mut buf_new) = (Vec::new(), Vec::new());
     let mut ratios = Vec::with_capacity(opts.resamples);
+    let k = base.runs.len();
+    let paired = opts.paired && k > 1;
+    let mut picks = Vec::with_capacity(k);
     for _ in 0..opts.resamples {
-        base.resample_into(&mut rng, &mut buf_base);
-        new.resample_into(&mut rng, &mut buf_new);
+        if paired {
+            picks.clear();
+            picks.extend((0..k).map(|_| rng.random_range(0..k)));
+            base.resample_runs_into(&picks, &mut rng, &mut buf_base);
+            new.resample_runs_into(&picks, &mut rng, &mut buf_new);
+        } else {
+            base.resample_into(&mut rng, &mut buf_base);
+            new.resample_into(&mut rng, &mut buf_new);
+        }
         let s_base = stat.eval(&mut buf_base)?;
         let r = stat.eval(&mut buf_new)? / s_base;
         if s_base <= 0.0 || !r.is_finite() {

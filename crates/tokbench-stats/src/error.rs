@@ -42,4 +42,16 @@ pub enum StatsError {
     /// `max_bootstrap_values` is 0.
     #[error("the bootstrap needs at least one value per side (max_bootstrap_values = 0)")]
     ZeroBootstrapCap,
+    /// A paired comparison ([`crate::CompareOptions::paired`]) got sides
+    /// with different numbers of non-empty runs.
+    #[error(
+        "a paired comparison needs as many runs on NEW as on BASE, in launch order \
+         (BASE has {base}, NEW {new})"
+    )]
+    UnpairedRuns {
+        /// Non-empty runs of BASE.
+        base: usize,
+        /// Non-empty runs of NEW.
+        new: usize,
+    },
 }

@@ -193,6 +193,89 @@ fn two_level_bootstrap_widens_when_runs_differ() {
     );
 }
 
+/// `k` runs of 20 values each: run `i` sits at `100 · drift_i · factor`
+/// with ±0.5 % uniform jitter; `drift_i` is drawn from [0.85, 1.15] by
+/// `drift_seed`, so two sides with the same `drift_seed` share the host's
+/// drift run by run, as alternating launches do.
+fn drifting_runs(k: usize, drift_seed: u64, factor: f64, seed: u64) -> Vec<Vec<f64>> {
+    let mut drift = ChaCha8Rng::seed_from_u64(drift_seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..k)
+        .map(|_| {
+            let level = 100.0 * (0.85 + 0.3 * drift.random::<f64>()) * factor;
+            (0..20)
+                .map(|_| level * (1.0 + 0.01 * (rng.random::<f64>() - 0.5)))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn pairing_cancels_shared_drift_and_keeps_a_real_change() {
+    let paired = CompareOptions {
+        paired: true,
+        ..CompareOptions::default()
+    };
+    let unpaired = CompareOptions::default();
+    let base = drifting_runs(30, 5, 1.0, 1);
+    let same = drifting_runs(30, 5, 1.0, 2);
+    let dir = Direction::HigherIsBetter;
+    // Unpaired, the ±15 % drift between runs swamps the ±2 % band…
+    let u = compare(&base, &same, Statistic::Median, dir, &unpaired)
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.verdict, Verdict::Inconclusive, "{u:?}");
+    // …paired, it cancels: the interval is within ±1 % of the true 1.0.
+    let p = compare(&base, &same, Statistic::Median, dir, &paired)
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.estimate.ratio, u.estimate.ratio, "same point estimate");
+    assert!(p.estimate.lo > 0.99 && p.estimate.hi < 1.01, "{p:?}");
+    assert_eq!(p.verdict, Verdict::Same);
+    // A real +3 % on every run is found, and its interval holds 1.03.
+    let faster = drifting_runs(30, 5, 1.03, 3);
+    let f = compare(&base, &faster, Statistic::Median, dir, &paired)
+        .unwrap()
+        .unwrap();
+    assert!(
+        f.estimate.lo < 1.03 && 1.03 < f.estimate.hi && f.estimate.lo > 1.02,
+        "{f:?}"
+    );
+    assert_eq!(f.verdict, Verdict::Faster);
+}
+
+#[test]
+fn pairing_needs_as_many_runs_and_drops_a_pair_with_an_empty_run() {
+    let paired = CompareOptions {
+        paired: true,
+        ..CompareOptions::default()
+    };
+    let base = drifting_runs(6, 5, 1.0, 1);
+    let short = drifting_runs(5, 5, 1.0, 2);
+    assert_eq!(
+        ratio_ci(&base, &short, Statistic::Median, &paired).unwrap_err(),
+        StatsError::UnpairedRuns { base: 6, new: 5 }
+    );
+    // Run 2 of NEW is empty: pairs 0, 1, 3, 4, 5 remain, so the result
+    // equals the comparison without pair 2 on either side.
+    let mut holed = drifting_runs(6, 5, 1.0, 2);
+    holed[2].clear();
+    let got = ratio_ci(&base, &holed, Statistic::Median, &paired)
+        .unwrap()
+        .unwrap();
+    let drop2 = |v: &[Vec<f64>]| -> Vec<Vec<f64>> {
+        v.iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 2)
+            .map(|(_, r)| r.clone())
+            .collect()
+    };
+    let want = ratio_ci(&drop2(&base), &drop2(&holed), Statistic::Median, &paired)
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, want);
+}
+
 #[test]
 fn ratio_ci_none_and_errors() {
     let opts = CompareOptions::default();

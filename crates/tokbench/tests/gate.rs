@@ -220,6 +220,32 @@ fn compare_prints_markdown_and_logs_a_block() {
         .arg(&new)
         .assert()
         .code(2);
+    // One run a side pairs trivially; the output says it paired.
+    tokbench()
+        .args(["compare", "--paired", "--metric", "decode_tok_s"])
+        .arg(&base)
+        .arg(&new)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("paired: run i of each side"));
+    // Three runs against one cannot be paired: a clear error, exit 1.
+    let three = tmp.path().join("three");
+    write_side(
+        &three,
+        &Synth {
+            records: 3,
+            seed: 3,
+            ..Synth::default()
+        },
+    )
+    .unwrap();
+    tokbench()
+        .args(["compare", "--paired"])
+        .arg(&three)
+        .arg(&new)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("BASE has 3, NEW 1"));
 }
 
 /// A crossval record (1/3 identical, 1 hard, top-1 257/259) beside the run

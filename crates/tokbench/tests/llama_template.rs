@@ -57,10 +57,36 @@ fn llama_server_through_a_template_is_measured_like_the_recipe() {
     assert!(r.backend.version.is_some(), "from `llama-server --version`");
     assert_eq!(r.model.id, mark, "the id the engine lists (--alias)");
     assert_eq!(r.model.quant.as_deref(), Some("Q4_1"), "GGUF identity read");
+    // It answers /props as llama-server, so its requests say
+    // `cache_prompt: false` as the built-in recipe's do, and it reuses no
+    // prompt token (without it, the chat template's first 3 tokens were
+    // reused on every request: 4 % less prompt work than the recipe's).
+    let prompts = r.run.prompts.as_ref().unwrap();
+    assert_eq!(
+        prompts.cache_control.as_deref(),
+        Some("cache_prompt: false")
+    );
+    let requested: u64 = r
+        .backend
+        .launch_command
+        .as_ref()
+        .unwrap()
+        .windows(2)
+        .find(|w| w[0] == "--ctx-size")
+        .map(|w| w[1].parse().unwrap())
+        .unwrap();
+    let ctx = r.backend.ctx_size.unwrap();
+    assert!(
+        ctx >= requested,
+        "the server's own n_ctx {ctx} (asked {requested})"
+    );
     for c in &r.cells {
         let m = c.metrics.as_ref().unwrap();
         assert_eq!(m.ok, m.requests);
         assert!(m.ok >= 4);
+        let check = c.prompt_cache_check.as_ref().unwrap();
+        assert_eq!(check.requests_with_account, check.requests);
+        assert_eq!(check.cached_tokens, 0, "{check:?}");
     }
     let left = std::fs::read_dir("/proc")
         .unwrap()

@@ -136,6 +136,12 @@ fn the_emulator_launched_by_template_is_measured_recorded_and_stopped() {
         r.model.id, mark,
         "the model id comes from the engine's /v1/models"
     );
+    let prompts = r.run.prompts.as_ref().unwrap();
+    assert_eq!(
+        prompts.cache_control.as_deref(),
+        Some("cache_prompt: false"),
+        "the emulator answers /props as itself, so it is asked as the recipe asks"
+    );
     assert_every_cell_measured(&r);
     assert!(none_left(&mark), "left: {:?}", processes_with(&mark));
 }

@@ -32,6 +32,15 @@ pub struct Synth {
     pub rig: String,
     /// Seed of the jitter; also makes the record ids unique.
     pub seed: u64,
+    /// Goodput of each record's cell, req/s (as `run --slo` records it);
+    /// empty: none recorded.
+    pub goodput_rps: Vec<f64>,
+    /// Each record's decode-rate multiplier (a host drifting between
+    /// launches); empty: 1 for every record.
+    pub drift: Vec<f64>,
+    /// Each record's start, minutes after 06:00 (its launch order); empty:
+    /// every record starts at 06:00.
+    pub started_min: Vec<u32>,
 }
 
 impl Default for Synth {
@@ -44,6 +53,9 @@ impl Default for Synth {
             tokens: 64,
             rig: "ci-box".to_owned(),
             seed: 1,
+            goodput_rps: Vec::new(),
+            drift: Vec::new(),
+            started_min: Vec::new(),
         }
     }
 }
@@ -83,12 +95,19 @@ pub fn write_side(dir: &Path, s: &Synth) -> std::io::Result<()> {
         let mut record = example_record(&spec);
         record.run.server_log_file = None;
         record.run.samples_file = Some(format!("{id}.samples.jsonl"));
+        if let (Some(&g), Some(m)) = (s.goodput_rps.get(i), record.cells[0].metrics.as_mut()) {
+            m.goodput_rps = Some(g);
+        }
+        if let Some(&min) = s.started_min.get(i) {
+            record.run.started_utc = format!("2026-11-22T{:02}:{:02}:00Z", 6 + min / 60, min % 60);
+        }
+        let level = s.decode_tok_s * s.drift.get(i).copied().unwrap_or(1.0);
         write_record(dir, &record).map_err(std::io::Error::other)?;
         let mut out = std::io::BufWriter::new(std::fs::File::create(
             dir.join(format!("{id}.samples.jsonl")),
         )?);
         for r in 0..=s.requests as u64 {
-            let rate = s.decode_tok_s * (1.0 + rng.random_range(-s.jitter..=s.jitter));
+            let rate = level * (1.0 + rng.random_range(-s.jitter..=s.jitter));
             let mut v = serde_json::to_value(sample(r, r == 0, rate, s.tokens))?;
             v["shape"] = "chat".into();
             v["concurrency"] = 1.into();

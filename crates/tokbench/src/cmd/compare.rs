@@ -64,6 +64,7 @@ impl StatsArgs {
             alpha: self.alpha,
             min_samples: self.min_samples,
             max_bootstrap_values: self.max_bootstrap_values as usize,
+            paired: false,
         }
     }
 }
@@ -165,6 +166,12 @@ pub struct CompareArgs {
     /// Compare sides measured on different rigs (every table then says so).
     #[arg(long)]
     pub across_rigs: bool,
+    /// Pair the runs: run i of each side with run i of the baseline, in
+    /// launch order, for sides measured alternately (A, B, A, B, …) with
+    /// as many runs each; drift shared by a pair cancels
+    /// (docs/methodology.md#paired).
+    #[arg(long)]
+    pub paired: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -197,7 +204,10 @@ pub fn load_sides(args: &[String]) -> anyhow::Result<Vec<Side>> {
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let sides = load_sides(&args.sides)?;
     let settings = Settings {
-        stats: args.stats.options(),
+        stats: CompareOptions {
+            paired: args.paired,
+            ..args.stats.options()
+        },
         metrics: if args.metrics.is_empty() {
             tokbench_compare::DEFAULT_METRICS.to_vec()
         } else {

@@ -54,8 +54,9 @@ pub struct HistoryArgs {
     #[arg(value_name = "RUNS", required = true, value_parser = existing_path())]
     pub runs: Vec<PathBuf>,
     /// The metric to follow: the recorded median of a summary
-    /// (decode_tok_s, ttft_ms, prefill_tok_s, e2e_ms, tpot_ms, itl_ms, …)
-    /// or the cell's aggregate_output_tok_s / request_throughput_rps.
+    /// (decode_tok_s, ttft_ms, prefill_tok_s, e2e_ms, tpot_ms, itl_ms,
+    /// answer_tok_s, …) or the cell's aggregate_output_tok_s /
+    /// request_throughput_rps / goodput_rps (docs/methodology.md).
     #[arg(long, default_value = "decode_tok_s", value_parser = parse_metric)]
     pub metric: Metric,
     /// Output format.

@@ -58,6 +58,12 @@ impl FromStr for Slo {
             .split_once('.')
             .ok_or_else(|| format!("{s:?}: expected METRIC.STAT, e.g. ttft_ms.p99"))?;
         let quantity = Quantity::from_str(metric).map_err(|e| format!("{s:?}: {e}"))?;
+        if quantity == Quantity::GoodputRps {
+            return Err(format!(
+                "{s:?}: goodput_rps needs per-request SLOs (`tokbench run --slo`), which a \
+                 sweep does not set; bound ttft_ms, tpot_ms or e2e_ms quantiles instead"
+            ));
+        }
         let bound: f64 = rhs
             .trim()
             .parse()
@@ -142,6 +148,7 @@ mod tests {
             ("speed.p50<=5", "speed"),
             ("ttft_ms.p100<=5", "statistic \"p100\""),
             ("ttft_ms.p99<=fast", "\"fast\" is not a number"),
+            ("goodput_rps.p50>=1", "needs per-request SLOs"),
         ] {
             let e = bad.parse::<Slo>().unwrap_err();
             assert!(e.contains(says), "{bad}: {e}");
