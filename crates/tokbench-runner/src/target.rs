@@ -349,17 +349,32 @@ fn template_cache_control(
     props: Option<serde_json::Value>,
     cache_allowed: bool,
 ) -> (CacheControl, Option<u64>) {
-    let emulator = props
-        .as_ref()
-        .and_then(|p| p["build_info"].as_str())
-        .is_some_and(|b| b.starts_with(EMULATOR));
+    let control = props_cache_control(props.as_ref(), cache_allowed);
     let llama = props.and_then(detect_backend);
-    let control = match (llama.is_some() || emulator, cache_allowed) {
+    (control, llama.and_then(|i| i.n_ctx))
+}
+
+/// How a server whose `/props` answered `props` (`None`: not served) can
+/// be asked not to reuse cached prompts, in attach mode and for a template
+/// engine alike: llama.cpp (recognised by [`detect_backend`]) and the
+/// built-in emulator take the request field; any other server cannot be
+/// asked ([`CacheControl::LaunchedWithCache`] when caching was allowed).
+fn props_cache_control(props: Option<&serde_json::Value>, cache_allowed: bool) -> CacheControl {
+    match (
+        props.is_some_and(is_llama_props) || is_emulator(props),
+        cache_allowed,
+    ) {
         (true, _) => CacheControl::RequestField,
         (false, true) => CacheControl::LaunchedWithCache,
         (false, false) => CacheControl::Unavailable,
-    };
-    (control, llama.and_then(|i| i.n_ctx))
+    }
+}
+
+/// The built-in emulator's `/props` (`build_info: "tokbench-emulator …"`).
+fn is_emulator(props: Option<&serde_json::Value>) -> bool {
+    props
+        .and_then(|p| p["build_info"].as_str())
+        .is_some_and(|b| b.starts_with(EMULATOR))
 }
 
 /// The backend crate's launch spec; the context size defaults to parallel
@@ -492,11 +507,7 @@ pub async fn attach(
     let backend = attached_backend(&client, info.as_ref(), props.as_ref());
     // llama.cpp's `default_generation_settings.n_ctx` is per slot already.
     let per_request = info.as_ref().and_then(|i| i.n_ctx);
-    let cache_control = if info.is_some() || backend.name == EMULATOR {
-        CacheControl::RequestField
-    } else {
-        CacheControl::Unavailable
-    };
+    let cache_control = props_cache_control(props.as_ref(), false);
     Ok(Target {
         client,
         model: id_only_model(&model_id),
@@ -545,11 +556,16 @@ fn attached_backend(
 /// Recognises llama.cpp by its `/props` (`default_generation_settings`);
 /// `None` for any other server (the built-in emulator included).
 fn detect_backend(props: serde_json::Value) -> Option<BackendInfo> {
-    props.get("default_generation_settings").is_some().then(|| {
+    is_llama_props(&props).then(|| {
         let mut info = BackendInfo::new(BackendKind::LlamaCpp);
         tokbench_backend::identity::apply_llama_props(&mut info, props);
         info
     })
+}
+
+/// llama.cpp's `/props`: it has `default_generation_settings`.
+fn is_llama_props(props: &serde_json::Value) -> bool {
+    props.get("default_generation_settings").is_some()
 }
 
 fn generic_backend(url: &str) -> BackendSection {

@@ -258,8 +258,7 @@ impl<'a> Side<'a> {
             } else {
                 self.runs[rng.random_range(0..k)]
             };
-            let n = run.len();
-            buf.extend((0..n).map(|_| run[rng.random_range(0..n)]));
+            push_resampled(run, rng, buf);
         }
     }
 
@@ -269,11 +268,15 @@ impl<'a> Side<'a> {
     fn resample_runs_into(&self, picks: &[usize], rng: &mut ChaCha8Rng, buf: &mut Vec<f64>) {
         buf.clear();
         for &i in picks {
-            let run = self.runs[i];
-            let n = run.len();
-            buf.extend((0..n).map(|_| run[rng.random_range(0..n)]));
+            push_resampled(self.runs[i], rng, buf);
         }
     }
+}
+
+/// Appends `run.len()` values drawn from `run` with replacement.
+fn push_resampled(run: &[f64], rng: &mut ChaCha8Rng, buf: &mut Vec<f64>) {
+    let n = run.len();
+    buf.extend((0..n).map(|_| run[rng.random_range(0..n)]));
 }
 
 /// NEW/BASE ratio of `stat` with a percentile-bootstrap interval.
