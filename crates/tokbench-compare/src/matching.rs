@@ -158,8 +158,10 @@ fn opt(s: Option<&str>) -> String {
     s.unwrap_or("unknown").to_owned()
 }
 
-/// Threads, parallel slots, context size and the extra flags a backend was
-/// launched with.
+/// Threads, parallel slots and context size as recorded, then every other
+/// word of the launch command ([`launch_args`]): `--threads 2 --parallel 1
+/// --ctx-size 256 --metrics --no-ui`. Without a recorded launch command
+/// (attach mode, older records), the extra flags (`--backend-arg`).
 pub fn launch_flags(r: &Record) -> String {
     let b = &r.backend;
     let mut parts = Vec::new();
@@ -172,12 +174,63 @@ pub fn launch_flags(r: &Record) -> String {
     if let Some(c) = b.ctx_size {
         parts.push(format!("--ctx-size {c}"));
     }
-    parts.extend(b.flags.iter().cloned());
+    match b.launch_command.as_deref() {
+        Some(command) => parts.extend(launch_args(command, r.model.file_name.as_deref())),
+        None => parts.extend(b.flags.iter().cloned()),
+    }
     if parts.is_empty() {
         "none recorded".to_owned()
     } else {
         parts.join(" ")
     }
+}
+
+/// Flags whose value says where a run was (`--port`, `--host`, the model
+/// path) or is shown as recorded (threads, slots, context: a server may
+/// round the context it was asked for); [`launch_args`] leaves them and
+/// their values out.
+const SHOWN_APART: [&str; 11] = [
+    "--port",
+    "--host",
+    "-m",
+    "--model",
+    "--threads",
+    "-t",
+    "--parallel",
+    "-np",
+    "--ctx-size",
+    "-c",
+    "--max-model-len",
+];
+
+/// The words of a launch command (`argv`) that say how the server was
+/// launched: without the program (its path differs between machines), the
+/// model file (`model_file`, matched by file name), and, with their values
+/// (`--port 8080` and `--port=8080` alike), `--port`, `--host`, `-m`/`--model`
+/// and the threads, slots and context flags that [`launch_flags`] shows as
+/// recorded. Two launches with the same result launched the same server the
+/// same way, whatever the recipe or template that built the command.
+pub fn launch_args(command: &[String], model_file: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut words = command.iter().skip(1);
+    while let Some(w) = words.next() {
+        let (name, inline_value) = match w.split_once('=') {
+            Some((n, _)) if n.starts_with('-') => (n, true),
+            _ => (w.as_str(), false),
+        };
+        if SHOWN_APART.contains(&name) {
+            if !inline_value {
+                words.next();
+            }
+            continue;
+        }
+        let file = std::path::Path::new(w).file_name();
+        if model_file.is_some_and(|m| file.is_some_and(|f| f == m)) {
+            continue;
+        }
+        out.push(w.clone());
+    }
+    out
 }
 
 /// What differs between the sides and what is the same, property by
@@ -203,4 +256,42 @@ pub fn differences(sides: &[Side]) -> Vec<Property> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn launch_args_keep_how_and_drop_where() {
+        // The built-in recipe's command and a template's for the same server
+        // (GPU measurement of 2026-12-04): only `--no-ui` tells them apart.
+        let recipe = words(
+            "/opt/llama/bin/llama-server -m /tmp/m/smollm2.gguf --host 127.0.0.1 --port 38665 \
+             --parallel 4 --ctx-size 2536 --threads 16 --metrics --no-ui",
+        );
+        let template = words(
+            "llama-server -m /other/smollm2.gguf --host 127.0.0.1 --port=39311 \
+             --parallel 4 --ctx-size 2536 --threads 16 --metrics",
+        );
+        assert_eq!(
+            launch_args(&recipe, Some("smollm2.gguf")),
+            ["--metrics", "--no-ui"]
+        );
+        assert_eq!(launch_args(&template, Some("smollm2.gguf")), ["--metrics"]);
+        // A positional model (vLLM) is left out by file name; other values stay.
+        let vllm = words("vllm serve /m/smollm2.gguf --port 8000 --max-model-len=4096 -tp 2");
+        assert_eq!(
+            launch_args(&vllm, Some("smollm2.gguf")),
+            ["serve", "-tp", "2"]
+        );
+        assert_eq!(
+            launch_args(&vllm, None),
+            ["serve", "/m/smollm2.gguf", "-tp", "2"]
+        );
+    }
 }

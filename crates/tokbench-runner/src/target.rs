@@ -288,8 +288,8 @@ pub async fn launch(
 /// is judged for: a recipe's identity ([`BackendProcess::identify`]), or
 /// a template engine's (named by its engine name, version from its
 /// version command, `build_info` saying it is a template backend; device
-/// from its log or version output, else `unknown`, judged as a GPU when
-/// GPU memory rose during its start, else as the CPU).
+/// from its log or version output, else `cuda` when GPU memory rose during
+/// its start ([`template_device_label`]), else `unknown`, judged as the CPU).
 async fn launched_backend(
     process: &BackendProcess,
     kind: BackendKind,
@@ -315,7 +315,7 @@ async fn launched_backend(
     let mut section = generic_backend(process.base_url());
     section.name = engine.name.clone();
     section.version = id.version;
-    section.device = named.map_or("unknown", ComputeDevice::as_str).to_owned();
+    section.device = template_device_label(named, device).to_owned();
     section.launched = true;
     section.ctx_size = id.n_ctx;
     section.build_info = Some(engine.build_info());
@@ -417,6 +417,17 @@ fn template_device(
     } else {
         ComputeDevice::Cpu
     })
+}
+
+/// A template engine's `backend.device`: the device it names; else `cuda`
+/// when its start grew NVIDIA GPU memory ([`template_device`]); else
+/// `unknown` (a CPU engine, or a GPU that NVML cannot see).
+fn template_device_label(named: Option<ComputeDevice>, judged: ComputeDevice) -> &'static str {
+    match (named, judged) {
+        (Some(d), _) => d.as_str(),
+        (None, ComputeDevice::Cuda) => ComputeDevice::Cuda.as_str(),
+        (None, _) => "unknown",
+    }
 }
 
 /// The VRAM-fit verdict of a launch (not applicable without a model file).

@@ -46,3 +46,23 @@ fn a_template_engine_is_asked_not_to_cache_only_when_props_says_it_can_be() {
     assert_eq!(got(None, false), (CacheControl::Unavailable, None));
     assert_eq!(got(None, true), (CacheControl::LaunchedWithCache, None));
 }
+
+#[test]
+fn a_template_engine_records_cuda_only_when_named_or_seen_on_an_nvidia_gpu() {
+    // llama-server through a template on an H200 (2026-12-04): its log named
+    // no device at the default verbosity, GPU memory grew by 0.82 GB.
+    let before = [reading(0, Some(0))];
+    let after = [reading(0, Some(816_644_096))];
+    let judged = template_device(None, &before, &after);
+    assert_eq!(template_device_label(None, judged), "cuda");
+    let judged = template_device(None, &before, &before);
+    assert_eq!(template_device_label(None, judged), "unknown");
+    let named = Some(ComputeDevice::Vulkan);
+    let judged = template_device(named, &before, &after);
+    assert_eq!(template_device_label(named, judged), "vulkan");
+    let named = Some(ComputeDevice::Cpu);
+    assert_eq!(
+        template_device_label(named, template_device(named, &before, &after)),
+        "cpu"
+    );
+}
